@@ -1,0 +1,1 @@
+console.log("k8s-job-manager");

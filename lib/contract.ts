@@ -1,0 +1,113 @@
+/**
+ * The job contract: every name that the API, the webhook, the controller and
+ * the jobs themselves agree on. This is the only module that spells them out;
+ * everything else imports from here.
+ *
+ * The names are those of 52°North's Python pygeoapi-k8s-manager, so that Jobs
+ * made by either manager are understood by both.
+ */
+
+/** Prefix of every annotation (and our label) on Jobs and pods. */
+export const ANNOTATION_PREFIX = 'pygeoapi.io/';
+
+/** Label that marks a managed Job and its pods; webhook objectSelector and every watch select on it. */
+export const MANAGED_LABEL = `${ANNOTATION_PREFIX}managed`;
+export const MANAGED_LABEL_VALUE = 'true';
+/** Label selector string that selects managed objects. */
+export const MANAGED_SELECTOR = `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`;
+
+/** Annotations, as the Python manager writes them, plus ours (marked). */
+export const ANNOTATIONS = {
+  /** The OGC job id. */
+  identifier: `${ANNOTATION_PREFIX}identifier`,
+  processId: `${ANNOTATION_PREFIX}process_id`,
+  /** ISO 8601 time the job was accepted. */
+  started: `${ANNOTATION_PREFIX}started`,
+  updated: `${ANNOTATION_PREFIX}updated`,
+  mimetype: `${ANNOTATION_PREFIX}mimetype`,
+  jobName: `${ANNOTATION_PREFIX}job-name`,
+  /** The job's inputs as JSON (token removed). */
+  parameters: `${ANNOTATION_PREFIX}parameters`,
+  resultMimetype: `${ANNOTATION_PREFIX}result-mimetype`,
+  resultValue: `${ANNOTATION_PREFIX}result-value`,
+  /** kubectl users pass inputs (JSON object) here; the webhook injects them. */
+  inputs: `${ANNOTATION_PREFIX}inputs`,
+  /** Ours: S3 key holding a result too large for an annotation. */
+  resultLocation: `${ANNOTATION_PREFIX}result-location`,
+  /** Ours: OGC subscriber (callback URIs) as JSON. */
+  subscriber: `${ANNOTATION_PREFIX}subscriber`,
+  /** Ours: set when the job was dismissed through the API (ISO time). */
+  dismissed: `${ANNOTATION_PREFIX}dismissed`,
+  /** Ours, on pods: the archive key of the pod's logs once verified in S3. */
+  logArchive: `${ANNOTATION_PREFIX}log-archive`,
+  /** Ours, on Jobs: OGC states whose callback was delivered (comma separated). */
+  callbacksSent: `${ANNOTATION_PREFIX}callbacks-sent`,
+} as const;
+
+export type AnnotationName = (typeof ANNOTATIONS)[keyof typeof ANNOTATIONS];
+
+/** Finalizer on job pods that holds them until their logs are archived. */
+export const LOG_FINALIZER = `${ANNOTATION_PREFIX}finalizer-log-retrieval`;
+
+/** Environment variables injected into every job container and init container. */
+export const JOB_ENV = {
+  /** The execute request's `inputs` as compact JSON (token removed). */
+  inputs: 'PYGEOAPI_K8S_MANAGER_INPUTS',
+  jobId: 'PYGEOAPI_JOB_ID',
+  processId: 'PYGEOAPI_PROCESS_ID',
+} as const;
+
+/** Markers a job prints on stdout to hand back its result. */
+export const RESULT_MARKERS = {
+  /** A line containing this, followed by the mimetype. */
+  mimetype: 'PYGEOAPI_K8S_MANAGER_RESULT_MIMETYPE:',
+  /** A line containing this; everything after that line is the result value. */
+  start: 'PYGEOAPI_K8S_MANAGER_RESULT_START',
+} as const;
+
+/** Default prefix of Job names; `PYGEOAPI_K8S_MANAGER_JOB_NAME_PREFIX` overrides it. */
+export const DEFAULT_JOB_NAME_PREFIX = 'pygeoapi-job-';
+
+/** The Job name for an OGC job id. */
+export function jobNameFor(jobId: string, prefix: string = DEFAULT_JOB_NAME_PREFIX): string {
+  return `${prefix}${jobId}`;
+}
+
+/** The OGC job id of a Job name, or undefined if the name is not ours. */
+export function jobIdFromName(name: string, prefix: string = DEFAULT_JOB_NAME_PREFIX): string | undefined {
+  if (!name.startsWith(prefix) || name.length === prefix.length) return undefined;
+  return name.slice(prefix.length);
+}
+
+interface ObjectMetaLike {
+  name?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+}
+
+/** True for objects carrying the managed label. */
+export function hasManagedLabel(meta: ObjectMetaLike | undefined): boolean {
+  return meta?.labels?.[MANAGED_LABEL] === MANAGED_LABEL_VALUE;
+}
+
+/**
+ * True for Jobs we manage: the label, or a Job the Python manager made
+ * (the name prefix and its identifier annotation, no label).
+ */
+export function isManagedJob(meta: ObjectMetaLike | undefined, prefix: string = DEFAULT_JOB_NAME_PREFIX): boolean {
+  if (hasManagedLabel(meta)) return true;
+  return (
+    meta?.name !== undefined &&
+    jobIdFromName(meta.name, prefix) !== undefined &&
+    meta.annotations?.[ANNOTATIONS.identifier] !== undefined
+  );
+}
+
+/** True for pods we archive: the label, our finalizer (Python-made pods), or a Python-made job name. */
+export function isManagedPod(meta: ObjectMetaLike | undefined, prefix: string = DEFAULT_JOB_NAME_PREFIX): boolean {
+  if (hasManagedLabel(meta)) return true;
+  if (meta?.finalizers?.includes(LOG_FINALIZER)) return true;
+  const jobName = meta?.labels?.['job-name'] ?? meta?.labels?.['batch.kubernetes.io/job-name'];
+  return jobName !== undefined && jobIdFromName(jobName, prefix) !== undefined;
+}
