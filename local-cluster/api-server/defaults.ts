@@ -1,0 +1,83 @@
+/**
+ * Defaulting, as the real server applies it when it decodes an object: the
+ * fields clients see filled in although they never sent them.
+ */
+import { isRecord, type KubeObject } from './types.js';
+
+type Json = Record<string, unknown>;
+
+function setDefault(target: Json, field: string, value: unknown): void {
+  if (target[field] === undefined) target[field] = value;
+}
+
+function imagePullPolicyFor(image: unknown): string {
+  if (typeof image !== 'string') return 'IfNotPresent';
+  const lastSegment = image.split('/').pop() ?? '';
+  if (image.includes('@')) return 'IfNotPresent';
+  const tag = lastSegment.includes(':') ? lastSegment.split(':').pop() : undefined;
+  return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function defaultContainer(container: unknown): void {
+  if (!isRecord(container)) return;
+  setDefault(container, 'terminationMessagePath', '/dev/termination-log');
+  setDefault(container, 'terminationMessagePolicy', 'File');
+  setDefault(container, 'imagePullPolicy', imagePullPolicyFor(container.image));
+  setDefault(container, 'resources', {});
+}
+
+export function defaultPodSpec(spec: unknown): void {
+  if (!isRecord(spec)) return;
+  setDefault(spec, 'restartPolicy', 'Always');
+  setDefault(spec, 'terminationGracePeriodSeconds', 30);
+  setDefault(spec, 'dnsPolicy', 'ClusterFirst');
+  setDefault(spec, 'schedulerName', 'default-scheduler');
+  setDefault(spec, 'securityContext', {});
+  for (const list of ['containers', 'initContainers']) {
+    const containers = spec[list];
+    if (Array.isArray(containers)) containers.forEach(defaultContainer);
+  }
+}
+
+function defaultJob(obj: KubeObject): void {
+  const spec = obj.spec;
+  if (!isRecord(spec)) return;
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completions', 1);
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  setDefault(spec, 'podReplacementPolicy', 'TerminatingOrFailed');
+  const template = spec.template;
+  if (isRecord(template)) defaultPodSpec(template.spec);
+}
+
+function defaultNamespace(obj: KubeObject): void {
+  const name = obj.metadata.name;
+  if (name) obj.metadata.labels = { ...obj.metadata.labels, 'kubernetes.io/metadata.name': name };
+  obj.spec = { finalizers: ['kubernetes'], ...(isRecord(obj.spec) ? obj.spec : {}) };
+}
+
+function defaultSecret(obj: KubeObject): void {
+  setDefault(obj, 'type', 'Opaque');
+}
+
+/** Applies the kind's defaults in place. */
+export function applyDefaults(obj: KubeObject): void {
+  switch (obj.kind) {
+    case 'Pod':
+      defaultPodSpec(obj.spec);
+      return;
+    case 'Job':
+      defaultJob(obj);
+      return;
+    case 'Namespace':
+      defaultNamespace(obj);
+      return;
+    case 'Secret':
+      defaultSecret(obj);
+      return;
+    default:
+      return;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The stand-in's HTTP edge: discovery, OpenAPI, resources and pod logs,
+ * answered as kube-apiserver answers them (JSON only; see README deviations).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests, serviceUnavailable, successStatus, unsupportedMediaType } from '../errors.js';
+import { apiVersionOf, type ResourceType } from '../resources.js';
+import type { Registry } from '../registry.js';
+import type { ListOptions } from '../list.js';
+import { patchTypeOf } from '../patch/apply-patch.js';
+import { PatchError } from '../patch/patch-error.js';
+import { SelectorParseError } from '../selectors/label-selector.js';
+import { isRecord } from '../types.js';
+import type { PropagationPolicy } from '../deletion.js';
+import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from './discovery.js';
+import { groupVersionDocument, openApiIndex } from './openapi.js';
+import { parseResourcePath, type ResourceRequest } from './request-info.js';
+import { serveWatch } from './watch.js';
+import type { Faults } from './faults.js';
+import type { PodLogSource } from './pod-logs.js';
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** Identity of HTTP clients as webhooks see it (the stand-in does not authenticate). */
+const CLIENT_USER = 'kubernetes-admin';
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  faults: Faults;
+  logs: PodLogSource;
+  watchTimeoutSeconds: number;
+  bookmarkIntervalMs: number;
+}
+
+export interface RunningApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  if (error.code === 429 && error.details?.retryAfterSeconds !== undefined && !res.headersSent) {
+    res.setHeader('retry-after', String(error.details.retryAfterSeconds));
+  }
+  sendJson(res, error.code, error.toStatus());
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof PatchError) return new ApiError(error.status, error.status === 422 ? 'Invalid' : 'BadRequest', error.message);
+  if (error instanceof SelectorParseError) return badRequest(error.message);
+  return internalError((error as Error).message ?? String(error));
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  try {
+    return contentType === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`the body of the request could not be decoded as ${contentType}: ${(error as Error).message}`);
+  }
+}
+
+function intParam(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw badRequest(`invalid value for ${name}: "${raw}"`);
+  return value;
+}
+
+function listOptions(query: URLSearchParams): ListOptions {
+  return {
+    labelSelector: query.get('labelSelector') ?? undefined,
+    fieldSelector: query.get('fieldSelector') ?? undefined,
+    limit: intParam(query, 'limit'),
+    continue: query.get('continue') ?? undefined,
+  };
+}
+
+function propagationOf(value: unknown, orphanDependents: unknown): PropagationPolicy | undefined {
+  if (value === undefined || value === null || value === '') {
+    if (orphanDependents === true || orphanDependents === 'true') return 'Orphan';
+    if (orphanDependents === false || orphanDependents === 'false') return 'Background';
+    return undefined;
+  }
+  if (value === 'Background' || value === 'Foreground' || value === 'Orphan') return value;
+  throw badRequest(`invalid propagationPolicy: "${String(value)}"; supported values: Background, Foreground, Orphan`);
+}
+
+function isDryRun(query: URLSearchParams, body: unknown): boolean {
+  const values = query.getAll('dryRun');
+  const fromBody = isRecord(body) && Array.isArray(body.dryRun) ? body.dryRun.map(String) : [];
+  const all = [...values, ...fromBody];
+  for (const v of all) if (v !== 'All') throw badRequest(`Invalid dryRun value: "${v}": supported values: "All"`);
+  return all.length > 0;
+}
+
+export function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const { registry, faults } = options;
+  const store = registry.store;
+
+  async function handleResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, query: URLSearchParams): Promise<void> {
+    const { type, namespace, name, subresource } = info;
+    const context = { user: CLIENT_USER, dryRun: false };
+    if (subresource === 'log') {
+      if (info.verb !== 'get' || type.kind !== 'Pod' || !name) throw methodNotAllowed('the server does not allow this method on the requested resource');
+      const pod = registry.get(type, namespace, name);
+      await options.logs.serve(pod, query, res);
+      return;
+    }
+    if (subresource !== undefined && (subresource !== 'status' || !type.subresources.includes('status'))) {
+      throw notFound(type, `${name ?? ''}/${subresource}`);
+    }
+    const status = subresource === 'status' ? 'status' : undefined;
+    switch (info.verb) {
+      case 'get':
+        sendJson(res, 200, registry.get(type, namespace, name!));
+        return;
+      case 'list': {
+        const result = registry.list(type, namespace, listOptions(query));
+        sendJson(res, 200, {
+          kind: `${type.kind}List`,
+          apiVersion: apiVersionOf(type),
+          metadata: {
+            resourceVersion: result.resourceVersion,
+            ...(result.continue ? { continue: result.continue } : {}),
+            ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+          },
+          items: result.items,
+        });
+        return;
+      }
+      case 'watch': {
+        const timeout = intParam(query, 'timeoutSeconds') ?? options.watchTimeoutSeconds * (1 + Math.random());
+        // Validate selectors before the 200 goes out, so bad ones are a 400.
+        registry.list(type, namespace, { ...listOptions(query), limit: 1, continue: undefined });
+        serveWatch(store, faults, type, {
+          namespace,
+          labelSelector: query.get('labelSelector') ?? undefined,
+          fieldSelector: query.get('fieldSelector') ?? undefined,
+          resourceVersion: query.get('resourceVersion') ?? undefined,
+          allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
+          timeoutSeconds: timeout,
+          bookmarkIntervalMs: options.bookmarkIntervalMs,
+        }, res);
+        return;
+      }
+      case 'create': {
+        const body = await readBody(req);
+        context.dryRun = isDryRun(query, undefined);
+        sendJson(res, 201, await registry.create(type, namespace, body, context));
+        return;
+      }
+      case 'update': {
+        const body = await readBody(req);
+        context.dryRun = isDryRun(query, undefined);
+        sendJson(res, 200, await registry.update(type, namespace, name!, body, context, status));
+        return;
+      }
+      case 'patch': {
+        const patchType = patchTypeOf(req.headers['content-type']);
+        if (!patchType) {
+          throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+        }
+        const body = await readBody(req);
+        context.dryRun = isDryRun(query, undefined);
+        sendJson(res, 200, await registry.patch(type, namespace, name!, patchType, body, context, status));
+        return;
+      }
+      case 'delete': {
+        const body = await readBody(req);
+        const opts = isRecord(body) ? body : {};
+        context.dryRun = isDryRun(query, body);
+        const grace = intParam(query, 'gracePeriodSeconds') ?? (typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined);
+        const preconditions = isRecord(opts.preconditions) ? (opts.preconditions as { uid?: string; resourceVersion?: string }) : undefined;
+        const result = await registry.delete(type, namespace, name!, {
+          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, query.get('orphanDependents') ?? opts.orphanDependents),
+          gracePeriodSeconds: grace,
+          preconditions,
+        }, context);
+        // Pods come back as the object; other kinds as a Success status once gone.
+        if (result.deleted && type.kind !== 'Pod') {
+          sendJson(res, 200, successStatus({ name, group: type.group, kind: type.plural, uid: result.object.metadata.uid }));
+        } else sendJson(res, 200, result.object);
+        return;
+      }
+      case 'deletecollection': {
+        const body = await readBody(req);
+        const opts = isRecord(body) ? body : {};
+        context.dryRun = isDryRun(query, body);
+        const items = await registry.deleteCollection(type, namespace, listOptions(query), {
+          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, opts.orphanDependents),
+          gracePeriodSeconds: intParam(query, 'gracePeriodSeconds'),
+        }, context);
+        sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(store.currentRevision) }, items });
+        return;
+      }
+    }
+  }
+
+  function handleNonResource(res: ServerResponse, pathname: string): boolean {
+    const parts = pathname.split('/').filter(Boolean);
+    let body: unknown;
+    if (pathname === '/version' || pathname === '/version/') body = versionInfo();
+    else if (pathname === '/api' || pathname === '/api/') body = coreVersions();
+    else if (pathname === '/apis' || pathname === '/apis/') body = apiGroupList();
+    else if (parts[0] === 'api' && parts.length === 2) body = apiResourceList('', parts[1]!);
+    else if (parts[0] === 'apis' && parts.length === 2) body = apiGroup(parts[1]!);
+    else if (parts[0] === 'apis' && parts.length === 3) body = apiResourceList(parts[1]!, parts[2]!);
+    else if (pathname === '/openapi/v3') body = openApiIndex();
+    else if (parts[0] === 'openapi' && parts[1] === 'v3' && parts[2] === 'api' && parts.length === 4) body = groupVersionDocument('', parts[3]!);
+    else if (parts[0] === 'openapi' && parts[1] === 'v3' && parts[2] === 'apis' && parts.length === 5) body = groupVersionDocument(parts[3]!, parts[4]!);
+    else if (['/healthz', '/readyz', '/livez'].includes(pathname)) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+      return true;
+    } else return false;
+    if (body === undefined) return false;
+    sendJson(res, 200, body);
+    return true;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const method = req.method ?? 'GET';
+    const injected = faults.errorFor(method, url.pathname);
+    if (injected !== undefined) {
+      if (injected === 429) throw tooManyRequests(1);
+      throw injected === 500 ? internalError('injected fault') : new ApiError(injected, injected === 503 ? 'ServiceUnavailable' : 'Timeout', 'injected fault');
+    }
+    if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
+    if (method === 'GET' && handleNonResource(res, url.pathname)) return;
+    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    const info = parseResourcePath(method, url.pathname, watch);
+    if (!info) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    await handleResource(req, res, info, url.searchParams);
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)));
+  });
+  // Watches are long-lived: no request timeout; keep-alive like the real server.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      const address = server.address() as AddressInfo;
+      resolve({
+        url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
+        close: () =>
+          new Promise((done) => {
+            faults.dropWatches();
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+export type { ResourceType };
+export { serviceUnavailable };

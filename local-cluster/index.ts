@@ -1,0 +1,115 @@
+/**
+ * local-cluster: an in-process stand-in for a Kubernetes API server with the
+ * Job, TTL-after-finished and garbage-collection controllers and a kubelet
+ * that runs pods as local processes. See README.md for what differs from a
+ * real cluster.
+ */
+import { writeFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ObjectStore } from './api-server/store.js';
+import { Registry } from './api-server/registry.js';
+import { NAMESPACE } from './api-server/resources.js';
+import { Faults } from './api-server/http/faults.js';
+import { startApiServer, type RunningApiServer } from './api-server/http/server.js';
+import { mutatingAdmission, type AdmissionObserver } from './api-server/admission/mutating-admission.js';
+import type { ServiceResolver } from './api-server/admission/call-webhook.js';
+import { EventRecorder } from './controllers/events.js';
+import { JobController } from './controllers/job-controller.js';
+import { TtlAfterFinishedController } from './controllers/ttl-after-finished.js';
+import { GarbageCollector } from './controllers/garbage-collector.js';
+import { Kubelet } from './kubelet/kubelet.js';
+import { kubeletLogSource } from './kubelet/serve-logs.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+
+export interface LocalClusterOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** How long after a deleted pod's containers stopped the kubelet removes them and their logs. */
+  containerRemovalDelayMs?: number;
+  /** First back-off of container restarts (CrashLoopBackOff). Real: 10 s. */
+  restartBackoffBaseMs?: number;
+  /** First back-off before a Job replaces a failed pod. Real: 10 s. */
+  jobBackoffBaseMs?: number;
+  /** Server-side watch timeout when the client gives none (randomised up to twice this). Real: 1800 s. */
+  watchTimeoutSeconds?: number;
+  bookmarkIntervalMs?: number;
+  /** Namespaces to create besides default, kube-system, kube-public and kube-node-lease. */
+  namespaces?: string[];
+  admissionObserver?: AdmissionObserver;
+}
+
+export interface LocalCluster {
+  url: string;
+  registry: Registry;
+  faults: Faults;
+  kubeConfig(namespace?: string): KubeConfig;
+  kubeconfigYaml(namespace?: string): string;
+  writeKubeconfig(path: string, namespace?: string): Promise<void>;
+  /** Maps a Service to a local address, for webhooks configured with `clientConfig.service`. */
+  exposeService(namespace: string, name: string, port: number, target: { host: string; port: number }): void;
+  stop(): Promise<void>;
+}
+
+const BUILT_IN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const store = new ObjectStore();
+  const services = new Map<string, { host: string; port: number }>();
+  const resolve: ServiceResolver = (namespace, name, port) => services.get(`${namespace}/${name}:${port}`);
+  const registry = new Registry(store, mutatingAdmission(store, resolve, options.admissionObserver));
+  const system = { user: 'system:apiserver' };
+  for (const name of [...BUILT_IN_NAMESPACES, ...(options.namespaces ?? [])]) {
+    await registry.create(NAMESPACE, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, system);
+  }
+
+  const faults = new Faults(store);
+  const events = new EventRecorder(registry);
+  const kubelet = new Kubelet(registry, events, {
+    nodeName: 'local-node',
+    containerRemovalDelayMs: options.containerRemovalDelayMs ?? 30_000,
+    restartBackoffBaseMs: options.restartBackoffBaseMs ?? 10_000,
+  });
+  const jobs = new JobController(registry, events, options.jobBackoffBaseMs ?? 10_000);
+  const ttl = new TtlAfterFinishedController(registry);
+  const gc = new GarbageCollector(registry);
+  await kubelet.start();
+  jobs.start();
+  ttl.start();
+  gc.start();
+
+  let server: RunningApiServer;
+  try {
+    server = await startApiServer({
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      registry,
+      faults,
+      logs: kubeletLogSource(kubelet),
+      watchTimeoutSeconds: options.watchTimeoutSeconds ?? 1800,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+    });
+  } catch (error) {
+    await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), kubelet.stop()]);
+    throw error;
+  }
+
+  return {
+    url: server.url,
+    registry,
+    faults,
+    kubeconfigYaml: (namespace) => kubeconfigYaml(server.url, namespace),
+    kubeConfig: (namespace) => {
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfigYaml(server.url, namespace));
+      return kc;
+    },
+    writeKubeconfig: (path, namespace) => writeFile(path, kubeconfigYaml(server.url, namespace), { mode: 0o600 }),
+    exposeService: (namespace, name, port, target) => services.set(`${namespace}/${name}:${port}`, target),
+    stop: async () => {
+      await server.close();
+      await Promise.all([jobs.stop(), ttl.stop(), gc.stop()]);
+      await kubelet.stop();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/** Kubeconfig documents for clients of the stand-in (kubectl, client-node). */
+import { stringify } from 'yaml';
+
+export const CONTEXT_NAME = 'local-cluster';
+
+export function kubeconfigYaml(server: string, namespace = 'default'): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: CONTEXT_NAME, cluster: { server } }],
+    users: [{ name: CONTEXT_NAME, user: {} }],
+    contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: CONTEXT_NAME, namespace } }],
+    'current-context': CONTEXT_NAME,
+    preferences: {},
+  });
+}

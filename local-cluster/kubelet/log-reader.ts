@@ -1,0 +1,115 @@
+/**
+ * Reading a container log back as the kubelet serves it: the bytes the
+ * process wrote, optionally with timestamps, from a time on, the last N
+ * lines, at most N bytes, and following the file while the container runs.
+ */
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { parseTimeNs, type LogFile } from './log-file.js';
+
+export interface LogReadOptions {
+  follow: boolean;
+  timestamps: boolean;
+  sinceNs?: bigint;
+  tailLines?: number;
+  limitBytes?: number;
+}
+
+interface LogRecord {
+  timestamp: string;
+  full: boolean;
+  content: Buffer;
+}
+
+function parseRecord(line: Buffer): LogRecord | undefined {
+  const first = line.indexOf(0x20);
+  const second = line.indexOf(0x20, first + 1);
+  const third = line.indexOf(0x20, second + 1);
+  if (first < 0 || second < 0 || third < 0) return undefined;
+  return {
+    timestamp: line.subarray(0, first).toString(),
+    full: line.subarray(second + 1, third).toString() === 'F',
+    content: line.subarray(third + 1),
+  };
+}
+
+function nextAppend(file: LogFile, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      file.off('append', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    file.on('append', done);
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** Records of the file in order; with `follow`, waits for more until the file is closed. */
+async function* records(file: LogFile, follow: boolean, signal: AbortSignal): AsyncGenerator<LogRecord> {
+  const handle = await open(file.path, 'r');
+  try {
+    let position = 0;
+    let carry = Buffer.alloc(0);
+    const chunk = Buffer.alloc(64 * 1024);
+    for (;;) {
+      if (signal.aborted) return;
+      const available = file.size - position;
+      if (available <= 0) {
+        if (!follow || file.closed) return;
+        await nextAppend(file, signal);
+        continue;
+      }
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, available), position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      let data = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      let newline = data.indexOf(0x0a);
+      while (newline !== -1) {
+        const record = parseRecord(data.subarray(0, newline));
+        if (record) yield record;
+        data = data.subarray(newline + 1);
+        newline = data.indexOf(0x0a);
+      }
+      carry = Buffer.from(data);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function countLines(file: LogFile, sinceNs: bigint | undefined, signal: AbortSignal): Promise<number> {
+  let lines = 0;
+  for await (const r of records(file, false, signal)) {
+    if (r.full && (sinceNs === undefined || (parseTimeNs(r.timestamp) ?? 0n) >= sinceNs)) lines++;
+  }
+  return lines;
+}
+
+export function readLog(file: LogFile, options: LogReadOptions): Readable {
+  const controller = new AbortController();
+  async function* produce(): AsyncGenerator<Buffer> {
+    let skipLines = 0;
+    if (options.tailLines !== undefined) {
+      const total = await countLines(file, options.sinceNs, controller.signal);
+      skipLines = Math.max(0, total - options.tailLines);
+    }
+    let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
+    for await (const r of records(file, options.follow, controller.signal)) {
+      if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
+      if (skipLines > 0) {
+        if (r.full) skipLines--;
+        continue;
+      }
+      const parts = [options.timestamps ? Buffer.from(`${r.timestamp} `) : undefined, r.content, r.full ? Buffer.from('\n') : undefined];
+      let out = Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
+      if (out.length > remaining) out = out.subarray(0, remaining);
+      remaining -= out.length;
+      if (out.length) yield out;
+      if (remaining <= 0) return;
+    }
+  }
+  const stream = Readable.from(produce(), { objectMode: false });
+  stream.on('close', () => controller.abort());
+  return stream;
+}
