@@ -1,0 +1,123 @@
+/**
+ * The AdmissionReview envelope (admission.k8s.io/v1): reading an untrusted
+ * parsed body into a request, and building the answer. Pure.
+ */
+import type { AdmissionPlan } from './plan-patch.js';
+import type { AdmissionOperation, AdmissionRequestLike } from './types.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
+
+const OPERATIONS: readonly AdmissionOperation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: typeof ADMISSION_REVIEW_KIND;
+  response: {
+    uid: string;
+    allowed: boolean;
+    patchType?: 'JSONPatch';
+    /** Base64 of the JSON Patch. */
+    patch?: string;
+    warnings?: string[];
+    status?: { code: number; message: string };
+  };
+}
+
+export type ParsedReview =
+  /** A request to plan for. */
+  | { kind: 'request'; request: AdmissionRequestLike }
+  /** An AdmissionReview whose request cannot be read: answered with a denial (see `deniedReview`). */
+  | { kind: 'malformed'; uid: string; message: string }
+  /** Not an AdmissionReview we speak: answered with HTTP 400. */
+  | { kind: 'not-a-review'; message: string };
+
+export function parseAdmissionReview(body: unknown): ParsedReview {
+  if (!isRecord(body)) return { kind: 'not-a-review', message: 'body must be a JSON object (an AdmissionReview)' };
+  if (body.kind !== ADMISSION_REVIEW_KIND) {
+    return { kind: 'not-a-review', message: `kind must be "${ADMISSION_REVIEW_KIND}"` };
+  }
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    // The webhook configuration lists only v1, so the API server never sends anything else.
+    return { kind: 'not-a-review', message: `unsupported AdmissionReview apiVersion; only "${ADMISSION_API_VERSION}" is served` };
+  }
+  const request = body.request;
+  if (!isRecord(request)) return { kind: 'malformed', uid: '', message: 'AdmissionReview has no request object' };
+  const uid = typeof request.uid === 'string' ? request.uid : '';
+  const problem = requestProblem(request);
+  if (problem !== undefined) return { kind: 'malformed', uid, message: `malformed AdmissionReview request: ${problem}` };
+
+  const kind = request.kind as AdmissionRequestLike['kind'];
+  return {
+    kind: 'request',
+    request: {
+      uid,
+      kind: { group: kind.group, version: kind.version, kind: kind.kind },
+      operation: request.operation as AdmissionOperation,
+      ...optionalString('subResource', request.subResource),
+      ...optionalString('namespace', request.namespace),
+      ...optionalString('name', request.name),
+      ...(request.object !== undefined && request.object !== null ? { object: request.object } : {}),
+      ...(request.dryRun === true ? { dryRun: true } : {}),
+    },
+  };
+}
+
+/** What is wrong with a request, or undefined when it can be planned for. */
+function requestProblem(request: Record<string, unknown>): string | undefined {
+  if (typeof request.uid !== 'string' || request.uid === '') return 'uid must be a non-empty string';
+  const kind = request.kind;
+  if (!isRecord(kind) || !['group', 'version', 'kind'].every((k) => typeof kind[k] === 'string')) {
+    return 'kind must be {group, version, kind} strings';
+  }
+  if (typeof request.operation !== 'string' || !(OPERATIONS as readonly string[]).includes(request.operation)) {
+    return `operation must be one of ${OPERATIONS.join(', ')}`;
+  }
+  for (const field of ['subResource', 'namespace', 'name'] as const) {
+    if (request[field] !== undefined && typeof request[field] !== 'string') return `${field} must be a string`;
+  }
+  if (request.dryRun !== undefined && typeof request.dryRun !== 'boolean') return 'dryRun must be a boolean';
+  if (request.operation === 'CREATE' && !isRecord(request.object)) return 'a CREATE request must carry the object';
+  return undefined;
+}
+
+/** The answer to a readable request: always allowed; the patch and warnings only when there are any. */
+export function allowedReview(uid: string, plan: AdmissionPlan): AdmissionReviewResponse {
+  return {
+    apiVersion: ADMISSION_API_VERSION,
+    kind: ADMISSION_REVIEW_KIND,
+    response: {
+      uid,
+      allowed: true,
+      ...(plan.patch.length > 0
+        ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(plan.patch)).toString('base64') }
+        : {}),
+      ...(plan.warnings.length > 0 ? { warnings: plan.warnings } : {}),
+    },
+  };
+}
+
+/**
+ * The answer to a review whose request cannot be read. It fails closed: the
+ * webhook exists to guarantee the log finalizer and the job env, and it
+ * cannot give that guarantee for a request it cannot read, so admitting it
+ * unchanged would silently create pods whose logs are lost. This matches the
+ * webhook configuration's `failurePolicy: Fail`, and costs no availability in
+ * practice: a conforming API server never sends such a review (and ignores an
+ * answer whose uid does not match its request anyway).
+ */
+export function deniedReview(uid: string, message: string): AdmissionReviewResponse {
+  return {
+    apiVersion: ADMISSION_API_VERSION,
+    kind: ADMISSION_REVIEW_KIND,
+    response: { uid, allowed: false, status: { code: 400, message } },
+  };
+}
+
+function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+  return typeof value === 'string' ? ({ [key]: value } as Partial<Record<K, string>>) : {};
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,106 @@
+/**
+ * The webhook's HTTPS edge: reads AdmissionReviews, asks the pure planner,
+ * answers. The API server only speaks TLS to webhooks, so there is no plain
+ * HTTP listener; probes use HTTPS too.
+ */
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { allowedReview, deniedReview, parseAdmissionReview } from './admission-review.js';
+import { planAdmissionPatch } from './plan-patch.js';
+import type { WebhookSettings } from './types.js';
+
+/** Reviews of large objects (a Job with big inputs annotations) must fit; the API server caps objects at ~3 MiB. */
+const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Longer than the API server's idle timeout for webhook connections (90 s), so it is the one to close them. */
+const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
+/** One answered POST /mutate, for metrics. */
+export interface ReviewEvent {
+  /** patched/unchanged: allowed with or without a patch; denied: malformed review; rejected: HTTP 400. */
+  outcome: 'patched' | 'unchanged' | 'denied' | 'rejected';
+  /** The admitted object's kind (e.g. `Job`) and the operation, when the review could be read. */
+  kind?: string;
+  operation?: string;
+  durationSeconds: number;
+}
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  tls: { key: string; cert: string };
+  settings: WebhookSettings;
+  logger: FastifyBaseLogger;
+  /** Called once per answered review; the place where metrics hook in. */
+  onReview?: (event: ReviewEvent) => void;
+}
+
+export interface WebhookServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /** Serve new TLS connections with these credentials (certificate rotation); open connections keep theirs. */
+  setTlsCredentials(key: string, cert: string): void;
+}
+
+export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const { settings, onReview } = options;
+  const app = Fastify({
+    https: { key: options.tls.key, cert: options.tls.cert },
+    loggerInstance: options.logger,
+    // Each review is logged once below, without the object (its env may hold secrets).
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => ({ status: 'ready' }));
+
+  app.post('/mutate', async (request, reply) => {
+    const startedAt = performance.now();
+    const report = (event: Omit<ReviewEvent, 'durationSeconds'>): void =>
+      onReview?.({ ...event, durationSeconds: (performance.now() - startedAt) / 1000 });
+
+    const parsed = parseAdmissionReview(request.body);
+    if (parsed.kind === 'not-a-review') {
+      report({ outcome: 'rejected' });
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: parsed.message });
+    }
+    if (parsed.kind === 'malformed') {
+      request.log.warn({ uid: parsed.uid }, parsed.message);
+      report({ outcome: 'denied' });
+      return deniedReview(parsed.uid, parsed.message);
+    }
+
+    const review = parsed.request;
+    const plan = planAdmissionPatch(review, settings, new Date());
+    const outcome = plan.patch.length > 0 ? 'patched' : 'unchanged';
+    request.log[outcome === 'patched' ? 'info' : 'debug'](
+      {
+        uid: review.uid,
+        kind: review.kind.kind,
+        operation: review.operation,
+        namespace: review.namespace,
+        name: review.name,
+        dryRun: review.dryRun === true,
+        patchOps: plan.patch.length,
+        warnings: plan.warnings,
+      },
+      `admission review ${outcome}`,
+    );
+    report({ outcome, kind: review.kind.kind, operation: review.operation });
+    return allowedReview(review.uid, plan);
+  });
+
+  await app.listen({ host: options.host, port: options.port });
+  const { port } = app.server.address() as AddressInfo;
+  const urlHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  return {
+    url: `https://${urlHost}:${port}`,
+    port,
+    close: () => app.close(),
+    setTlsCredentials: (key, cert) => app.server.setSecureContext({ key, cert }),
+  };
+}
