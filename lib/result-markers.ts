@@ -1,0 +1,101 @@
+/**
+ * Reading a job's result out of its log: a line containing the mimetype
+ * marker names the mimetype (text after the marker, trimmed); everything
+ * after the line containing the start marker is the value. The scanner is
+ * fed chunks, so a log of any size is read once, without holding it whole.
+ *
+ * Unlike the Python manager, which strips every line and joins them with no
+ * separator, the value keeps its bytes (one trailing newline removed): JSON
+ * parses the same either way, and text results stay intact.
+ */
+import { RESULT_MARKERS } from './contract.js';
+
+export interface ResultMarkers {
+  mimetype?: string;
+  /** Undefined when no start marker was printed. */
+  value?: string;
+  /** The value grew past the limit and was not kept. */
+  tooLarge: boolean;
+  /** Size of the value in bytes (also when too large). */
+  valueBytes: number;
+}
+
+export const DEFAULT_RESULT_LIMIT_BYTES = 16 * 1024 * 1024;
+
+export class ResultMarkerScanner {
+  private line = '';
+  private mimetype: string | undefined;
+  private inValue = false;
+  private valueParts: Buffer[] = [];
+  private valueBytes = 0;
+  private tooLarge = false;
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(private readonly limitBytes = DEFAULT_RESULT_LIMIT_BYTES) {}
+
+  feed(chunk: Buffer | string): void {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.inValue) {
+      this.keep(buffer);
+      return;
+    }
+    let start = 0;
+    for (let i = 0; i < buffer.length; i++) {
+      if (buffer[i] !== 0x0a) continue;
+      this.line += this.decoder.decode(buffer.subarray(start, i));
+      start = i + 1;
+      if (this.endOfLine()) {
+        this.keep(buffer.subarray(start));
+        return;
+      }
+    }
+    // Only the marker lines matter; cap what is kept of a long line.
+    this.line = (this.line + this.decoder.decode(buffer.subarray(start), { stream: true })).slice(-4096);
+  }
+
+  result(): ResultMarkers {
+    if (!this.inValue && this.line) this.endOfLine();
+    let value: string | undefined;
+    if (this.inValue && !this.tooLarge) {
+      value = Buffer.concat(this.valueParts).toString('utf8');
+      if (value.endsWith('\r\n')) value = value.slice(0, -2);
+      else if (value.endsWith('\n')) value = value.slice(0, -1);
+    }
+    return { mimetype: this.mimetype, value, tooLarge: this.tooLarge, valueBytes: this.valueBytes };
+  }
+
+  /** Handles a complete line; true when it was the start marker. */
+  private endOfLine(): boolean {
+    const line = this.line;
+    this.line = '';
+    const at = line.indexOf(RESULT_MARKERS.mimetype);
+    if (at >= 0 && this.mimetype === undefined) {
+      const mimetype = line.slice(at + RESULT_MARKERS.mimetype.length).trim();
+      if (mimetype) this.mimetype = mimetype;
+    }
+    if (line.includes(RESULT_MARKERS.start)) {
+      this.inValue = true;
+      return true;
+    }
+    return false;
+  }
+
+  private keep(buffer: Buffer): void {
+    if (!buffer.length) return;
+    this.valueBytes += buffer.length;
+    if (this.tooLarge) return;
+    if (this.valueBytes > this.limitBytes) {
+      this.tooLarge = true;
+      this.valueParts = [];
+      return;
+    }
+    this.valueParts.push(Buffer.from(buffer));
+  }
+}
+
+/** The markers of a whole log text. */
+export function parseResultMarkers(log: string, limitBytes?: number): ResultMarkers {
+  const scanner = new ResultMarkerScanner(limitBytes);
+  scanner.feed(log);
+  return scanner.result();
+}
