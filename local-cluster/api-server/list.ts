@@ -5,7 +5,7 @@
  */
 import { badRequest, gone } from './errors.js';
 import { matchesLabels, parseLabelSelector, SelectorParseError } from './selectors/label-selector.js';
-import { fieldsOf, matchesFields, parseFieldSelector, unsupportedFieldLabels } from './selectors/field-selector.js';
+import { fieldsOf, matchesFields, parseFieldSelector, unsupportedFieldLabelMessage, unsupportedFieldLabels } from './selectors/field-selector.js';
 import type { ResourceType } from './resources.js';
 import type { KubeObject } from './types.js';
 
@@ -65,7 +65,7 @@ export function selectObjects(
     throw error;
   }
   const unsupported = unsupportedFieldLabels(type.kind, fieldReqs);
-  if (unsupported.length) throw badRequest(`field label not supported: ${unsupported[0]}`);
+  if (unsupported.length) throw badRequest(unsupportedFieldLabelMessage(type.kind, unsupported[0]!));
 
   let listRevision = revision;
   let candidates = objects;
