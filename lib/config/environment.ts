@@ -1,0 +1,378 @@
+/**
+ * Every environment variable the manager reads, in one table: the single
+ * source for reading them (readSettings) and for documenting them
+ * (environmentMarkdown, which the README is checked against).
+ */
+import { inspect } from 'node:util';
+import type { V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
+import { DEFAULT_JOB_NAME_PREFIX } from '../contract.js';
+import { ConfigError } from './errors.js';
+import { checkKubernetesObject, type KubernetesObjectKind } from './kubernetes-objects.js';
+import { formatPath, isRecord } from './paths.js';
+import type { ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Thrown by a reader; readSettings adds the variable's name (and, unless secret, the value). */
+class InvalidValue extends Error {}
+
+export interface EnvironmentVariable<T> {
+  readonly name: string;
+  /** The default as documented. */
+  readonly default: string;
+  readonly description: string;
+  /** Never logged, never echoed in error messages. */
+  readonly secret: boolean;
+  /** `python`: read by 52°North's Python manager with the same meaning; `ours`: new here. */
+  readonly origin: 'python' | 'ours';
+  /** Turns the raw value (undefined when unset or blank) into the setting; throws InvalidValue. */
+  readonly read: (raw: string | undefined, env: Env) => T;
+}
+
+export const REDACTED = '[redacted]';
+
+const BUCKET_ENDPOINT = 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT';
+const SEVEN_DAYS = 7 * 24 * 60 * 60;
+/** Job names are prefix + job id (a UUID, 36 characters) and must stay within the 63 characters of a label value. */
+const MAX_JOB_NAME_PREFIX = 63 - 36;
+
+const BASELINE_POD_SECURITY_CONTEXT: V1PodSecurityContext = { seccompProfile: { type: 'RuntimeDefault' } };
+const BASELINE_CONTAINER_SECURITY_CONTEXT: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+};
+
+function present(raw: string | undefined): string | undefined {
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
+const text = (raw: string | undefined): string | undefined => raw?.trim();
+
+function wholeSeconds(raw: string, minimum: number): number {
+  const value = raw.trim();
+  if (!/^[0-9]+$/.test(value)) throw new InvalidValue('must be a whole number of seconds');
+  const number = Number(value);
+  if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
+  return number;
+}
+
+function seconds(fallback: number, minimum: number) {
+  return (raw: string | undefined): number => (raw === undefined ? fallback : wholeSeconds(raw, minimum));
+}
+
+/** Unset or 0: none. */
+function optionalSeconds(raw: string | undefined): number | undefined {
+  const number = raw === undefined ? 0 : wholeSeconds(raw, 0);
+  return number === 0 ? undefined : number;
+}
+
+function oneOf<T extends string>(values: readonly T[], fallback: (env: Env) => T, caseInsensitive = false) {
+  return (raw: string | undefined, env: Env): T => {
+    if (raw === undefined) return fallback(env);
+    const wanted = caseInsensitive ? raw.trim().toUpperCase() : raw.trim();
+    const match = values.find((v) => v === wanted);
+    if (match === undefined) throw new InvalidValue(`must be one of ${values.join(', ')}`);
+    return match;
+  };
+}
+
+function flag(fallback: (env: Env) => boolean) {
+  return (raw: string | undefined, env: Env): boolean => {
+    if (raw === undefined) return fallback(env);
+    const value = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    throw new InvalidValue('must be true or false');
+  };
+}
+
+function securityContext<T extends V1PodSecurityContext | V1SecurityContext>(kind: KubernetesObjectKind, baseline: T) {
+  return (raw: string | undefined): T | null => {
+    if (raw === undefined) return structuredClone(baseline);
+    if (/^\s*(off|none)\s*$/i.test(raw)) return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new InvalidValue('must be a JSON object (Kubernetes securityContext field names), "off" or "none"');
+    }
+    if (!isRecord(parsed)) throw new InvalidValue('must be a JSON object, "off" or "none"');
+    const findings = checkKubernetesObject(parsed, kind, []);
+    // Security settings are strict here: a misspelt field would silently weaken the context.
+    const problems = [
+      ...findings.errors.map((f) => `${formatPath(f.path)}: ${f.message}`),
+      ...findings.warnings.map((f) => `${formatPath(f.path)}: unknown field`),
+    ];
+    if (problems.length > 0) throw new InvalidValue(problems.join('; '));
+    return parsed as T;
+  };
+}
+
+export const ENVIRONMENT = {
+  configPath: {
+    name: 'PYGEOAPI_CONFIG',
+    default: '(none)',
+    description: 'Path of the pygeoapi configuration file; `--config` takes precedence.',
+    secret: false,
+    origin: 'python',
+    read: text,
+  },
+  namespace: {
+    name: 'PYGEOAPI_K8S_MANAGER_NAMESPACE',
+    default: "the manager pod's namespace",
+    description:
+      'Namespace in which jobs are created and watched. Unset: the namespace of the service account the manager runs as, ' +
+      "else the kubeconfig context's namespace. (The Python manager prefers the service-account namespace even when this is set.)",
+    secret: false,
+    origin: 'python',
+    read: text,
+  },
+  apiToken: {
+    name: 'PYGEOAPI_K8S_MANAGER_API_TOKEN',
+    default: '(none)',
+    description:
+      'Token that executions of processes with `check_auth: true` must pass as input `token`. Unset: such executions are refused.',
+    secret: true,
+    origin: 'python',
+    read: (raw: string | undefined) => raw,
+  },
+  jobNamePrefix: {
+    name: 'PYGEOAPI_K8S_MANAGER_JOB_NAME_PREFIX',
+    default: DEFAULT_JOB_NAME_PREFIX,
+    description:
+      'Prefix of job names (prefix + job id). Jobs are recognised by it, so it must stay the same for the lifetime of the jobs.',
+    secret: false,
+    origin: 'python',
+    read: (raw: string | undefined): string => {
+      if (raw === undefined) return DEFAULT_JOB_NAME_PREFIX;
+      const value = raw.trim();
+      if (!/^[a-z0-9][-a-z0-9]*$/.test(value)) {
+        throw new InvalidValue('must be lower-case letters, digits and "-", starting with a letter or digit');
+      }
+      if (value.length > MAX_JOB_NAME_PREFIX) {
+        throw new InvalidValue(`must have at most ${MAX_JOB_NAME_PREFIX} characters so that job names stay within 63`);
+      }
+      return value;
+    },
+  },
+  podSecurityContext: {
+    name: 'PYGEOAPI_K8S_MANAGER_JOB_POD_SECURITY_CONTEXT',
+    default: JSON.stringify(BASELINE_POD_SECURITY_CONTEXT),
+    description:
+      'Pod `securityContext` of job pods, as JSON with Kubernetes field names; `off` or `none` for none. ' +
+      "A process's `pod_security_context` takes precedence.",
+    secret: false,
+    origin: 'python',
+    read: securityContext('V1PodSecurityContext', BASELINE_POD_SECURITY_CONTEXT),
+  },
+  containerSecurityContext: {
+    name: 'PYGEOAPI_K8S_MANAGER_JOB_CONTAINER_SECURITY_CONTEXT',
+    default: JSON.stringify(BASELINE_CONTAINER_SECURITY_CONTEXT),
+    description:
+      'Container `securityContext` of every job container and init container, as JSON; `off` or `none` for none. ' +
+      "A process's `container_security_context` takes precedence.",
+    secret: false,
+    origin: 'python',
+    read: securityContext('V1SecurityContext', BASELINE_CONTAINER_SECURITY_CONTEXT),
+  },
+  defaultTtlSecondsAfterFinished: {
+    name: 'PYGEOAPI_K8S_MANAGER_DEFAULT_TTL_SECONDS_AFTER_FINISHED',
+    default: String(SEVEN_DAYS),
+    description:
+      'How long Kubernetes keeps a finished job (and with it its status and result) before deleting it; ' +
+      "a process's `ttl_seconds_after_finished` takes precedence. The Python manager used 100 days.",
+    secret: false,
+    origin: 'ours',
+    read: seconds(SEVEN_DAYS, 0),
+  },
+  defaultActiveDeadlineSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS',
+    default: '(none)',
+    description:
+      'Longest time a job may run before Kubernetes stops it and marks it failed; `0` or unset: no limit, as in the Python manager ' +
+      "(model runs may legitimately take days). A process's `active_deadline_seconds` takes precedence.",
+    secret: false,
+    origin: 'ours',
+    read: optionalSeconds,
+  },
+  syncExecutionTimeoutSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_SYNC_EXECUTION_TIMEOUT_SECONDS',
+    default: '300',
+    description: 'How long a synchronous execution request waits for its job to finish.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(300, 1),
+  },
+  bucketEndpoint: {
+    name: BUCKET_ENDPOINT,
+    default: '(AWS S3)',
+    description: 'Endpoint of an S3-compatible service for the job log archive, e.g. `https://obs.eu-de.otc.t-systems.com`.',
+    secret: false,
+    origin: 'python',
+    read: (raw: string | undefined): string | undefined => {
+      if (raw === undefined) return undefined;
+      const value = raw.trim();
+      if (!/^https?:\/\/\S+$/.test(value)) throw new InvalidValue('must be an http(s) URL');
+      return value;
+    },
+  },
+  bucketKey: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY',
+    default: '(none)',
+    description: 'Access key id with permission to write to the log archive.',
+    secret: false,
+    origin: 'python',
+    read: text,
+  },
+  bucketSecret: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET',
+    default: '(none)',
+    description: 'Secret access key belonging to the access key id.',
+    secret: true,
+    origin: 'python',
+    read: (raw: string | undefined) => raw,
+  },
+  bucketName: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME',
+    default: '(none)',
+    description: 'Bucket of the log archive. It must not be public: job logs may contain confidential data.',
+    secret: false,
+    origin: 'python',
+    read: text,
+  },
+  bucketPathPrefix: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX',
+    default: '(bucket root)',
+    description: 'Key prefix ("folder") of archived logs; a missing trailing `/` is added, as the Python manager does.',
+    secret: false,
+    origin: 'python',
+    read: (raw: string | undefined): string => {
+      const value = raw?.trim() ?? '';
+      return value === '' || value.endsWith('/') ? value : `${value}/`;
+    },
+  },
+  bucketRegion: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_REGION',
+    default: 'us-east-1',
+    description: 'Region used to sign S3 requests; most S3-compatible services accept any.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string => raw?.trim() ?? 'us-east-1',
+  },
+  bucketForcePathStyle: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_FORCE_PATH_STYLE',
+    default: 'true with a custom endpoint, else false',
+    description: 'Address the bucket as `endpoint/bucket/key` instead of `bucket.endpoint/key` (MinIO, Garage and most others need it).',
+    secret: false,
+    origin: 'ours',
+    read: flag((env) => present(env[BUCKET_ENDPOINT]) !== undefined),
+  },
+  bucketChecksums: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_CHECKSUMS',
+    default: 'WHEN_REQUIRED with a custom endpoint, else WHEN_SUPPORTED',
+    description:
+      'When the S3 client adds and checks CRC checksums: `WHEN_REQUIRED` (what the Python manager sets; many S3-compatible services ' +
+      'reject the newer checksum headers) or `WHEN_SUPPORTED`.',
+    secret: false,
+    origin: 'ours',
+    read: oneOf<ChecksumMode>(
+      ['WHEN_REQUIRED', 'WHEN_SUPPORTED'],
+      (env) => (present(env[BUCKET_ENDPOINT]) !== undefined ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
+      true,
+    ),
+  },
+  logArchiveLayout: {
+    name: 'PYGEOAPI_K8S_MANAGER_LOG_ARCHIVE_LAYOUT',
+    default: 'per-container',
+    description:
+      '`per-container`: one archive object per container of a job pod; `python`: one file per pod named ' +
+      '`<prefix><date>_<job name>-logs.txt`, as the Python manager writes it.',
+    secret: false,
+    origin: 'ours',
+    read: oneOf<LogArchiveLayout>(['per-container', 'python'], () => 'per-container'),
+  },
+  finalizerGiveUpSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_GIVE_UP_SECONDS',
+    default: String(SEVEN_DAYS),
+    description:
+      'How long the controller keeps retrying to archive the logs of a pod before it removes the finalizer without them ' +
+      '(so the pod can be deleted); `0`: never give up.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(SEVEN_DAYS, 0),
+  },
+} satisfies Record<string, EnvironmentVariable<unknown>>;
+
+/** The table as a list, in documentation order. */
+export const ENVIRONMENT_VARIABLES: ReadonlyArray<EnvironmentVariable<unknown>> = Object.values(ENVIRONMENT);
+
+function secretSettings(values: { apiToken?: string; bucketSecret?: string }): SecretSettings {
+  const redacted = (): Record<string, string> =>
+    Object.fromEntries(Object.entries(values).flatMap(([k, v]) => (v === undefined ? [] : [[k, REDACTED]])));
+  // Non-enumerable, so neither shows up as data; loggers and console use them instead of the values.
+  return Object.freeze(
+    Object.defineProperties({ ...values }, { toJSON: { value: redacted }, [inspect.custom]: { value: redacted } }),
+  );
+}
+
+/** Reads all settings; a ConfigError lists every variable with a bad value. */
+export function readSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  const read = <T>(variable: EnvironmentVariable<T>): T => {
+    const raw = present(env[variable.name]);
+    try {
+      return variable.read(raw, env);
+    } catch (error) {
+      if (!(error instanceof InvalidValue)) throw error;
+      const got = variable.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+      problems.push(`${variable.name}: ${error.message}${got}`);
+      return variable.read(undefined, env);
+    }
+  };
+  const settings: Settings = {
+    configPath: read(ENVIRONMENT.configPath),
+    namespace: read(ENVIRONMENT.namespace),
+    jobNamePrefix: read(ENVIRONMENT.jobNamePrefix),
+    podSecurityContext: read(ENVIRONMENT.podSecurityContext),
+    containerSecurityContext: read(ENVIRONMENT.containerSecurityContext),
+    defaultTtlSecondsAfterFinished: read(ENVIRONMENT.defaultTtlSecondsAfterFinished),
+    defaultActiveDeadlineSeconds: read(ENVIRONMENT.defaultActiveDeadlineSeconds),
+    syncExecutionTimeoutSeconds: read(ENVIRONMENT.syncExecutionTimeoutSeconds),
+    finalizerGiveUpSeconds: read(ENVIRONMENT.finalizerGiveUpSeconds),
+    logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
+    bucket: {
+      endpoint: read(ENVIRONMENT.bucketEndpoint),
+      accessKeyId: read(ENVIRONMENT.bucketKey),
+      name: read(ENVIRONMENT.bucketName),
+      pathPrefix: read(ENVIRONMENT.bucketPathPrefix),
+      region: read(ENVIRONMENT.bucketRegion),
+      forcePathStyle: read(ENVIRONMENT.bucketForcePathStyle),
+      checksums: read(ENVIRONMENT.bucketChecksums),
+    },
+    secrets: secretSettings({ apiToken: read(ENVIRONMENT.apiToken), bucketSecret: read(ENVIRONMENT.bucketSecret) }),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings;
+}
+
+function cell(value: string): string {
+  return value.replace(/\|/g, '\\|');
+}
+
+/** Literal values in code style; explanations such as "(none)" as text. */
+function defaultCell(value: string): string {
+  return /^[^(\s][^\s]*$/.test(value) ? `\`${value}\`` : cell(value);
+}
+
+/** The table as Markdown, for the README. */
+export function environmentMarkdown(): string {
+  const rows = ENVIRONMENT_VARIABLES.map(
+    (v) =>
+      `| \`${v.name}\` | ${defaultCell(v.default)} | ${v.secret ? 'yes' : 'no'} | ${v.origin === 'python' ? 'Python manager' : 'new'} | ${cell(v.description)} |`,
+  );
+  return [
+    '| Variable | Default | Secret | Origin | Description |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}

@@ -1,0 +1,203 @@
+import { inspect } from 'node:util';
+import t from 'tap';
+import {
+  ConfigError,
+  environmentMarkdown,
+  ENVIRONMENT_VARIABLES,
+  readSettings,
+  REDACTED,
+  type Env,
+} from '../../lib/config/index.js';
+
+const V = 'PYGEOAPI_K8S_MANAGER_';
+
+function problemsOf(env: Env): string[] {
+  try {
+    readSettings(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+t.test('defaults', async (t) => {
+  const settings = readSettings({});
+  t.same(JSON.parse(JSON.stringify(settings)), {
+    jobNamePrefix: 'pygeoapi-job-',
+    podSecurityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+    containerSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    defaultTtlSecondsAfterFinished: 604800,
+    syncExecutionTimeoutSeconds: 300,
+    finalizerGiveUpSeconds: 604800,
+    logArchiveLayout: 'per-container',
+    bucket: { pathPrefix: '', region: 'us-east-1', forcePathStyle: false, checksums: 'WHEN_SUPPORTED' },
+    secrets: {},
+  });
+  t.equal(settings.defaultActiveDeadlineSeconds, undefined, 'no deadline unless configured');
+  t.equal(settings.namespace, undefined);
+  t.not(readSettings({}).podSecurityContext, settings.podSecurityContext, 'each read gets its own baseline object');
+});
+
+t.test('every variable read', async (t) => {
+  const settings = readSettings({
+    PYGEOAPI_CONFIG: '/etc/pygeoapi/config.yml',
+    [`${V}NAMESPACE`]: 'jobs',
+    [`${V}API_TOKEN`]: 'token-1',
+    [`${V}JOB_NAME_PREFIX`]: 'geo-',
+    [`${V}JOB_POD_SECURITY_CONTEXT`]: '{"runAsNonRoot": true, "runAsUser": 1000}',
+    [`${V}JOB_CONTAINER_SECURITY_CONTEXT`]: 'off',
+    [`${V}DEFAULT_TTL_SECONDS_AFTER_FINISHED`]: '3600',
+    [`${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`]: '7200',
+    [`${V}SYNC_EXECUTION_TIMEOUT_SECONDS`]: '60',
+    [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'http://minio:9000',
+    [`${V}FINALIZER_BUCKET_KEY`]: 'key-id',
+    [`${V}FINALIZER_BUCKET_SECRET`]: 'secret-1',
+    [`${V}FINALIZER_BUCKET_NAME`]: 'logs',
+    [`${V}FINALIZER_BUCKET_PATH_PREFIX`]: 'k8s/logs',
+    [`${V}FINALIZER_BUCKET_REGION`]: 'eu-de',
+    [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'false',
+    [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'when_supported',
+    [`${V}LOG_ARCHIVE_LAYOUT`]: 'python',
+    [`${V}FINALIZER_GIVE_UP_SECONDS`]: '0',
+  });
+  t.same(JSON.parse(JSON.stringify(settings)), {
+    configPath: '/etc/pygeoapi/config.yml',
+    namespace: 'jobs',
+    jobNamePrefix: 'geo-',
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000 },
+    containerSecurityContext: null,
+    defaultTtlSecondsAfterFinished: 3600,
+    defaultActiveDeadlineSeconds: 7200,
+    syncExecutionTimeoutSeconds: 60,
+    finalizerGiveUpSeconds: 0,
+    logArchiveLayout: 'python',
+    bucket: {
+      endpoint: 'http://minio:9000',
+      accessKeyId: 'key-id',
+      name: 'logs',
+      pathPrefix: 'k8s/logs/',
+      region: 'eu-de',
+      forcePathStyle: false,
+      checksums: 'WHEN_SUPPORTED',
+    },
+    secrets: { apiToken: REDACTED, bucketSecret: REDACTED },
+  });
+  t.equal(settings.secrets.apiToken, 'token-1', 'code can read the token');
+  t.equal(settings.secrets.bucketSecret, 'secret-1');
+});
+
+t.test('values that depend on others and special spellings', async (t) => {
+  const cases: Array<[string, Env, (s: ReturnType<typeof readSettings>) => unknown, unknown]> = [
+    ['custom endpoint: path style', { [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'https://s3.example.org' }, (s) => s.bucket.forcePathStyle, true],
+    ['custom endpoint: checksums when required', { [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'https://s3.example.org' }, (s) => s.bucket.checksums, 'WHEN_REQUIRED'],
+    ['path prefix with slash kept', { [`${V}FINALIZER_BUCKET_PATH_PREFIX`]: 'logs/' }, (s) => s.bucket.pathPrefix, 'logs/'],
+    ['blank means unset', { [`${V}DEFAULT_TTL_SECONDS_AFTER_FINISHED`]: '  ' }, (s) => s.defaultTtlSecondsAfterFinished, 604800],
+    ['deadline 0 means none', { [`${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`]: '0' }, (s) => s.defaultActiveDeadlineSeconds, undefined],
+    ['security context none', { [`${V}JOB_POD_SECURITY_CONTEXT`]: 'None' }, (s) => s.podSecurityContext, null],
+    ['path style yes', { [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'yes' }, (s) => s.bucket.forcePathStyle, true],
+    ['blank token is no token', { [`${V}API_TOKEN`]: '' }, (s) => s.secrets.apiToken, undefined],
+    ['token kept exactly', { [`${V}API_TOKEN`]: ' t ' }, (s) => s.secrets.apiToken, ' t '],
+  ];
+  for (const [what, env, pick, want] of cases) t.same(pick(readSettings(env)), want, what);
+});
+
+t.test('bad values name the variable', async (t) => {
+  const cases: Array<[Env, string]> = [
+    [{ [`${V}DEFAULT_TTL_SECONDS_AFTER_FINISHED`]: '7d' }, `${V}DEFAULT_TTL_SECONDS_AFTER_FINISHED: must be a whole number of seconds (got "7d")`],
+    [{ [`${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`]: '-1' }, `${V}DEFAULT_ACTIVE_DEADLINE_SECONDS: must be a whole number of seconds (got "-1")`],
+    [{ [`${V}SYNC_EXECUTION_TIMEOUT_SECONDS`]: '0' }, `${V}SYNC_EXECUTION_TIMEOUT_SECONDS: must be at least 1 (got "0")`],
+    [{ [`${V}FINALIZER_GIVE_UP_SECONDS`]: '1.5' }, `${V}FINALIZER_GIVE_UP_SECONDS: must be a whole number of seconds (got "1.5")`],
+    [{ [`${V}LOG_ARCHIVE_LAYOUT`]: 'single' }, `${V}LOG_ARCHIVE_LAYOUT: must be one of per-container, python (got "single")`],
+    [{ [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'ALWAYS' }, `${V}FINALIZER_BUCKET_CHECKSUMS: must be one of WHEN_REQUIRED, WHEN_SUPPORTED (got "ALWAYS")`],
+    [{ [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'sometimes' }, `${V}FINALIZER_BUCKET_FORCE_PATH_STYLE: must be true or false (got "sometimes")`],
+    [{ [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'minio:9000' }, `${V}FINALIZER_BUCKET_ENDPOINT: must be an http(s) URL (got "minio:9000")`],
+    [
+      { [`${V}JOB_NAME_PREFIX`]: 'Jobs_' },
+      `${V}JOB_NAME_PREFIX: must be lower-case letters, digits and "-", starting with a letter or digit (got "Jobs_")`,
+    ],
+    [
+      { [`${V}JOB_NAME_PREFIX`]: `${'x'.repeat(28)}-` },
+      `${V}JOB_NAME_PREFIX: must have at most 27 characters so that job names stay within 63 (got "${'x'.repeat(28)}-")`,
+    ],
+    [
+      { [`${V}JOB_POD_SECURITY_CONTEXT`]: '{runAsUser: 1000}' },
+      `${V}JOB_POD_SECURITY_CONTEXT: must be a JSON object (Kubernetes securityContext field names), "off" or "none" (got "{runAsUser: 1000}")`,
+    ],
+    [{ [`${V}JOB_POD_SECURITY_CONTEXT`]: '[1]' }, `${V}JOB_POD_SECURITY_CONTEXT: must be a JSON object, "off" or "none" (got "[1]")`],
+    [
+      { [`${V}JOB_POD_SECURITY_CONTEXT`]: '{"runAsUser": "1000"}' },
+      `${V}JOB_POD_SECURITY_CONTEXT: runAsUser: must be a whole number (got "{\\"runAsUser\\": \\"1000\\"}")`,
+    ],
+    [
+      { [`${V}JOB_CONTAINER_SECURITY_CONTEXT`]: '{"allow_privilege_escalation": false}' },
+      `${V}JOB_CONTAINER_SECURITY_CONTEXT: allow_privilege_escalation: unknown field (got "{\\"allow_privilege_escalation\\": false}")`,
+    ],
+  ];
+  for (const [env, problem] of cases) t.same(problemsOf(env), [problem], Object.keys(env)[0]);
+  t.same(
+    problemsOf({ [`${V}SYNC_EXECUTION_TIMEOUT_SECONDS`]: 'x', [`${V}LOG_ARCHIVE_LAYOUT`]: 'x' }).length,
+    2,
+    'every bad variable is reported at once',
+  );
+});
+
+t.test('secrets never leak into logs', async (t) => {
+  const settings = readSettings({ [`${V}API_TOKEN`]: 'hunter2', [`${V}FINALIZER_BUCKET_SECRET`]: 's3cr3t' });
+  for (const [how, text] of [
+    ['JSON', JSON.stringify(settings)],
+    ['inspect', inspect(settings, { depth: 10 })],
+    ['inspect secrets', inspect(settings.secrets)],
+    ['template', `${JSON.stringify({ settings })}`],
+  ] as const) {
+    t.notMatch(text, /hunter2|s3cr3t/, how);
+    t.match(text, REDACTED, how);
+  }
+  t.throws(() => {
+    (settings.secrets as { apiToken?: string }).apiToken = 'changed';
+  }, 'secrets are read-only');
+});
+
+t.test('the table documents every variable once', async (t) => {
+  const names = ENVIRONMENT_VARIABLES.map((v) => v.name);
+  t.equal(new Set(names).size, names.length, 'no duplicates');
+  // The Python manager's README variables, and ours from the issue.
+  const expected = [
+    'PYGEOAPI_CONFIG',
+    `${V}NAMESPACE`,
+    `${V}API_TOKEN`,
+    `${V}JOB_NAME_PREFIX`,
+    `${V}JOB_POD_SECURITY_CONTEXT`,
+    `${V}JOB_CONTAINER_SECURITY_CONTEXT`,
+    `${V}FINALIZER_BUCKET_ENDPOINT`,
+    `${V}FINALIZER_BUCKET_KEY`,
+    `${V}FINALIZER_BUCKET_SECRET`,
+    `${V}FINALIZER_BUCKET_NAME`,
+    `${V}FINALIZER_BUCKET_PATH_PREFIX`,
+    `${V}FINALIZER_BUCKET_REGION`,
+    `${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`,
+    `${V}FINALIZER_BUCKET_CHECKSUMS`,
+    `${V}LOG_ARCHIVE_LAYOUT`,
+    `${V}DEFAULT_TTL_SECONDS_AFTER_FINISHED`,
+    `${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`,
+    `${V}SYNC_EXECUTION_TIMEOUT_SECONDS`,
+    `${V}FINALIZER_GIVE_UP_SECONDS`,
+  ];
+  t.same([...names].sort(), [...expected].sort());
+  t.same(
+    ENVIRONMENT_VARIABLES.filter((v) => v.secret).map((v) => v.name),
+    [`${V}API_TOKEN`, `${V}FINALIZER_BUCKET_SECRET`],
+    'the secrets',
+  );
+
+  const markdown = environmentMarkdown();
+  const rows = markdown.split('\n');
+  t.equal(rows[0], '| Variable | Default | Secret | Origin | Description |');
+  t.equal(rows.length, names.length + 2, 'header, rule, one row per variable');
+  for (const variable of ENVIRONMENT_VARIABLES) {
+    const row = rows.find((r) => r.startsWith(`| \`${variable.name}\` |`));
+    t.ok(row, `${variable.name} has a row`);
+    t.match(row, `| ${variable.secret ? 'yes' : 'no'} |`, `${variable.name} secret column`);
+  }
+  t.match(markdown, '| `PYGEOAPI_K8S_MANAGER_DEFAULT_TTL_SECONDS_AFTER_FINISHED` | `604800` |', 'literal defaults in code style');
+});
