@@ -20,6 +20,7 @@ import { GarbageCollector } from './controllers/garbage-collector.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { createCertificateAuthority, createServingCertificate } from '../certs/generate.js';
 
 export interface LocalClusterOptions {
   host?: string;
@@ -41,6 +42,8 @@ export interface LocalClusterOptions {
 
 export interface LocalCluster {
   url: string;
+  /** The cluster CA (PEM) that signed the API server's certificate. */
+  caPem: string;
   registry: Registry;
   faults: Faults;
   kubeConfig(namespace?: string): KubeConfig;
@@ -78,11 +81,22 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   ttl.start();
   gc.start();
 
+  // HTTPS with a CA of its own, as a real API server: clients verify it through the kubeconfig.
+  const host = options.host ?? '127.0.0.1';
+  const ca = createCertificateAuthority({ commonName: 'local-cluster-ca' });
+  const serving = createServingCertificate({
+    ca,
+    serviceName: 'kubernetes',
+    namespace: 'default',
+    extraDnsNames: ['localhost'],
+    extraIps: ['127.0.0.1', '::1', ...(/^[\d.]+$/.test(host) && host !== '127.0.0.1' ? [host] : [])],
+  });
   let server: RunningApiServer;
   try {
     server = await startApiServer({
-      host: options.host ?? '127.0.0.1',
+      host,
       port: options.port ?? 0,
+      tls: { key: serving.keyPem, cert: serving.certPem },
       registry,
       faults,
       logs: kubeletLogSource(kubelet),
@@ -96,15 +110,16 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   return {
     url: server.url,
+    caPem: ca.certPem,
     registry,
     faults,
-    kubeconfigYaml: (namespace) => kubeconfigYaml(server.url, namespace),
+    kubeconfigYaml: (namespace) => kubeconfigYaml(server.url, ca.certPem, namespace),
     kubeConfig: (namespace) => {
       const kc = new KubeConfig();
-      kc.loadFromString(kubeconfigYaml(server.url, namespace));
+      kc.loadFromString(kubeconfigYaml(server.url, ca.certPem, namespace));
       return kc;
     },
-    writeKubeconfig: (path, namespace) => writeFile(path, kubeconfigYaml(server.url, namespace), { mode: 0o600 }),
+    writeKubeconfig: (path, namespace) => writeFile(path, kubeconfigYaml(server.url, ca.certPem, namespace), { mode: 0o600 }),
     exposeService: (namespace, name, port, target) => services.set(`${namespace}/${name}:${port}`, target),
     stop: async () => {
       await server.close();

@@ -3,11 +3,11 @@ import { stringify } from 'yaml';
 
 export const CONTEXT_NAME = 'local-cluster';
 
-export function kubeconfigYaml(server: string, namespace = 'default'): string {
+export function kubeconfigYaml(server: string, caPem: string, namespace = 'default'): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: CONTEXT_NAME, cluster: { server } }],
+    clusters: [{ name: CONTEXT_NAME, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
     users: [{ name: CONTEXT_NAME, user: {} }],
     contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: CONTEXT_NAME, namespace } }],
     'current-context': CONTEXT_NAME,

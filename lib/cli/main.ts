@@ -1,1 +1,48 @@
-console.log("k8s-job-manager");
+#!/usr/bin/env node
+/** The k8s-job-manager command line: one verb per task, `--help` on each. */
+import { helpText, parseCommandArgs, UsageError, type Command } from './command.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { localClusterCommand } from './commands/local-cluster.js';
+import { serveCommand } from './commands/serve.js';
+
+const COMMANDS: Command[] = [serveCommand, checkConfigCommand, localClusterCommand];
+
+function overview(): string {
+  return [
+    'k8s-job-manager — OGC API – Processes on Kubernetes Jobs',
+    '',
+    'usage: k8s-job-manager <verb> [options]   (k8s-job-manager <verb> --help for its options)',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(16)}${c.summary}`),
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(`${overview()}\n`);
+    return verb ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === verb);
+  if (!command) {
+    process.stderr.write(`unknown verb "${verb}"\n\n${overview()}\n`);
+    return 2;
+  }
+  const { values, positionals } = parseCommandArgs(command, rest);
+  if (values.help) {
+    process.stdout.write(`${helpText(command)}\n`);
+    return 0;
+  }
+  return command.run(values, positionals);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) process.stderr.write(`${error.message}\n`);
+    else process.stderr.write(`k8s-job-manager: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  },
+);

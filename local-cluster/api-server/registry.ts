@@ -73,7 +73,7 @@ export class Registry {
   }
 
   list(type: ResourceType, namespace: string | undefined, options: ListOptions = {}): ListResult {
-    return selectObjects(type, this.store.list(type, namespace), this.store.currentRevision, options);
+    return selectObjects(type, this.store.list(type, namespace), this.store.currentRevision, options, this.store.oldestWatchableRevision);
   }
 
   async create(type: ResourceType, namespace: string | undefined, body: unknown, context: RequestContext): Promise<KubeObject> {

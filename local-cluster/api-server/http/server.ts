@@ -2,11 +2,12 @@
  * The stand-in's HTTP edge: discovery, OpenAPI, resources and pod logs,
  * answered as kube-apiserver answers them (JSON only; see README deviations).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests, serviceUnavailable, successStatus, unsupportedMediaType } from '../errors.js';
-import { apiVersionOf, type ResourceType } from '../resources.js';
+import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests, successStatus, unsupportedMediaType } from '../errors.js';
+import { apiVersionOf } from '../resources.js';
 import type { Registry } from '../registry.js';
 import type { ListOptions } from '../list.js';
 import { patchTypeOf } from '../patch/apply-patch.js';
@@ -18,6 +19,7 @@ import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } fr
 import { groupVersionDocument, openApiIndex } from './openapi.js';
 import { parseResourcePath, type ResourceRequest } from './request-info.js';
 import { serveWatch } from './watch.js';
+import { toTable, wantsTable } from './table.js';
 import type { Faults } from './faults.js';
 import type { PodLogSource } from './pod-logs.js';
 
@@ -28,6 +30,8 @@ const CLIENT_USER = 'kubernetes-admin';
 export interface ApiServerOptions {
   host: string;
   port: number;
+  /** Serving certificate and key (PEM); clients verify it with the cluster CA in the kubeconfig. */
+  tls: { key: string; cert: string };
   registry: Registry;
   faults: Faults;
   logs: PodLogSource;
@@ -135,21 +139,20 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     }
     const status = subresource === 'status' ? 'status' : undefined;
     switch (info.verb) {
-      case 'get':
-        sendJson(res, 200, registry.get(type, namespace, name!));
+      case 'get': {
+        const obj = registry.get(type, namespace, name!);
+        sendJson(res, 200, wantsTable(req.headers.accept) ? toTable(type, [obj], { resourceVersion: obj.metadata.resourceVersion }) : obj);
         return;
+      }
       case 'list': {
         const result = registry.list(type, namespace, listOptions(query));
-        sendJson(res, 200, {
-          kind: `${type.kind}List`,
-          apiVersion: apiVersionOf(type),
-          metadata: {
-            resourceVersion: result.resourceVersion,
-            ...(result.continue ? { continue: result.continue } : {}),
-            ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
-          },
-          items: result.items,
-        });
+        const metadata = {
+          resourceVersion: result.resourceVersion,
+          ...(result.continue ? { continue: result.continue } : {}),
+          ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+        };
+        if (wantsTable(req.headers.accept)) sendJson(res, 200, toTable(type, result.items, metadata));
+        else sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: result.items });
         return;
       }
       case 'watch': {
@@ -164,6 +167,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
           allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
           timeoutSeconds: timeout,
           bookmarkIntervalMs: options.bookmarkIntervalMs,
+          asTable: wantsTable(req.headers.accept),
         }, res);
         return;
       }
@@ -260,7 +264,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     await handleResource(req, res, info, url.searchParams);
   }
 
-  const server = http.createServer((req, res) => {
+  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)));
   });
   // Watches are long-lived: no request timeout; keep-alive like the real server.
@@ -271,7 +275,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     server.listen(options.port, options.host, () => {
       const address = server.address() as AddressInfo;
       resolve({
-        url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
+        url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
         close: () =>
           new Promise((done) => {
             faults.dropWatches();
@@ -282,6 +286,3 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     });
   });
 }
-
-export type { ResourceType };
-export { serviceUnavailable };

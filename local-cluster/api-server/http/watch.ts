@@ -12,6 +12,7 @@ import { apiVersionOf, type ResourceType } from '../resources.js';
 import type { ObjectStore, StoreEvent } from '../store.js';
 import type { KubeObject, WatchEventType } from '../types.js';
 import type { Faults } from './faults.js';
+import { toTable } from './table.js';
 
 export interface WatchOptions {
   namespace?: string;
@@ -21,6 +22,8 @@ export interface WatchOptions {
   allowWatchBookmarks: boolean;
   timeoutSeconds: number;
   bookmarkIntervalMs: number;
+  /** Send each object as a one-row Table (kubectl get -w). */
+  asTable: boolean;
 }
 
 export function serveWatch(store: ObjectStore, faults: Faults, type: ResourceType, options: WatchOptions, res: ServerResponse): void {
@@ -39,7 +42,8 @@ export function serveWatch(store: ObjectStore, faults: Faults, type: ResourceTyp
   let closed = false;
   const send = (eventType: WatchEventType, object: unknown): void => {
     if (closed || stalled) return;
-    res.write(`${JSON.stringify({ type: eventType, object })}\n`);
+    const body = options.asTable && eventType !== 'ERROR' && eventType !== 'BOOKMARK' ? toTable(type, [object as KubeObject], {}) : object;
+    res.write(`${JSON.stringify({ type: eventType, object: body })}\n`);
   };
   const deliver = (event: StoreEvent): void => {
     if (event.resource !== type && (event.resource.plural !== type.plural || event.resource.group !== type.group)) return;

@@ -1,0 +1,72 @@
+/**
+ * Reading what the controller archived: job records (so jobs stay visible
+ * after their Kubernetes objects are gone), log objects and large results.
+ */
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { jobRecordKey, resultValueKey, type JobRecord } from '../../lib/archive-layout.js';
+
+export interface ArchiveLocation {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  namespace: string;
+}
+
+function isMissing(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return error instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+export class ArchiveReader {
+  constructor(private readonly at: ArchiveLocation) {}
+
+  async jobRecord(jobName: string): Promise<JobRecord | undefined> {
+    const text = await this.text(jobRecordKey(this.at.prefix, this.at.namespace, jobName));
+    if (text === undefined) return undefined;
+    return JSON.parse(text) as JobRecord;
+  }
+
+  /** Every archived job record of the namespace. */
+  async allJobRecords(): Promise<JobRecord[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.at.s3.send(
+        new ListObjectsV2Command({ Bucket: this.at.bucket, Prefix: `${this.at.prefix}${this.at.namespace}/`, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key?.endsWith('/job.json')) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const records: JobRecord[] = [];
+    for (const key of keys) {
+      const text = await this.text(key);
+      if (text !== undefined) records.push(JSON.parse(text) as JobRecord);
+    }
+    return records;
+  }
+
+  async resultValue(jobName: string): Promise<string | undefined> {
+    return this.text(resultValueKey(this.at.prefix, this.at.namespace, jobName));
+  }
+
+  async stream(key: string): Promise<Readable | undefined> {
+    try {
+      const out = await this.at.s3.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: key }));
+      return out.Body as Readable;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async text(key: string): Promise<string | undefined> {
+    try {
+      const out = await this.at.s3.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: key }));
+      return await out.Body!.transformToString('utf8');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/** Starting and stopping the API part. */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ManagerConfig } from '../lib/config/types.js';
+import { createS3Client, missingBucketSettings } from '../lib/s3/client.js';
+import { jobNameFor } from '../lib/contract.js';
+import { ArchiveReader } from './archive/archive-reader.js';
+import { ArchiveIndex } from './archive/archive-index.js';
+import { JobCache } from './kube/job-cache.js';
+import { JobClient } from './kube/job-client.js';
+import { buildApiServer } from './server.js';
+import type { ApiContext } from './context.js';
+
+export interface ApiOptions {
+  config: ManagerConfig;
+  kubeConfig: KubeConfig;
+  namespace: string;
+  host: string;
+  port: number;
+  logger: Logger;
+  metrics: Registry;
+  /** Pods get the log finalizer (the controller is deployed). */
+  archiveLogs: boolean;
+}
+
+export interface RunningApi {
+  url: string;
+  ready(): boolean;
+  /** Readiness fails at once; in-flight requests finish; watches close. */
+  close(): Promise<void>;
+}
+
+export async function startApi(options: ApiOptions): Promise<RunningApi> {
+  const { config, logger } = options;
+  const settings = config.settings;
+  const jobs = new JobCache({ kubeConfig: options.kubeConfig, namespace: options.namespace, jobNamePrefix: settings.jobNamePrefix, logger });
+  let archive: ArchiveIndex | undefined;
+  if (missingBucketSettings(settings.bucket, settings.secrets).length === 0) {
+    const reader = new ArchiveReader({
+      s3: createS3Client(settings.bucket, settings.secrets),
+      bucket: settings.bucket.name!,
+      prefix: settings.bucket.pathPrefix,
+      namespace: options.namespace,
+    });
+    archive = new ArchiveIndex(reader, logger);
+  }
+  let closing = false;
+  const context: ApiContext = {
+    config,
+    namespace: options.namespace,
+    jobs,
+    client: new JobClient(options.kubeConfig, options.namespace),
+    ...(archive ? { archive } : {}),
+    archiveLogs: options.archiveLogs,
+    logger,
+    metrics: options.metrics,
+    isReady: () => !closing && jobs.synced,
+  };
+  // A Job that leaves the cluster is looked up in the archive, so it stays listed.
+  jobs.subscribe((jobId) => {
+    if (archive && !jobs.job(jobId)) void archive.fetch(jobId, jobNameFor(jobId, settings.jobNamePrefix));
+  });
+  await Promise.all([jobs.start(), archive?.load()]);
+  const app = await buildApiServer(context);
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
+    ready: context.isReady,
+    close: async () => {
+      closing = true;
+      await app.close();
+      await jobs.stop();
+    },
+  };
+}

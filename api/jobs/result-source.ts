@@ -1,0 +1,48 @@
+/**
+ * Where a finished job's result comes from, best first: the annotations the
+ * controller wrote (or the S3 object they point to), the archived job record,
+ * and finally the markers in the live pod log — so results work with or
+ * without S3 and the controller.
+ */
+import { ANNOTATIONS, jobNameFor } from '../../lib/contract.js';
+import { ResultMarkerScanner } from '../../lib/result-markers.js';
+import type { ApiContext } from '../context.js';
+import type { FoundJob } from './job-lookup.js';
+import type { JobResult } from './results.js';
+
+async function fromPodLogs(context: ApiContext, found: FoundJob): Promise<JobResult | undefined> {
+  if (!found.job) return undefined;
+  const { pods } = context.jobs.objects(found.job);
+  const succeeded = pods.filter((p) => p.status?.phase === 'Succeeded');
+  for (const pod of succeeded.length ? succeeded : pods) {
+    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
+    const scanner = new ResultMarkerScanner();
+    for (const container of containers) {
+      try {
+        for await (const chunk of await context.client.containerLog(pod.metadata?.name ?? '', container)) scanner.feed(chunk as Buffer);
+      } catch (error) {
+        context.logger.debug({ err: error, pod: pod.metadata?.name, container }, 'pod log not readable for results');
+      }
+    }
+    const markers = scanner.result();
+    if (markers.value !== undefined) return { ...(markers.mimetype ? { mimetype: markers.mimetype } : {}), value: markers.value };
+  }
+  return undefined;
+}
+
+export async function jobResult(context: ApiContext, jobId: string, found: FoundJob): Promise<JobResult | undefined> {
+  const annotations = found.job?.metadata?.annotations ?? {};
+  const mimetype = annotations[ANNOTATIONS.resultMimetype];
+  if (annotations[ANNOTATIONS.resultValue] !== undefined) return { ...(mimetype ? { mimetype } : {}), value: annotations[ANNOTATIONS.resultValue]! };
+  if (annotations[ANNOTATIONS.resultLocation] !== undefined && context.archive) {
+    const value = await context.archive.reader.resultValue(jobNameFor(jobId, context.config.settings.jobNamePrefix));
+    if (value !== undefined) return { ...(mimetype ? { mimetype } : {}), value };
+  }
+  const recorded = found.record?.result;
+  if (recorded?.value !== undefined) return { ...(recorded.mimetype ? { mimetype: recorded.mimetype } : {}), value: recorded.value };
+  if (recorded?.valueKey && context.archive) {
+    const value = await context.archive.reader.resultValue(jobNameFor(jobId, context.config.settings.jobNamePrefix));
+    if (value !== undefined) return { ...(recorded.mimetype ? { mimetype: recorded.mimetype } : {}), value };
+  }
+  return fromPodLogs(context, found);
+}

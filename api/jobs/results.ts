@@ -1,0 +1,64 @@
+/**
+ * Turning a job's printed result into OGC outputs: with mimetype
+ * application/json, a JSON object whose keys are output ids maps onto those
+ * outputs; otherwise the single (first) output gets the whole value.
+ */
+import type { ProcessMetadata } from '../../lib/config/types.js';
+
+export interface JobResult {
+  mimetype?: string;
+  value: string;
+}
+
+export interface OutputValue {
+  value: unknown;
+  mediaType: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function outputsOf(result: JobResult, metadata: ProcessMetadata | undefined): Record<string, OutputValue> {
+  const mediaType = result.mimetype ?? 'application/json';
+  const ids = Object.keys(metadata?.outputs ?? {});
+  let parsed: unknown = result.value;
+  if (mediaType.startsWith('application/json')) {
+    try {
+      parsed = JSON.parse(result.value);
+    } catch {
+      // Not JSON after all: the value stays text.
+    }
+  }
+  if (isRecord(parsed) && ids.length > 0) {
+    const keys = Object.keys(parsed);
+    if (keys.length > 0 && keys.every((k) => ids.includes(k))) {
+      return Object.fromEntries(keys.map((k) => [k, { value: parsed[k], mediaType: typeof parsed[k] === 'string' ? 'text/plain' : 'application/json' } as OutputValue]));
+    }
+  }
+  return { [ids[0] ?? 'result']: { value: parsed, mediaType } };
+}
+
+/** Only the outputs the client asked for (all when it named none). */
+export function selectOutputs(outputs: Record<string, OutputValue>, requested: string[] | undefined): Record<string, OutputValue> {
+  if (!requested || requested.length === 0) return outputs;
+  return Object.fromEntries(Object.entries(outputs).filter(([id]) => requested.includes(id)));
+}
+
+/** The OGC results document: inline values for JSON-friendly outputs, qualified values otherwise. */
+export function resultsDocument(outputs: Record<string, OutputValue>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(outputs).map(([id, out]) => [
+      id,
+      typeof out.value === 'string' && out.mediaType !== 'text/plain' && !out.mediaType.startsWith('application/json')
+        ? { value: out.value, mediaType: out.mediaType }
+        : out.value,
+    ]),
+  );
+}
+
+/** A raw response for one output: its bytes and content type. */
+export function rawOutput(out: OutputValue): { body: string; contentType: string } {
+  if (typeof out.value === 'string' && !out.mediaType.startsWith('application/json')) return { body: out.value, contentType: out.mediaType };
+  return { body: JSON.stringify(out.value), contentType: out.mediaType.startsWith('application/json') ? out.mediaType : 'application/json' };
+}

@@ -1,0 +1,174 @@
+/**
+ * The API's view of the cluster: Jobs, their pods and Events, kept by
+ * list+watch reflectors, so requests never list the cluster. Status
+ * documents are memoised per Job and recomputed only when one of its objects
+ * changes. Jobs that are deleted leave a tombstone with their last status.
+ */
+import type { CoreV1Event, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+// The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import type { Logger } from 'pino';
+import { Reflector } from '../../lib/kube/reflector.js';
+import { isManagedJob } from '../../lib/contract.js';
+import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../jobs/status-info.js';
+
+export interface JobCacheOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  jobNamePrefix: string;
+  logger: Logger;
+}
+
+type Listener = (jobId: string) => void;
+
+function uidOf(obj: { metadata?: { uid?: string } }): string {
+  return obj.metadata?.uid ?? '';
+}
+
+function jobUidOfPod(pod: V1Pod): string | undefined {
+  return pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.uid ?? pod.metadata?.labels?.['controller-uid'];
+}
+
+export class JobCache {
+  private readonly jobs: Reflector<V1Job>;
+  private readonly pods: Reflector<V1Pod>;
+  private readonly events: Reflector<CoreV1Event>;
+  private readonly jobUidById = new Map<string, string>();
+  private readonly jobByUid = new Map<string, V1Job>();
+  private readonly podsByJobUid = new Map<string, Map<string, V1Pod>>();
+  private readonly jobUidByPodUid = new Map<string, string>();
+  private readonly eventsByObjectUid = new Map<string, Map<string, CoreV1Event>>();
+  private readonly statusMemo = new Map<string, StatusInfo>();
+  private readonly tombstones = new Map<string, StatusInfo>();
+  private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly options: JobCacheOptions) {
+    const { kubeConfig, namespace, logger } = options;
+    const base = { kubeConfig, logger };
+    this.jobs = new Reflector<V1Job>({
+      ...base,
+      path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Job') as V1Job,
+      onEvent: (type, job) => this.jobChanged(type, job),
+    });
+    this.pods = new Reflector<V1Pod>({
+      ...base,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      // Every Job's pods carry job-name; this keeps unrelated pods out of the cache.
+      labelSelector: 'job-name',
+      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Pod') as V1Pod,
+      onEvent: (type, pod) => this.podChanged(type, pod),
+    });
+    this.events = new Reflector<CoreV1Event>({
+      ...base,
+      path: `/api/v1/namespaces/${namespace}/events`,
+      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'CoreV1Event') as CoreV1Event,
+      onEvent: (type, event) => this.eventChanged(type, event),
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.jobs.start(), this.pods.start(), this.events.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.jobs.stop(), this.pods.stop(), this.events.stop()]);
+  }
+
+  get synced(): boolean {
+    return this.jobs.synced && this.pods.synced && this.events.synced;
+  }
+
+  /** Called with the job id whenever anything about that job changes. */
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  job(jobId: string): V1Job | undefined {
+    const uid = this.jobUidById.get(jobId);
+    return uid ? this.jobByUid.get(uid) : undefined;
+  }
+
+  objects(job: V1Job): JobObjects {
+    const uid = uidOf(job);
+    const pods = [...(this.podsByJobUid.get(uid)?.values() ?? [])];
+    const events = [uid, ...pods.map(uidOf)].flatMap((u) => [...(this.eventsByObjectUid.get(u)?.values() ?? [])]);
+    return { job, pods, events };
+  }
+
+  status(jobId: string): StatusInfo | undefined {
+    const uid = this.jobUidById.get(jobId);
+    if (!uid) return this.tombstones.get(jobId);
+    let memo = this.statusMemo.get(uid);
+    if (!memo) {
+      memo = statusInfo(this.objects(this.jobByUid.get(uid)!), this.options.jobNamePrefix);
+      this.statusMemo.set(uid, memo);
+    }
+    return memo;
+  }
+
+  /** Status of every known job, live and recently deleted. */
+  allStatuses(): StatusInfo[] {
+    const live = [...this.jobUidById.keys()].map((id) => this.status(id)!);
+    const liveIds = new Set(this.jobUidById.keys());
+    return [...live, ...[...this.tombstones.values()].filter((s) => !liveIds.has(s.jobID))];
+  }
+
+  private notify(jobId: string): void {
+    for (const listener of this.listeners) listener(jobId);
+  }
+
+  private touchJobUid(uid: string | undefined): void {
+    if (!uid) return;
+    this.statusMemo.delete(uid);
+    const job = this.jobByUid.get(uid);
+    if (job) this.notify(jobIdOf(job, this.options.jobNamePrefix));
+  }
+
+  private jobChanged(type: string, job: V1Job): void {
+    if (!isManagedJob(job.metadata, this.options.jobNamePrefix)) return;
+    const uid = uidOf(job);
+    const id = jobIdOf(job, this.options.jobNamePrefix);
+    if (type === 'DELETED') {
+      const last = this.status(id);
+      if (last) this.tombstones.set(id, last);
+      this.jobUidById.delete(id);
+      this.jobByUid.delete(uid);
+      this.statusMemo.delete(uid);
+      this.notify(id);
+      return;
+    }
+    this.tombstones.delete(id);
+    this.jobUidById.set(id, uid);
+    this.jobByUid.set(uid, job);
+    this.touchJobUid(uid);
+  }
+
+  private podChanged(type: string, pod: V1Pod): void {
+    const jobUid = jobUidOfPod(pod);
+    if (!jobUid) return;
+    let pods = this.podsByJobUid.get(jobUid);
+    if (!pods) this.podsByJobUid.set(jobUid, (pods = new Map()));
+    if (type === 'DELETED') {
+      pods.delete(uidOf(pod));
+      this.jobUidByPodUid.delete(uidOf(pod));
+    } else {
+      pods.set(uidOf(pod), pod);
+      this.jobUidByPodUid.set(uidOf(pod), jobUid);
+    }
+    if (pods.size === 0) this.podsByJobUid.delete(jobUid);
+    this.touchJobUid(jobUid);
+  }
+
+  private eventChanged(type: string, event: CoreV1Event): void {
+    const objectUid = event.involvedObject?.uid;
+    if (!objectUid) return;
+    let events = this.eventsByObjectUid.get(objectUid);
+    if (!events) this.eventsByObjectUid.set(objectUid, (events = new Map()));
+    if (type === 'DELETED') events.delete(uidOf(event));
+    else events.set(uidOf(event), event);
+    if (events.size === 0) this.eventsByObjectUid.delete(objectUid);
+    this.touchJobUid(this.jobByUid.has(objectUid) ? objectUid : this.jobUidByPodUid.get(objectUid));
+  }
+}

@@ -1,0 +1,27 @@
+/** Links of OGC documents, absolute against the server's public URL. */
+export interface Link {
+  href: string;
+  rel: string;
+  type?: string;
+  title?: string;
+}
+
+export const REL = {
+  conformance: 'http://www.opengis.net/def/rel/ogc/1.0/conformance',
+  processes: 'http://www.opengis.net/def/rel/ogc/1.0/processes',
+  jobList: 'http://www.opengis.net/def/rel/ogc/1.0/job-list',
+  execute: 'http://www.opengis.net/def/rel/ogc/1.0/execute',
+  results: 'http://www.opengis.net/def/rel/ogc/1.0/results',
+  processDescription: 'http://www.opengis.net/def/rel/ogc/1.0/process-desc',
+} as const;
+
+export function link(base: string, path: string, rel: string, type = 'application/json', title?: string): Link {
+  return { href: `${base}${path}`, rel, type, ...(title ? { title } : {}) };
+}
+
+export function jobLinks(base: string, jobId: string, status: string): Link[] {
+  const links = [link(base, `/jobs/${jobId}`, 'self', 'application/json', 'this job'), link(base, `/jobs/${jobId}/logs`, 'log', 'text/plain', 'job log')];
+  if (status === 'successful') links.push(link(base, `/jobs/${jobId}/results`, REL.results, 'application/json', 'job results'));
+  links.push(link(base, '/jobs', 'up', 'application/json', 'the job list'));
+  return links;
+}

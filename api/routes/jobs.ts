@@ -1,0 +1,93 @@
+/** /jobs, /jobs/{jobId}, its results, its logs, and dismissal. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PassThrough } from 'node:stream';
+import { jobNameFor } from '../../lib/contract.js';
+import { findProcess, type ApiContext } from '../context.js';
+import { jobFailed, resultNotReady } from '../ogc/exceptions.js';
+import { jobLinks, link } from '../ogc/links.js';
+import { findJob } from '../jobs/job-lookup.js';
+import { jobResult } from '../jobs/result-source.js';
+import { filterJobs, page, parseJobListQuery } from '../jobs/list-query.js';
+import { outputsOf, resultsDocument } from '../jobs/results.js';
+import type { StatusInfo } from '../jobs/status-info.js';
+
+export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
+  const base = context.config.server.url;
+  const withLinks = (status: StatusInfo): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request) => {
+    const { defaultItems, maxItems } = context.config.server.limits;
+    const query = parseJobListQuery(request.query, defaultItems, maxItems);
+    const live = context.jobs.allStatuses();
+    const liveIds = new Set(live.map((s) => s.jobID));
+    const archived = (context.archive?.allStatuses() ?? []).filter((s) => !liveIds.has(s.jobID));
+    const selected = page(filterJobs([...live, ...archived], query, Date.now()), query);
+    const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
+    const at = (offset: number): string => {
+      const q = new URLSearchParams(search);
+      q.set('offset', String(offset));
+      q.set('limit', String(query.limit));
+      return `/jobs?${q.toString()}`;
+    };
+    const links = [link(base, at(query.offset), 'self')];
+    if (selected.hasNext) links.push(link(base, at(query.offset + query.limit), 'next'));
+    if (selected.hasPrev) links.push(link(base, at(Math.max(0, query.offset - query.limit)), 'prev'));
+    return { jobs: selected.items.map(withLinks), links };
+  });
+
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] } }, async (request) => {
+    const found = await findJob(context, request.params.jobId);
+    return withLinks(found.status);
+  });
+
+  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] } }, async (request) => {
+    const jobId = request.params.jobId;
+    const found = await findJob(context, jobId);
+    if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(jobId, context.config.settings.jobNamePrefix), new Date());
+    const now = new Date().toISOString();
+    return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
+  });
+
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] } }, async (request) => {
+    const jobId = request.params.jobId;
+    const found = await findJob(context, jobId);
+    const status = found.status.status;
+    if (status === 'failed') throw jobFailed(jobId, found.status.message ?? 'the job failed');
+    if (status !== 'successful') throw resultNotReady(jobId, status);
+    const result = await jobResult(context, jobId, found);
+    const process = found.status.processID ? findProcess(context, found.status.processID) : undefined;
+    return resultsDocument(outputsOf(result ?? { value: '' }, process?.metadata));
+  });
+
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] } }, async (request, reply: FastifyReply) => {
+    const jobId = request.params.jobId;
+    const found = await findJob(context, jobId);
+    const out = new PassThrough();
+    reply.type('text/plain; charset=utf-8').send(out);
+    const pods = found.job ? context.jobs.objects(found.job).pods : [];
+    try {
+      if (pods.length) {
+        for (const pod of pods) {
+          for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+            out.write(`==> pod ${pod.metadata?.name ?? ''}, container ${container.name} <==\n`);
+            try {
+              for await (const chunk of await context.client.containerLog(pod.metadata?.name ?? '', container.name)) out.write(chunk);
+            } catch (error) {
+              out.write(`(log not available: ${(error as Error).message})\n`);
+            }
+          }
+        }
+      } else if (found.record && context.archive) {
+        for (const entry of found.record.logs) {
+          out.write(`==> pod ${entry.pod}, container ${entry.container}${entry.previous ? ' (previous)' : ''} <==\n`);
+          const stream = await context.archive.reader.stream(entry.key);
+          if (stream) for await (const chunk of stream) out.write(chunk);
+          else out.write('(archived log missing)\n');
+        }
+      } else out.write('(no log available: the job has no pods and no archive)\n');
+    } finally {
+      out.end();
+    }
+    return reply;
+  });
+}

@@ -1,0 +1,28 @@
+/** Landing page, conformance and the OpenAPI document. */
+import type {} from '@fastify/swagger';
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../context.js';
+import { CONFORMANCE_CLASSES } from '../ogc/conformance.js';
+import { link, REL } from '../ogc/links.js';
+import { localized } from '../ogc/process-documents.js';
+
+export function landingRoutes(app: FastifyInstance, context: ApiContext): void {
+  const base = context.config.server.url;
+  app.get('/', { schema: { summary: 'Landing page', tags: ['Capabilities'] } }, async () => ({
+    title: localized(context.config.server.identification.title) ?? 'k8s-job-manager',
+    description: localized(context.config.server.identification.description) ?? 'OGC API – Processes on Kubernetes Jobs',
+    links: [
+      link(base, '/', 'self', 'application/json', 'this document'),
+      link(base, '/api', 'service-desc', 'application/vnd.oai.openapi+json;version=3.0', 'the API definition'),
+      link(base, '/api/docs', 'service-doc', 'text/html', 'the API documentation'),
+      link(base, '/conformance', REL.conformance, 'application/json', 'conformance classes'),
+      link(base, '/processes', REL.processes, 'application/json', 'processes'),
+      link(base, '/jobs', REL.jobList, 'application/json', 'jobs'),
+    ],
+  }));
+  app.get('/conformance', { schema: { summary: 'Conformance classes', tags: ['Capabilities'] } }, async () => ({ conformsTo: CONFORMANCE_CLASSES }));
+  app.get('/api', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type('application/vnd.oai.openapi+json;version=3.0');
+    return JSON.stringify(app.swagger());
+  });
+}

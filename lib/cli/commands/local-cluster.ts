@@ -1,0 +1,23 @@
+/** `local-cluster`: the Kubernetes API stand-in on its own, for kubectl and experiments. */
+import { resolve } from 'node:path';
+import { startLocalCluster } from '../../../local-cluster/index.js';
+import { intFlag, untilSignal, type Command } from '../command.js';
+
+export const localClusterCommand: Command = {
+  name: 'local-cluster',
+  summary: 'run the embedded Kubernetes API stand-in and write a kubeconfig for it',
+  usage: 'k8s-job-manager local-cluster [--port N] [--kubeconfig FILE]',
+  options: {
+    port: { type: 'string', description: 'port to listen on (0 picks a free one; default 0)' },
+    kubeconfig: { type: 'string', description: 'where to write the kubeconfig (default ./local-cluster.kubeconfig)' },
+  },
+  async run(values) {
+    const cluster = await startLocalCluster({ port: intFlag(values, 'port', 0) });
+    const file = resolve(String(values.kubeconfig ?? 'local-cluster.kubeconfig'));
+    await cluster.writeKubeconfig(file);
+    process.stdout.write(`local-cluster ready at ${cluster.url}\nkubeconfig: ${file}\ntry: kubectl --kubeconfig ${file} get namespaces\n`);
+    await untilSignal();
+    await cluster.stop();
+    return 0;
+  },
+};

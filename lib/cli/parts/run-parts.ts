@@ -1,0 +1,105 @@
+/**
+ * Starting the manager's parts in one process against a cluster, and
+ * stopping them in order on shutdown: readiness fails first, then servers
+ * drain, then watches close.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { ManagerConfig } from '../../config/types.js';
+import { startApi } from '../../../api/index.js';
+import { startOpsServer } from '../../ops-server.js';
+import { startWebhookPart } from './webhook-part.js';
+
+export interface PartSelection {
+  api: boolean;
+  webhook: boolean;
+  controller: boolean;
+}
+
+export interface PartsOptions {
+  config: ManagerConfig;
+  kubeConfig: KubeConfig;
+  namespace: string;
+  parts: PartSelection;
+  host: string;
+  apiPort: number;
+  webhookPort: number;
+  opsPort: number;
+  tlsDir?: string;
+  webhookService: string;
+  webhookSecret: string;
+  webhookConfigurationName: string;
+  logger: Logger;
+}
+
+export interface RunningParts {
+  apiUrl?: string;
+  webhookUrl?: string;
+  opsUrl: string;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startParts(options: PartsOptions): Promise<RunningParts> {
+  const { config, logger } = options;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const stops: Array<() => Promise<void>> = [];
+  const readiness: Array<() => boolean> = [];
+  let stopping = false;
+  const result: RunningParts = {
+    opsUrl: '',
+    ready: () => !stopping && readiness.every((r) => r()),
+    stop: async () => {
+      stopping = true;
+      for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stopping a part failed'));
+    },
+  };
+  try {
+    const ops = await startOpsServer({ host: options.host, port: options.opsPort, metrics, ready: result.ready });
+    result.opsUrl = ops.url;
+    stops.push(() => ops.close());
+    if (options.parts.webhook) {
+      const webhook = await startWebhookPart({
+        kubeConfig: options.kubeConfig,
+        namespace: options.namespace,
+        host: options.host,
+        port: options.webhookPort,
+        settings: {
+          archiveLogs: config.server.manager.finalizerController,
+          jobNamePrefix: config.settings.jobNamePrefix,
+          defaultTtlSecondsAfterFinished: config.settings.defaultTtlSecondsAfterFinished,
+          ...(config.settings.defaultActiveDeadlineSeconds !== undefined ? { defaultActiveDeadlineSeconds: config.settings.defaultActiveDeadlineSeconds } : {}),
+        },
+        logger: logger.child({ part: 'webhook' }),
+        ...(options.tlsDir ? { tlsDir: options.tlsDir } : {}),
+        serviceName: options.webhookService,
+        secretName: options.webhookSecret,
+        webhookConfigurationName: options.webhookConfigurationName,
+      });
+      result.webhookUrl = webhook.url;
+      readiness.push(webhook.ready);
+      stops.push(() => webhook.close());
+    }
+    if (options.parts.api) {
+      const api = await startApi({
+        config,
+        kubeConfig: options.kubeConfig,
+        namespace: options.namespace,
+        host: options.host,
+        port: options.apiPort,
+        logger: logger.child({ part: 'api' }),
+        metrics,
+        archiveLogs: config.server.manager.finalizerController,
+      });
+      result.apiUrl = api.url;
+      readiness.push(api.ready);
+      stops.push(() => api.close());
+    }
+    return result;
+  } catch (error) {
+    await result.stop();
+    throw error;
+  }
+}

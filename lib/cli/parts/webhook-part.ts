@@ -1,0 +1,81 @@
+/**
+ * Running the admission webhook: TLS from files (cert-manager) or from our
+ * own CA kept in a Secret, the caBundle of our MutatingWebhookConfiguration
+ * kept in step, and the serving certificate renewed and reloaded in place.
+ */
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import { startWebhookServer } from '../../../webhook/server.js';
+import type { WebhookSettings } from '../../../webhook/types.js';
+import { ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../../certs/tls-secret.js';
+import { renewalTime } from '../../../certs/rotation.js';
+
+export interface WebhookPartOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  host: string;
+  port: number;
+  settings: WebhookSettings;
+  logger: Logger;
+  /** Directory with tls.crt/tls.key/ca.crt (cert-manager); otherwise the Secret below is used. */
+  tlsDir?: string;
+  serviceName: string;
+  secretName: string;
+  webhookConfigurationName: string;
+}
+
+export interface WebhookPart {
+  url: string;
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export async function startWebhookPart(options: WebhookPartOptions): Promise<WebhookPart> {
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const admission = options.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const obtain = async (): Promise<{ key: string; cert: string; ca?: string }> => {
+    if (options.tlsDir) return loadTlsFromFiles(options.tlsDir);
+    const { material } = await ensureTlsSecret(core, { namespace: options.namespace, name: options.secretName, serviceName: options.serviceName });
+    await patchWebhookCaBundle(admission, options.webhookConfigurationName, material.ca).catch((error: unknown) =>
+      options.logger.warn({ err: error }, `could not update the caBundle of MutatingWebhookConfiguration ${options.webhookConfigurationName}`),
+    );
+    return material;
+  };
+  let tls = await obtain();
+  const server = await startWebhookServer({
+    host: options.host,
+    port: options.port,
+    tls: { key: tls.key, cert: tls.cert },
+    settings: options.settings,
+    logger: options.logger as FastifyBaseLogger,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    const due = renewalTime(tls.cert).getTime() - Date.now();
+    timer = setTimeout(() => void renew(), Math.min(Math.max(due, 60_000), MAX_TIMER_MS));
+  };
+  const renew = async (): Promise<void> => {
+    try {
+      tls = await obtain();
+      server.setTlsCredentials(tls.key, tls.cert);
+      options.logger.info('webhook serving certificate reloaded');
+    } catch (error) {
+      options.logger.error({ err: error }, 'renewing the webhook certificate failed; retrying in a minute');
+    }
+    schedule();
+  };
+  schedule();
+  let closing = false;
+  return {
+    url: server.url,
+    ready: () => !closing,
+    close: async () => {
+      closing = true;
+      clearTimeout(timer);
+      await server.close();
+    },
+  };
+}
