@@ -10,6 +10,12 @@ import { ArchiveIndex } from './archive/archive-index.js';
 import { JobCache } from './kube/job-cache.js';
 import { JobClient } from './kube/job-client.js';
 import { buildApiServer } from './server.js';
+import { CallbackSender } from './callbacks/callback-sender.js';
+import { jobResultsDocument } from './jobs/results-document.js';
+import { jobLinks } from './ogc/links.js';
+import { LeaderElector } from '../lib/kube/leader-election.js';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
 
 export interface ApiOptions {
@@ -61,7 +67,26 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   jobs.subscribe((jobId) => {
     if (archive && !jobs.job(jobId)) void archive.fetch(jobId, jobNameFor(jobId, settings.jobNamePrefix));
   });
+  // Callbacks go out from one replica at a time: the holder of this Lease.
+  const callbacks = new CallbackSender({
+    jobs,
+    client: context.client,
+    logger: logger.child({ component: 'callbacks' }),
+    results: (jobId) => jobResultsDocument(context, jobId),
+    statusDocument: (status) => ({ ...status, links: jobLinks(config.server.url, status.jobID, status.status) }),
+  });
+  const elector = new LeaderElector({
+    kubeConfig: options.kubeConfig,
+    namespace: options.namespace,
+    name: 'k8s-job-manager-api-callbacks',
+    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    logger: logger.child({ component: 'leader-election' }),
+    onStartedLeading: () => callbacks.setLeading(true),
+    onStoppedLeading: () => callbacks.setLeading(false),
+  });
   await Promise.all([jobs.start(), archive?.load()]);
+  callbacks.start();
+  await elector.start();
   const app = await buildApiServer(context);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
@@ -72,6 +97,8 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     close: async () => {
       closing = true;
       await app.close();
+      await elector.stop();
+      await callbacks.stop();
       await jobs.stop();
     },
   };

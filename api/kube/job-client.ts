@@ -75,6 +75,43 @@ export class JobClient {
     }
   }
 
+  /** The Job as the API server has it now (not the watch cache); undefined when gone. */
+  async read(jobName: string): Promise<V1Job | undefined> {
+    try {
+      return await this.batch.readNamespacedJob({ namespace: this.namespace, name: jobName });
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw kubeFailure(error, `reading Job ${jobName}`);
+    }
+  }
+
+  /**
+   * Records a delivered callback state on the Job, so no replica sends it
+   * again: read, add, write with the read resourceVersion; a conflict (any
+   * other write, e.g. a status update) re-reads and tries again.
+   */
+  async recordCallbackSent(jobName: string, add: (current: string | undefined) => string): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const job = await this.read(jobName);
+      if (!job) return;
+      const current = job.metadata?.annotations?.[ANNOTATIONS.callbacksSent];
+      const next = add(current);
+      if (next === current) return;
+      try {
+        await this.batch.patchNamespacedJob(
+          { namespace: this.namespace, name: jobName, body: { metadata: { resourceVersion: job.metadata?.resourceVersion, annotations: { [ANNOTATIONS.callbacksSent]: next } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return;
+      } catch (error) {
+        if (statusOf(error) === 409) continue;
+        if (statusOf(error) === 404) return;
+        throw kubeFailure(error, `recording callbacks of Job ${jobName}`);
+      }
+    }
+    throw unavailable(`recording callbacks of Job ${jobName}: too many concurrent changes`);
+  }
+
   /** A container's log as a stream; rejects when the log cannot be read. */
   async containerLog(pod: string, container: string): Promise<Readable> {
     const out = new PassThrough();

@@ -2,13 +2,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { jobNameFor } from '../../lib/contract.js';
-import { findProcess, type ApiContext } from '../context.js';
-import { jobFailed, resultNotReady } from '../ogc/exceptions.js';
+import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
 import { findJob } from '../jobs/job-lookup.js';
-import { jobResult } from '../jobs/result-source.js';
+import { jobResultsDocument } from '../jobs/results-document.js';
 import { filterJobs, page, parseJobListQuery } from '../jobs/list-query.js';
-import { outputsOf, resultsDocument } from '../jobs/results.js';
 import type { StatusInfo } from '../jobs/status-info.js';
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -48,16 +46,9 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] } }, async (request) => {
-    const jobId = request.params.jobId;
-    const found = await findJob(context, jobId);
-    const status = found.status.status;
-    if (status === 'failed') throw jobFailed(jobId, found.status.message ?? 'the job failed');
-    if (status !== 'successful') throw resultNotReady(jobId, status);
-    const result = await jobResult(context, jobId, found);
-    const process = found.status.processID ? findProcess(context, found.status.processID) : undefined;
-    return resultsDocument(outputsOf(result ?? { value: '' }, process?.metadata));
-  });
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] } }, async (request) =>
+    jobResultsDocument(context, request.params.jobId),
+  );
 
   app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] } }, async (request, reply: FastifyReply) => {
     const jobId = request.params.jobId;
