@@ -75,6 +75,15 @@ export function durationSeconds(job: StatusInfo, now: number): number | undefine
   return Math.max(0, (end - Date.parse(job.started)) / 1000);
 }
 
+/** Newest first, then by id; ISO timestamps compare as plain strings (localeCompare is far slower). */
+export function newestFirst(a: StatusInfo, b: StatusInfo): number {
+  const ca = a.created ?? '';
+  const cb = b.created ?? '';
+  if (ca !== cb) return ca < cb ? 1 : -1;
+  return a.jobID < b.jobID ? 1 : a.jobID > b.jobID ? -1 : 0;
+}
+
+/** Filters `jobs`, which must already be sorted with newestFirst. */
 export function filterJobs(jobs: StatusInfo[], query: JobListQuery, now: number): StatusInfo[] {
   return jobs
     .filter((j) => !query.processID || (j.processID !== undefined && query.processID.includes(j.processID)))
@@ -90,8 +99,7 @@ export function filterJobs(jobs: StatusInfo[], query: JobListQuery, now: number)
       const d = durationSeconds(j, now);
       if (d === undefined) return false;
       return (query.minDuration === undefined || d >= query.minDuration) && (query.maxDuration === undefined || d <= query.maxDuration);
-    })
-    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || b.jobID.localeCompare(a.jobID));
+    });
 }
 
 export function page<T>(items: T[], query: JobListQuery): { items: T[]; hasNext: boolean; hasPrev: boolean } {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Reflector } from '../../lib/kube/reflector.js';
 import { isManagedJob } from '../../lib/contract.js';
 import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../jobs/status-info.js';
+import { newestFirst } from '../jobs/list-query.js';
 
 export interface JobCacheOptions {
   kubeConfig: KubeConfig;
@@ -41,6 +42,8 @@ export class JobCache {
   private readonly statusMemo = new Map<string, StatusInfo>();
   private readonly tombstones = new Map<string, StatusInfo>();
   private readonly listeners = new Set<Listener>();
+  /** All statuses, newest first; dropped on any change and rebuilt on the next request. */
+  private sorted: StatusInfo[] | undefined;
 
   constructor(private readonly options: JobCacheOptions) {
     const { kubeConfig, namespace, logger } = options;
@@ -108,14 +111,18 @@ export class JobCache {
     return memo;
   }
 
-  /** Status of every known job, live and recently deleted. */
+  /** Status of every known job, live and recently deleted, newest first. */
   allStatuses(): StatusInfo[] {
-    const live = [...this.jobUidById.keys()].map((id) => this.status(id)!);
-    const liveIds = new Set(this.jobUidById.keys());
-    return [...live, ...[...this.tombstones.values()].filter((s) => !liveIds.has(s.jobID))];
+    if (!this.sorted) {
+      const live = [...this.jobUidById.keys()].map((id) => this.status(id)!);
+      const liveIds = new Set(this.jobUidById.keys());
+      this.sorted = [...live, ...[...this.tombstones.values()].filter((s) => !liveIds.has(s.jobID))].sort(newestFirst);
+    }
+    return this.sorted;
   }
 
   private notify(jobId: string): void {
+    this.sorted = undefined;
     for (const listener of this.listeners) listener(jobId);
   }
 

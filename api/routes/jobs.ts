@@ -6,7 +6,7 @@ import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
 import { findJob } from '../jobs/job-lookup.js';
 import { jobResultsDocument } from '../jobs/results-document.js';
-import { filterJobs, page, parseJobListQuery } from '../jobs/list-query.js';
+import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../jobs/status-info.js';
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -17,9 +17,9 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     const { defaultItems, maxItems } = context.config.server.limits;
     const query = parseJobListQuery(request.query, defaultItems, maxItems);
     const live = context.jobs.allStatuses();
-    const liveIds = new Set(live.map((s) => s.jobID));
-    const archived = (context.archive?.allStatuses() ?? []).filter((s) => !liveIds.has(s.jobID));
-    const selected = page(filterJobs([...live, ...archived], query, Date.now()), query);
+    const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
+    const all = archived.length ? [...live, ...archived].sort(newestFirst) : live;
+    const selected = page(filterJobs(all, query, Date.now()), query);
     const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
     const at = (offset: number): string => {
       const q = new URLSearchParams(search);
