@@ -77,6 +77,7 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
         serviceName: options.webhookService,
         secretName: options.webhookSecret,
         webhookConfigurationName: options.webhookConfigurationName,
+        metrics,
       });
       result.webhookUrl = webhook.url;
       readiness.push(webhook.ready);

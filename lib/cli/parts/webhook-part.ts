@@ -5,6 +5,8 @@
  */
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { webhookMetrics } from '../../../webhook/metrics.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { startWebhookServer } from '../../../webhook/server.js';
 import type { WebhookSettings } from '../../../webhook/types.js';
@@ -23,6 +25,7 @@ export interface WebhookPartOptions {
   serviceName: string;
   secretName: string;
   webhookConfigurationName: string;
+  metrics: Registry;
 }
 
 export interface WebhookPart {
@@ -51,6 +54,7 @@ export async function startWebhookPart(options: WebhookPartOptions): Promise<Web
     tls: { key: tls.key, cert: tls.cert },
     settings: options.settings,
     logger: options.logger as FastifyBaseLogger,
+    onReview: webhookMetrics(options.metrics),
   });
   let timer: NodeJS.Timeout | undefined;
   const schedule = (): void => {
