@@ -56,6 +56,21 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
+  if (context.config.server.cors) {
+    // server.cors: answer browsers from any origin, including their preflight requests.
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('access-control-allow-origin', '*');
+      reply.header('access-control-expose-headers', 'location, preference-applied');
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+        reply.header('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
+        reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'content-type, prefer');
+        reply.header('access-control-max-age', '600');
+        return reply.code(204).send();
+      }
+      return undefined;
+    });
+  }
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const ogc = asOgcError(error);
     if (ogc.status >= 500) request.log.error({ err: error }, 'request failed');

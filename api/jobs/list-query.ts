@@ -50,6 +50,7 @@ export function parseJobListQuery(query: Record<string, unknown>, defaultLimit: 
   const type = list(query.type);
   for (const t of type ?? []) if (t !== 'process') throw invalidParameter(`type: "${t}" is not supported (only "process")`);
   let datetime: JobListQuery['datetime'];
+  if (query.datetime !== undefined && typeof query.datetime !== 'string') throw invalidParameter('datetime: give one instant or one interval, not several');
   if (typeof query.datetime === 'string') {
     const [a, b] = query.datetime.split('/');
     datetime = b === undefined ? { start: instant(a!, 'datetime'), end: instant(a!, 'datetime') } : { start: instant(a!, 'datetime'), end: instant(b, 'datetime') };

@@ -1,6 +1,6 @@
 /** The results document of a job, as /jobs/{id}/results and the success callback send it. */
 import { findProcess, type ApiContext } from '../context.js';
-import { jobFailed, resultNotReady } from '../ogc/exceptions.js';
+import { jobFailed, resultNotReady, resultsUnavailable } from '../ogc/exceptions.js';
 import { findJob } from './job-lookup.js';
 import { jobResult } from './result-source.js';
 import { outputsOf, resultsDocument } from './results.js';
@@ -11,6 +11,7 @@ export async function jobResultsDocument(context: ApiContext, jobId: string): Pr
   if (status === 'failed') throw jobFailed(jobId, found.status.message ?? 'the job failed');
   if (status !== 'successful') throw resultNotReady(jobId, status);
   const result = await jobResult(context, jobId, found);
+  if (!result) throw resultsUnavailable(jobId);
   const process = found.status.processID ? findProcess(context, found.status.processID) : undefined;
-  return resultsDocument(outputsOf(result ?? { value: '' }, process?.metadata));
+  return resultsDocument(outputsOf(result, process?.metadata));
 }

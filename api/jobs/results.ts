@@ -45,15 +45,18 @@ export function selectOutputs(outputs: Record<string, OutputValue>, requested: s
   return Object.fromEntries(Object.entries(outputs).filter(([id]) => requested.includes(id)));
 }
 
-/** The OGC results document: inline values for JSON-friendly outputs, qualified values otherwise. */
+/**
+ * The OGC results document. Scalars and arrays stand inline; objects (which
+ * the 1.0 schema does not allow inline) and text of another media type are
+ * qualified values `{ value, mediaType }`.
+ */
 export function resultsDocument(outputs: Record<string, OutputValue>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(outputs).map(([id, out]) => [
-      id,
-      typeof out.value === 'string' && out.mediaType !== 'text/plain' && !out.mediaType.startsWith('application/json')
-        ? { value: out.value, mediaType: out.mediaType }
-        : out.value,
-    ]),
+    Object.entries(outputs).map(([id, out]) => {
+      const isObject = typeof out.value === 'object' && out.value !== null && !Array.isArray(out.value);
+      const foreignText = typeof out.value === 'string' && out.mediaType !== 'text/plain' && !out.mediaType.startsWith('application/json');
+      return [id, isObject || foreignText ? { value: out.value, mediaType: out.mediaType } : out.value];
+    }),
   );
 }
 

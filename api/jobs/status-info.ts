@@ -116,7 +116,7 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
   const statuses = containerStatuses(pods);
   const created = iso(job.metadata?.creationTimestamp) ?? annotations[ANNOTATIONS.started];
   const started = earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt)));
-  const finishedCondition = condition(job, 'Complete') ?? condition(job, 'Failed') ?? condition(job, 'FailureTarget');
+  const finishedCondition = condition(job, 'Complete') ?? condition(job, 'SuccessCriteriaMet') ?? condition(job, 'Failed') ?? condition(job, 'FailureTarget');
   const finished =
     status === 'dismissed'
       ? annotations[ANNOTATIONS.dismissed]

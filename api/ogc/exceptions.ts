@@ -38,6 +38,12 @@ export const noSuchJob = (id: string): OgcError =>
 export const resultNotReady = (id: string, status: string): OgcError =>
   new OgcError(404, `${TYPE_BASE}result-not-ready`, 'Result not ready', `job "${id}" is ${status}; results are available once it is successful`);
 
+export const resultsUnavailable = (id: string): OgcError =>
+  new OgcError(404, `${TYPE_BASE}result-not-ready`, 'Results not available', `job "${id}" succeeded, but its results are no longer available: its pods are gone and no archive holds them`);
+
+export const noSuchOutput = (ids: string[]): OgcError =>
+  new OgcError(400, `${TYPE_BASE}no-such-output`, 'No such output', `the process has no output ${ids.map((i) => `"${i}"`).join(', ')}`);
+
 export const jobFailed = (id: string, why: string): OgcError =>
   new OgcError(500, `${TYPE_BASE}job-results-failed`, 'Job failed', `job "${id}" failed: ${why}`);
 

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findProcess, type ApiContext } from '../context.js';
 import { buildJob } from '../execution/job-manifest.js';
 import { checkToken, validateInputs } from '../execution/inputs.js';
-import { invalidParameter, jobFailed, noSuchProcess } from '../ogc/exceptions.js';
+import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable } from '../ogc/exceptions.js';
 import { jobLinks } from '../ogc/links.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
@@ -57,7 +57,8 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
     const process = findProcess(context, processId);
     const found = { status, job: context.jobs.job(jobId) };
     const result = await jobResult(context, jobId, found);
-    const outputs = selectOutputs(outputsOf(result ?? { value: '' }, process?.metadata), body.outputs ? Object.keys(body.outputs) : undefined);
+    if (!result) throw resultsUnavailable(jobId);
+    const outputs = selectOutputs(outputsOf(result, process?.metadata), body.outputs ? Object.keys(body.outputs) : undefined);
     reply.header('location', `${base}/jobs/${jobId}`);
     const entries = Object.values(outputs);
     if (body.response === 'raw' && entries.length === 1) {
@@ -74,6 +75,8 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
       const body = parseBody(request.body);
+      const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
+      if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
       const rawInputs = body.inputs ?? {};
       checkToken(process, rawInputs, settings.secrets.apiToken);
       const inputs = validateInputs(process, rawInputs);
@@ -104,8 +107,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
         type: 'process',
         status: 'accepted',
         message: 'job accepted',
-        created: new Date().toISOString(),
-        updated: new Date().toISOString(),
+        ...(created.metadata?.creationTimestamp ? { created: new Date(created.metadata.creationTimestamp).toISOString(), updated: new Date(created.metadata.creationTimestamp).toISOString() } : {}),
         progress: 0,
         links: jobLinks(base, jobId, 'accepted'),
       };

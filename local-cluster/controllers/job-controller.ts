@@ -16,6 +16,7 @@ import { conditionTrue, isFinished, jobSpecView, judgeJob, podCreationBackoffMs,
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 const CONTROLLER_USER = 'system:serviceaccount:kube-system:job-controller';
+const ORPHAN_PREFIX = 'orphan:';
 
 interface Uncounted {
   succeeded: string[];
@@ -62,9 +63,14 @@ export class JobController {
     };
     this.unsubscribe = this.registry.store.subscribe((event) => {
       if (event.resource === JOB) jobChanged(event.object, event.type === 'DELETED');
-      else if (event.resource === POD) {
-        const key = this.jobKeys.get(ownerUid(event.object) ?? '');
+      else if (event.resource === POD && event.type !== 'DELETED') {
+        const owner = ownerUid(event.object);
+        const key = this.jobKeys.get(owner ?? '');
         if (key) this.queue.add(key);
+        else if (owner && event.object.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER)) {
+          // The Job is gone: nobody will count this pod, so its tracking finalizer goes (as the real controller does).
+          this.queue.add(`${ORPHAN_PREFIX}${event.object.metadata.namespace}/${event.object.metadata.name}`);
+        }
       }
     });
     for (const job of this.registry.store.list(JOB)) jobChanged(job, false);
@@ -76,6 +82,7 @@ export class JobController {
   }
 
   private async reconcile(key: string): Promise<void> {
+    if (key.startsWith(ORPHAN_PREFIX)) return this.releaseOrphan(key.slice(ORPHAN_PREFIX.length));
     const [namespace, name] = key.split('/') as [string, string];
     const job = this.registry.store.get(JOB, namespace, name);
     if (!job || job.metadata.deletionTimestamp) return;
@@ -189,6 +196,15 @@ export class JobController {
       status.failed = Number(status.failed ?? 0) + uncounted.failed.length;
       status.uncountedTerminatedPods = {};
     }
+  }
+
+  private async releaseOrphan(key: string): Promise<void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const pod = this.registry.store.get(POD, namespace, name);
+    if (!pod || this.jobKeys.has(ownerUid(pod) ?? '') || !pod.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER)) return;
+    await this.registry
+      .patch(POD, namespace, name, 'strategic', { metadata: { [`$deleteFromPrimitiveList/finalizers`]: [JOB_TRACKING_FINALIZER] } }, { user: CONTROLLER_USER })
+      .catch(notFoundIsFine);
   }
 
   private creationBackoffRemaining(pods: KubeObject[], failed: number, nowMs: number): number {

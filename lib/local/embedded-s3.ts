@@ -1,0 +1,27 @@
+/**
+ * The embedded S3 of `k8s-job-manager local`: s3rver storing objects as files
+ * under the state folder, so archived logs can be looked at directly.
+ */
+import S3rver from 's3rver';
+
+/** s3rver's built-in account (it checks request signatures against it). */
+export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface EmbeddedS3 {
+  endpoint: string;
+  bucket: string;
+  directory: string;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedS3(options: { directory: string; bucket: string; port?: number }): Promise<EmbeddedS3> {
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: options.port ?? 0,
+    silent: true,
+    directory: options.directory,
+    configureBuckets: [{ name: options.bucket }],
+  });
+  const { port } = await server.run();
+  return { endpoint: `http://127.0.0.1:${port}`, bucket: options.bucket, directory: options.directory, stop: () => server.close() };
+}
