@@ -8,7 +8,8 @@ export function kubeconfigYaml(server: string, caPem: string, namespace = 'defau
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: CONTEXT_NAME, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name: CONTEXT_NAME, user: {} }],
+    // A token, so that kubectl never prompts for credentials; the stand-in does not check it.
+    users: [{ name: CONTEXT_NAME, user: { token: 'local-cluster' } }],
     contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: CONTEXT_NAME, namespace } }],
     'current-context': CONTEXT_NAME,
     preferences: {},

@@ -58,8 +58,15 @@ function defaultNamespace(obj: KubeObject): void {
   obj.spec = { finalizers: ['kubernetes'], ...(isRecord(obj.spec) ? obj.spec : {}) };
 }
 
+/** Secrets: `stringData` is write-only; the server folds it into base64 `data`. */
 function defaultSecret(obj: KubeObject): void {
   setDefault(obj, 'type', 'Opaque');
+  if (isRecord(obj.stringData)) {
+    const data: Record<string, unknown> = isRecord(obj.data) ? { ...obj.data } : {};
+    for (const [key, value] of Object.entries(obj.stringData)) data[key] = Buffer.from(String(value), 'utf8').toString('base64');
+    obj.data = data;
+    delete obj.stringData;
+  }
 }
 
 /** Applies the kind's defaults in place. */

@@ -1,0 +1,223 @@
+/**
+ * RBAC of the manifests against the code: every Kubernetes call the code
+ * makes is listed below (with the file it is in and the text that shows it),
+ * and each must be allowed to the ServiceAccount of the part that makes it,
+ * in the namespace where it is made. Conversely every permission the
+ * manifests grant beyond the Python manager's rules must be used by some
+ * call. A scan of the source makes sure no call is missing from the table,
+ * and each row's evidence must still be in its file.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import type { V1ClusterRole, V1PolicyRule, V1Role } from '@kubernetes/client-node';
+import { DEFAULT_TUNING } from '../../controller/settings.js';
+import { scanCalls, sourceFiles } from './helpers/kube-call-scan.js';
+import { OVERLAYS, REPO_ROOT, findObject, maybeObject, namespacesOf, ofKind, render, webhookNames, type KubeObject, type OverlayName, type Part } from './helpers/manifests.js';
+import { allows, expandRule, rulesOf, type Access } from './helpers/rbac.js';
+
+/** Where a call goes: the jobs namespace, the manager's own, or cluster-scoped. */
+type Scope = 'jobs' | 'system' | 'cluster';
+
+interface NameContext {
+  webhookSecret: string;
+  webhookConfiguration: string;
+}
+
+interface KubeCall {
+  file: string;
+  /** Text in the file that makes (or implies) the call. */
+  evidence: string;
+  part: Part;
+  group: string;
+  resource: string;
+  verb: string;
+  scope: Scope;
+  /** The object's name when the call names one (RBAC resourceNames can only restrict those). */
+  name?: string | ((names: NameContext) => string);
+  /** Made only by the webhook's self-managed TLS (not with --tls-dir, i.e. not in the cert-manager overlay). */
+  selfManagedTlsOnly?: boolean;
+}
+
+const CONTROLLER_LEASE = DEFAULT_TUNING.leaderElection.leaseName;
+
+// prettier-ignore
+const KUBE_CALLS: KubeCall[] = [
+  // API: creating, reading, dismissing Jobs and reading container logs.
+  { file: 'api/kube/job-client.ts', evidence: '.createNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'create', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: '.readNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'get', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: '.patchNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'patch', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: '.deleteNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'delete', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: 'new Log(', part: 'api', group: '', resource: 'pods/log', verb: 'get', scope: 'jobs' },
+  // API: the watch caches behind every status document.
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'api', group: 'batch', resource: 'jobs', verb: 'list', scope: 'jobs' },
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'api', group: 'batch', resource: 'jobs', verb: 'watch', scope: 'jobs' },
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/pods`', part: 'api', group: '', resource: 'pods', verb: 'list', scope: 'jobs' },
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/pods`', part: 'api', group: '', resource: 'pods', verb: 'watch', scope: 'jobs' },
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/events`', part: 'api', group: '', resource: 'events', verb: 'list', scope: 'jobs' },
+  { file: 'api/kube/job-cache.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/events`', part: 'api', group: '', resource: 'events', verb: 'watch', scope: 'jobs' },
+  // API: one replica sends callbacks, elected on a Lease (lib/kube/leader-election.ts: GET, POST, PUT).
+  { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
+  { file: 'api/index.ts', evidence: 'new LeaderElector(', part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'jobs' },
+  { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
+  // Webhook: self-managed TLS Secret and the caBundle of its MutatingWebhookConfiguration.
+  { file: 'certs/tls-secret.ts', evidence: '.readNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
+  { file: 'certs/tls-secret.ts', evidence: '.createNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'create', scope: 'system', selfManagedTlsOnly: true },
+  { file: 'certs/tls-secret.ts', evidence: '.replaceNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'update', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
+  { file: 'certs/tls-secret.ts', evidence: '.readMutatingWebhookConfiguration(', part: 'webhook', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'get', scope: 'cluster', name: (n) => n.webhookConfiguration, selfManagedTlsOnly: true },
+  { file: 'certs/tls-secret.ts', evidence: '.patchMutatingWebhookConfiguration(', part: 'webhook', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', verb: 'patch', scope: 'cluster', name: (n) => n.webhookConfiguration, selfManagedTlsOnly: true },
+  // Controller: watches, log streams, finalizers, result annotations, Events, leader election.
+  { file: 'controller/index.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/pods`', part: 'controller', group: '', resource: 'pods', verb: 'list', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/pods`', part: 'controller', group: '', resource: 'pods', verb: 'watch', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'controller', group: 'batch', resource: 'jobs', verb: 'list', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'controller', group: 'batch', resource: 'jobs', verb: 'watch', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs/${ref.name}`', part: 'controller', group: 'batch', resource: 'jobs', verb: 'get', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'name: election.leaseName', part: 'controller', group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'jobs', name: CONTROLLER_LEASE },
+  { file: 'controller/index.ts', evidence: 'new LeaderElector(', part: 'controller', group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'jobs' },
+  { file: 'controller/index.ts', evidence: 'name: election.leaseName', part: 'controller', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: CONTROLLER_LEASE },
+  { file: 'controller/archive-pod.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs/${jobName}`', part: 'controller', group: 'batch', resource: 'jobs', verb: 'patch', scope: 'jobs' },
+  { file: 'controller/container-log-capture.ts', evidence: 'path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`', part: 'controller', group: '', resource: 'pods/log', verb: 'get', scope: 'jobs' },
+  { file: 'controller/events.ts', evidence: "method: 'POST', path: `/api/v1/namespaces/${namespace}/events`", part: 'controller', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
+  { file: 'controller/pod-finalizer.ts', evidence: "method: 'PATCH', path: podPath(namespace, name)", part: 'controller', group: '', resource: 'pods', verb: 'patch', scope: 'jobs' },
+  { file: 'controller/pod-finalizer.ts', evidence: 'path: podPath(namespace, name), signal', part: 'controller', group: '', resource: 'pods', verb: 'get', scope: 'jobs' },
+];
+
+/** Folders of code that runs in the cluster. */
+const SCANNED = ['api', 'webhook', 'certs', 'controller', 'lib'];
+/** Files whose calls are not the manager's own in a cluster, and why. */
+const NOT_LISTED: Record<string, string> = {
+  'lib/kube/leader-election.ts': 'calls on the Lease its callers name; listed under the callers (new LeaderElector)',
+  'lib/local/register-webhook.ts': 'the embedded default registers its webhook in its own stand-in cluster',
+  'lib/local/run-local.ts': 'the embedded default talks to its own stand-in cluster',
+};
+
+/** The rules of 52°North's Python manager, unchanged (its README and kind Role). */
+const PYTHON_RULES: V1PolicyRule[] = [
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['events', 'pods/log', 'pods/status', 'pods'], verbs: ['get', 'watch', 'list'] },
+];
+
+const serviceAccount = (part: Part, system: string): { namespace: string; name: string } => ({ namespace: system, name: `k8s-job-manager-${part}` });
+
+function accessOf(call: KubeCall, objects: KubeObject[]): Access {
+  const ns = namespacesOf(objects);
+  const names = webhookNames(objects);
+  const name = typeof call.name === 'function' ? call.name({ webhookSecret: names.secret, webhookConfiguration: names.configuration }) : call.name;
+  return {
+    group: call.group,
+    resource: call.resource,
+    verb: call.verb,
+    ...(call.scope === 'cluster' ? {} : { namespace: call.scope === 'jobs' ? ns.jobs : ns.system }),
+    ...(name !== undefined ? { name } : {}),
+  };
+}
+
+const describe = (a: Access): string => `${a.verb} ${a.group || 'core'}/${a.resource}${a.name ? `/${a.name}` : ''} in ${a.namespace ?? '(cluster)'}`;
+
+t.test('the table of calls matches the code', async (t) => {
+  const files = (await sourceFiles(REPO_ROOT, SCANNED)).filter((f) => !(f in NOT_LISTED));
+  const found = await scanCalls(REPO_ROOT, files);
+  t.ok(found.length > 20, `the scan finds the calls (${found.length})`);
+  for (const call of found) {
+    const listed = KUBE_CALLS.some(
+      (row) => row.file === call.file && row.group === call.group && row.resource === call.resource && (call.verb === undefined || row.verb === call.verb),
+    );
+    t.ok(listed, `${call.file}: ${call.verb ?? 'a call on'} ${call.group || 'core'}/${call.resource} (${call.evidence}) is in the table`);
+  }
+  for (const row of KUBE_CALLS) {
+    const source = await readFile(path.join(REPO_ROOT, row.file), 'utf8').catch(() => '');
+    t.ok(source.includes(row.evidence), `${row.file} still contains ${row.evidence}`);
+  }
+  for (const file of Object.keys(NOT_LISTED)) {
+    const source = await readFile(path.join(REPO_ROOT, file), 'utf8').catch(() => undefined);
+    t.ok(source !== undefined, `${file} (not listed: ${NOT_LISTED[file]}) exists`);
+  }
+});
+
+for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
+  t.test(`${overlay}: every call is allowed to the part that makes it`, async (t) => {
+    const { objects } = await render(OVERLAYS[overlay]);
+    const { system } = namespacesOf(objects);
+    const calls = KUBE_CALLS.filter((c) => overlay === 'plain' || !c.selfManagedTlsOnly);
+    for (const call of calls) {
+      const access = accessOf(call, objects);
+      const granted = rulesOf(objects, serviceAccount(call.part, system));
+      const by = allows(granted, access);
+      t.ok(by, `${call.part} may ${describe(access)} (${call.file})${by ? ` — by ${by.from}` : ''}`);
+    }
+  });
+
+  t.test(`${overlay}: nothing is granted beyond the Python rules and what the code uses`, async (t) => {
+    const { objects } = await render(OVERLAYS[overlay]);
+    const { system, jobs } = namespacesOf(objects);
+    const calls = KUBE_CALLS.filter((c) => overlay === 'plain' || !c.selfManagedTlsOnly);
+    for (const part of ['api', 'webhook', 'controller'] as const) {
+      for (const granted of rulesOf(objects, serviceAccount(part, system))) {
+        if (granted.from === `Role/${jobs}/k8s-job-manager`) continue; // the Python rules, checked exactly below
+        for (const permission of expandRule(granted.rule)) {
+          const used = calls.some((call) => {
+            if (call.part !== part) return false;
+            const access = accessOf(call, objects);
+            return (
+              access.group === permission.group &&
+              access.resource === permission.resource &&
+              access.verb === permission.verb &&
+              access.name === permission.name &&
+              (granted.namespace === undefined || granted.namespace === access.namespace)
+            );
+          });
+          t.ok(used, `${part}: ${permission.verb} ${permission.group || 'core'}/${permission.resource}${permission.name ? `/${permission.name}` : ''} (${granted.from}) is used by the code`);
+        }
+      }
+    }
+  });
+
+  t.test(`${overlay}: the Roles hold exactly the specified rules`, async (t) => {
+    const { objects } = await render(OVERLAYS[overlay]);
+    const { system, jobs } = namespacesOf(objects);
+    const names = webhookNames(objects);
+    t.same(findObject<V1Role>(objects, 'Role', 'k8s-job-manager', jobs).rules, PYTHON_RULES, 'the Python manager\'s rules, in the jobs namespace');
+    t.same(
+      findObject<V1Role>(objects, 'Role', 'k8s-job-manager-api', jobs).rules,
+      [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['k8s-job-manager-api-callbacks'], verbs: ['get', 'update'] },
+      ],
+      'API: its callback Lease',
+    );
+    t.same(
+      findObject<V1Role>(objects, 'Role', 'k8s-job-manager-controller', jobs).rules,
+      [
+        { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [CONTROLLER_LEASE], verbs: ['get', 'update'] },
+      ],
+      'controller: pod patches, Events, its Lease',
+    );
+    const tlsRole = maybeObject<V1Role>(objects, 'Role', 'k8s-job-manager-webhook-tls');
+    const caRole = maybeObject<V1ClusterRole>(objects, 'ClusterRole', 'k8s-job-manager-webhook');
+    if (overlay === 'plain') {
+      t.equal(tlsRole?.metadata?.namespace, system, 'the TLS Role is in the manager\'s namespace');
+      t.same(tlsRole?.rules, [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: [names.secret], verbs: ['get', 'update'] },
+      ], 'webhook: its TLS Secret only');
+      t.same(caRole?.rules, [
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: [names.configuration], verbs: ['get', 'patch'] },
+      ], 'webhook: its MutatingWebhookConfiguration only');
+    } else {
+      t.equal(tlsRole, undefined, 'no Secret permissions with cert-manager');
+      t.equal(caRole, undefined, 'no webhook-configuration permissions with cert-manager');
+      const secretRules = [...ofKind<V1Role>(objects, 'Role'), ...ofKind<V1ClusterRole>(objects, 'ClusterRole')].flatMap((r) => r.rules ?? []).filter((r) => r.resources?.includes('secrets'));
+      t.same(secretRules, [], 'no rule anywhere mentions Secrets');
+    }
+    t.same(
+      ofKind(objects, 'Role').map((r) => r.metadata.name).sort(),
+      overlay === 'plain'
+        ? ['k8s-job-manager', 'k8s-job-manager-api', 'k8s-job-manager-controller', 'k8s-job-manager-webhook-tls']
+        : ['k8s-job-manager', 'k8s-job-manager-api', 'k8s-job-manager-controller'],
+      'no other Roles',
+    );
+  });
+}
