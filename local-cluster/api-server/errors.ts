@@ -90,8 +90,9 @@ export const staleResourceVersion = (gr: GroupResource, name: string): ApiError 
 /** 422 Invalid: `<Kind> "<name>" is invalid: <field>: <message>, ...` */
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
   const listed = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  const qualifiedKind = group ? `${kind}.${group}` : kind;
   const message =
-    listed.length === 1 ? `${kind} "${name}" is invalid: ${listed[0]}` : `${kind} "${name}" is invalid: [${listed.join(', ')}]`;
+    listed.length === 1 ? `${qualifiedKind} "${name}" is invalid: ${listed[0]}` : `${qualifiedKind} "${name}" is invalid: [${listed.join(', ')}]`;
   return new ApiError(422, 'Invalid', message, { name, group, kind, causes });
 }
 

@@ -36,6 +36,18 @@ function isReady(pod: KubeObject): boolean {
   return conditions.some((c) => isRecord(c) && c.type === 'Ready' && c.status === 'True');
 }
 
+/** Container restarts of running and pending pods (what counts against backoffLimit under OnFailure). */
+function activeRestarts(pods: KubeObject[]): number {
+  let total = 0;
+  for (const pod of pods) {
+    if (!['Running', 'Pending'].includes(phaseOf(pod)) || !isRecord(pod.status)) continue;
+    for (const list of [pod.status.initContainerStatuses, pod.status.containerStatuses]) {
+      for (const c of Array.isArray(list) ? list : []) total += isRecord(c) && typeof c.restartCount === 'number' ? c.restartCount : 0;
+    }
+  }
+  return total;
+}
+
 function notFoundIsFine(error: unknown): void {
   if ((error as ApiError).code !== 404) throw error;
 }
@@ -67,7 +79,7 @@ export class JobController {
         const owner = ownerUid(event.object);
         const key = this.jobKeys.get(owner ?? '');
         if (key) this.queue.add(key);
-        else if (owner && event.object.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER)) {
+        else if (event.object.metadata.finalizers?.includes(JOB_TRACKING_FINALIZER)) {
           // The Job is gone: nobody will count this pod, so its tracking finalizer goes (as the real controller does).
           this.queue.add(`${ORPHAN_PREFIX}${event.object.metadata.namespace}/${event.object.metadata.name}`);
         }
@@ -85,16 +97,23 @@ export class JobController {
     if (key.startsWith(ORPHAN_PREFIX)) return this.releaseOrphan(key.slice(ORPHAN_PREFIX.length));
     const [namespace, name] = key.split('/') as [string, string];
     const job = this.registry.store.get(JOB, namespace, name);
-    if (!job || job.metadata.deletionTimestamp) return;
+    if (!job) return;
     const uid = job.metadata.uid;
     const pods = this.registry.store.list(POD, namespace).filter((p) => ownerUid(p) === uid);
     const status: Record<string, unknown> = isRecord(job.status) ? structuredClone(job.status) : {};
+    if (job.metadata.deletionTimestamp) {
+      // A Job being deleted still accounts for its pods (so their tracking finalizers go), but makes no new ones.
+      await this.trackFinishedPods(job, pods, status);
+      await this.writeStatus(job, status);
+      return;
+    }
     const now = new Date();
     const nowText = rfc3339(now);
 
     await this.trackFinishedPods(job, pods, status);
 
     const counts = {
+      restarts: activeRestarts(pods),
       succeeded: Number(status.succeeded ?? 0),
       failed: Number(status.failed ?? 0),
       active: pods.filter((p) => !p.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(phaseOf(p))).length,

@@ -14,6 +14,8 @@ export interface JobCondition {
 }
 
 export interface JobCounts {
+  /** Container restarts in running/pending pods. */
+  restarts: number;
   succeeded: number;
   failed: number;
   active: number;
@@ -26,6 +28,8 @@ export interface JobSpecView {
   backoffLimit: number;
   activeDeadlineSeconds?: number;
   suspend: boolean;
+  /** Pods restart their containers in place, so restarts count as failures. */
+  restartOnFailure: boolean;
 }
 
 export function jobSpecView(job: KubeObject): JobSpecView {
@@ -37,6 +41,7 @@ export function jobSpecView(job: KubeObject): JobSpecView {
     backoffLimit: num(spec.backoffLimit, 6),
     activeDeadlineSeconds: typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
     suspend: spec.suspend === true,
+    restartOnFailure: isRecord(spec.template) && isRecord(spec.template.spec) && spec.template.spec.restartPolicy === 'OnFailure',
   };
 }
 
@@ -55,7 +60,8 @@ export type JobVerdict =
   | { kind: 'running'; createPods: number };
 
 export function judgeJob(spec: JobSpecView, counts: JobCounts, startTimeMs: number, nowMs: number): JobVerdict {
-  if (counts.failed > spec.backoffLimit) {
+  const pastOnFailureLimit = spec.restartOnFailure && (spec.backoffLimit === 0 ? counts.restarts > 0 : counts.restarts >= spec.backoffLimit);
+  if (counts.failed > spec.backoffLimit || pastOnFailureLimit) {
     return { kind: 'failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
   }
   if (spec.activeDeadlineSeconds !== undefined && nowMs - startTimeMs >= spec.activeDeadlineSeconds * 1000) {

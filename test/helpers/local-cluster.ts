@@ -14,7 +14,7 @@ export interface Teardown {
 }
 
 /** Short delays and back-offs, so a whole file runs in seconds. */
-export const FAST: LocalClusterOptions = {
+const FAST: LocalClusterOptions = {
   containerRemovalDelayMs: 1_500,
   restartBackoffBaseMs: 50,
   jobBackoffBaseMs: 50,

@@ -50,8 +50,9 @@ export class Faults {
 
   /** Closes every open watch connection, as a restarting API server does. */
   dropWatches(): void {
-    for (const w of [...this.watches]) w.drop();
-    this.stats.droppedWatches += this.watches.size;
+    const open = [...this.watches];
+    this.stats.droppedWatches += open.length;
+    for (const w of open) w.drop();
   }
 
   /** Keeps watch connections open but sends nothing on them. */

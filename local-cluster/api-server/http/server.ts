@@ -79,6 +79,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  if (contentType.includes('protobuf') || contentType.includes('cbor')) {
+    // Clients fall back to JSON when a server refuses their binary encoding.
+    throw unsupportedMediaType(`the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml`);
+  }
   try {
     return contentType === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (error) {

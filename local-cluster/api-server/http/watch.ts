@@ -53,6 +53,17 @@ export function serveWatch(store: ObjectStore, faults: Faults, type: ResourceTyp
     else if (now) send(event.type, event.object);
   };
 
+  // Registered before anything is sent, so a stall in force covers the initial events too.
+  const unregister = faults.registerWatch({
+    drop: () => {
+      finish();
+      res.socket?.destroy();
+    },
+    setStalled: (value) => {
+      stalled = value;
+    },
+  });
+
   // Subscribe first, buffering, so nothing written between the snapshot and the stream is missed.
   const buffered: StoreEvent[] = [];
   let live = false;
@@ -70,6 +81,7 @@ export function serveWatch(store: ObjectStore, faults: Faults, type: ResourceTyp
       const status = gone(`too old resource version: ${rv} (${store.oldestWatchableRevision})`).toStatus();
       send('ERROR', status);
       unsubscribe();
+      unregister();
       res.end();
       return;
     }
@@ -86,15 +98,6 @@ export function serveWatch(store: ObjectStore, faults: Faults, type: ResourceTyp
       )
     : undefined;
   const timeout = setTimeout(() => finish(), options.timeoutSeconds * 1000);
-  const unregister = faults.registerWatch({
-    drop: () => {
-      finish();
-      res.socket?.destroy();
-    },
-    setStalled: (value) => {
-      stalled = value;
-    },
-  });
 
   function finish(): void {
     if (closed) return;
