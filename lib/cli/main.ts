@@ -4,8 +4,11 @@ import { helpText, parseCommandArgs, UsageError, type Command } from './command.
 import { checkConfigCommand } from './commands/check-config.js';
 import { localClusterCommand } from './commands/local-cluster.js';
 import { serveCommand } from './commands/serve.js';
+import { localCommand } from './commands/local.js';
+import { startCommand } from './commands/start.js';
+import { certsCommand } from './commands/certs.js';
 
-const COMMANDS: Command[] = [serveCommand, checkConfigCommand, localClusterCommand];
+const COMMANDS: Command[] = [startCommand, serveCommand, localCommand, checkConfigCommand, certsCommand, localClusterCommand];
 
 function overview(): string {
   return [

@@ -6,6 +6,7 @@
 const benchmarks: Record<string, () => Promise<{ run(): Promise<Record<string, unknown>> }>> = {
   api: () => import('./api-bench.js'),
   webhook: () => import('./webhook-bench.js'),
+  controller: () => import('./controller-archive.js'),
 };
 
 const selected = (process.env.BENCH ?? Object.keys(benchmarks).join(',')).split(',').map((s) => s.trim());

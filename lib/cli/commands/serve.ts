@@ -38,7 +38,6 @@ export const serveCommand: Command = {
       webhook: Boolean(values.webhook),
       controller: named ? Boolean(values.controller) : config.server.manager.finalizerController,
     };
-    if (parts.controller) throw new UsageError('the controller part is not available in this build');
     const running = await startParts({
       config,
       kubeConfig,

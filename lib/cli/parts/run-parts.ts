@@ -10,6 +10,8 @@ import type { ManagerConfig } from '../../config/types.js';
 import { startApi } from '../../../api/index.js';
 import { startOpsServer } from '../../ops-server.js';
 import { startWebhookPart } from './webhook-part.js';
+import { controllerSettingsFrom, startController } from '../../../controller/index.js';
+import { hostname } from 'node:os';
 
 export interface PartSelection {
   api: boolean;
@@ -82,6 +84,19 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
       result.webhookUrl = webhook.url;
       readiness.push(webhook.ready);
       stops.push(() => webhook.close());
+    }
+    if (options.parts.controller) {
+      const controller = await startController({
+        kubeConfig: options.kubeConfig,
+        namespaces: [options.namespace],
+        settings: controllerSettingsFrom(config.settings),
+        logger: logger.child({ part: 'controller' }),
+        metricsRegistry: metrics,
+        // The pod name in a Deployment: unique among replicas, readable in the Lease.
+        identity: process.env.HOSTNAME ?? `${hostname()}-${process.pid}`,
+      });
+      readiness.push(controller.ready);
+      stops.push(() => controller.stop());
     }
     if (options.parts.api) {
       const api = await startApi({

@@ -1,0 +1,295 @@
+/**
+ * Capturing one container's log into a local spool file while it runs.
+ *
+ * Why follow instead of reading the log once the pod ended: the kubelet
+ * removes a deleted pod's containers, and their logs, shortly after they
+ * stop, finalizer or not. A pod deleted while running (dismiss,
+ * activeDeadlineSeconds, eviction) would lose its logs if we waited; and
+ * the kubelet rotates big logs, so a late read returns only the tail anyway.
+ *
+ * Why a spool file instead of streaming straight into S3: capturing must
+ * keep up with the container, uploading may not (S3 down, slow, or the
+ * bucket not configured yet). The spool decouples the two, so an S3 outage
+ * longer than the kubelet's grace costs nothing.
+ *
+ * How reconnects avoid duplicates and gaps: the log is read with
+ * `timestamps=true`; each line's timestamp is unique and increasing, so the
+ * spool is only ever committed up to the end of a complete line, and a
+ * reconnect truncates the spool to that point and asks for `sinceTime` =
+ * that line's timestamp, dropping lines stamped at or before it. A line cut
+ * by the disconnect is thus read again whole. Only when the container has
+ * ended is a final line without a newline committed as it is.
+ *
+ * Restarts: each instance of the container gets its own spool. When an
+ * instance is replaced before we read its end, the rest is read with
+ * `previous=true` (which the kubelet keeps for exactly one instance back).
+ */
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { backoffDelay, type BackoffPolicy } from '../lib/kube/backoff.js';
+import { isApiError, type KubeHttp } from '../lib/kube/http.js';
+import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
+import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
+
+/** The buffers left after the first `written` bytes of them. */
+function remainder(buffers: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return rest;
+}
+
+/** One instance (restart) of the container and its spool. */
+export class InstanceSpool {
+  /** Bytes in the spool up to the end of the last complete line (or the final partial line once the container ended). */
+  committed = 0;
+  private written = 0;
+  lastTimestamp: string | undefined;
+  lastNanos: bigint | undefined;
+  state: 'capturing' | 'complete' | 'incomplete' = 'capturing';
+  private handle: FileHandle | undefined;
+
+  constructor(
+    readonly restartCount: number,
+    readonly file: string,
+  ) {}
+
+  async open(): Promise<void> {
+    this.handle = await open(this.file, 'w+');
+  }
+
+  /** Drops bytes of a line that was cut off, before reading on. */
+  async rewind(): Promise<void> {
+    if (this.written !== this.committed) await this.handle!.truncate(this.committed);
+    this.written = this.committed;
+  }
+
+  /**
+   * Appends the content of one parsed chunk with a single write (a write per
+   * line would make the capture crawl), then commits up to its last line end.
+   */
+  async append(pieces: LogPiece[]): Promise<void> {
+    const buffers: Buffer[] = [];
+    let end = this.written;
+    let lastLine: { timestamp: string; nanos: bigint; offset: number } | undefined;
+    for (const piece of pieces) {
+      if (piece.type === 'content') {
+        buffers.push(piece.data);
+        end += piece.data.length;
+      } else lastLine = { timestamp: piece.timestamp, nanos: piece.nanos, offset: end };
+    }
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle!.writev(pending, this.written);
+      this.written += bytesWritten;
+      pending = remainder(pending, bytesWritten);
+    }
+    if (lastLine) {
+      this.committed = lastLine.offset;
+      this.lastTimestamp = lastLine.timestamp;
+      this.lastNanos = lastLine.nanos;
+    }
+  }
+
+  /** The container ended: what was read is its whole log, a last line without newline included. */
+  finish(state: 'complete' | 'incomplete'): void {
+    if (state === 'complete') this.committed = this.written;
+    this.state = state;
+  }
+
+  async close(): Promise<void> {
+    if (this.handle) {
+      if (this.written !== this.committed) await this.handle.truncate(this.committed);
+      await this.handle.close();
+    }
+    this.handle = undefined;
+  }
+}
+
+export interface ContainerCaptureDeps {
+  http: KubeHttp;
+  namespace: string;
+  podName: string;
+  container: string;
+  init: boolean;
+  spoolDir: string;
+  logger: Logger;
+  backoff: BackoffPolicy;
+  signal: AbortSignal;
+  /** The pod as last seen, and whether it is gone from the API. */
+  pod(): { pod: V1Pod; gone: boolean };
+  /** Resolves at the next change of the pod (or after `ms`, or on abort). */
+  podChange(ms: number): Promise<void>;
+}
+
+export class ContainerLogCapture {
+  /** Instances kept for the archive: the last one and the one before it. */
+  readonly instances: InstanceSpool[] = [];
+  private finishedFlag = false;
+  readonly done: Promise<void>;
+
+  constructor(private readonly deps: ContainerCaptureDeps) {
+    this.done = this.run()
+      .catch((error: unknown) => {
+        if (!deps.signal.aborted) deps.logger.error({ err: error, container: deps.container }, 'log capture failed');
+        const current = this.instances[this.instances.length - 1];
+        if (current?.state === 'capturing') current.finish('incomplete');
+      })
+      .finally(async () => {
+        await Promise.all(this.instances.map((i) => i.close().catch(() => undefined)));
+        this.finishedFlag = true;
+      });
+  }
+
+  get container(): string {
+    return this.deps.container;
+  }
+
+  get init(): boolean {
+    return this.deps.init;
+  }
+
+  /** The capture ended: no more output can come, or the logs are gone. */
+  get finished(): boolean {
+    return this.finishedFlag;
+  }
+
+  get complete(): boolean {
+    return this.instances.every((i) => i.state === 'complete');
+  }
+
+  private async run(): Promise<void> {
+    const { signal, container } = this.deps;
+    let current: InstanceSpool | undefined;
+    let attempt = 0;
+    while (!signal.aborted) {
+      const { pod, gone } = this.deps.pod();
+      const view = containerView(pod, container);
+      if (!view?.everStarted) {
+        if (gone || podWillRunNothingMore(pod)) return; // it never ran: no log to capture
+        await this.deps.podChange(60_000);
+        continue;
+      }
+      // Between instances (crash-loop back-off) "the current log" and "the previous log" are ambiguous;
+      // instances are only told apart while one runs or after the last one ended.
+      const definite = view.running || view.terminated;
+      if (current && view.restartCount > current.restartCount) {
+        if (current.state === 'capturing') {
+          if (!definite) {
+            if (!gone && !podWillRunNothingMore(pod)) {
+              await this.deps.podChange(60_000);
+              continue;
+            }
+            current.finish('incomplete');
+          } else await this.finishReplaced(current, view.restartCount);
+        }
+        current = undefined;
+      }
+      if (!current) {
+        if (!definite) {
+          if (gone || podWillRunNothingMore(pod)) return;
+          await this.deps.podChange(60_000);
+          continue;
+        }
+        // Started after the container had restarted: its previous instance's log is still on the node.
+        if (this.instances.length === 0 && view.restartCount > 0) {
+          await this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
+        }
+        current = await this.newInstance(view.restartCount);
+      }
+      if (current.state !== 'capturing') {
+        if (gone || !mayRestart(pod, view, exitCodeOf(pod, container))) return;
+        await this.deps.podChange(60_000);
+        continue;
+      }
+      try {
+        await this.read(current, false);
+        attempt = 0;
+        // A follow ends when the instance ends; the pod says so when it ended or was replaced.
+        const now = containerView(this.deps.pod().pod, container);
+        if (now && (now.restartCount > current.restartCount || now.terminated)) {
+          current.finish('complete');
+          continue;
+        }
+        // The stream ended but the pod does not say the container did (yet): look again shortly.
+        attempt++;
+        await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
+      } catch (error) {
+        if (signal.aborted) return;
+        if (isApiError(error, 404)) {
+          // The pod or its containers are gone from the node: whatever we have is all there is.
+          this.deps.logger.warn({ container, restartCount: current.restartCount }, 'container log is gone before it was read to the end');
+          current.finish('incomplete');
+          return;
+        }
+        if (error instanceof LogFormatError) {
+          // Not the kubelet's log format: reading again would fail the same way. Keep what we have.
+          this.deps.logger.error({ err: error, container }, 'cannot parse the container log; archiving what was read');
+          current.finish('incomplete');
+          return;
+        }
+        attempt++;
+        const level = isApiError(error, 400) ? 'debug' : 'warn';
+        this.deps.logger[level]({ err: error, container, attempt }, 'reading the container log failed; retrying');
+        await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
+      }
+    }
+  }
+
+  private async newInstance(restartCount: number): Promise<InstanceSpool> {
+    await mkdir(this.deps.spoolDir, { recursive: true });
+    const spool = new InstanceSpool(restartCount, path.join(this.deps.spoolDir, `${this.deps.container}.${restartCount}.log`));
+    await spool.open();
+    this.instances.push(spool);
+    while (this.instances.length > 2) {
+      // The kubelet keeps one previous instance; so does the archive layout.
+      const dropped = this.instances.shift()!;
+      this.deps.logger.warn({ container: this.deps.container, restartCount: dropped.restartCount }, 'dropping the log of an older container instance');
+      await dropped.close();
+      await rm(dropped.file, { force: true });
+    }
+    return spool;
+  }
+
+  /** The instance was replaced while we were not at its end: read the rest from the kubelet's previous log. */
+  private async finishReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
+    if (currentRestartCount !== spool.restartCount + 1) {
+      spool.finish('incomplete');
+      return;
+    }
+    try {
+      await this.read(spool, true);
+      spool.finish('complete');
+    } catch (error) {
+      if (this.deps.signal.aborted) throw error;
+      this.deps.logger.warn({ err: error, container: this.deps.container }, 'could not read the rest of a replaced container instance');
+      spool.finish('incomplete');
+    }
+  }
+
+  /** One read of the log from where the spool ends; follows unless `previous`. Resolves when the server ends it. */
+  private async read(spool: InstanceSpool, previous: boolean): Promise<void> {
+    await spool.rewind();
+    const response = await this.deps.http.stream({
+      path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`,
+      query: {
+        container: this.deps.container,
+        timestamps: true,
+        ...(previous ? { previous: true } : { follow: true }),
+        ...(spool.lastTimestamp ? { sinceTime: spool.lastTimestamp } : {}),
+      },
+      signal: this.deps.signal,
+    });
+    const parser = new TimestampedLogParser(spool.lastNanos);
+    for await (const chunk of response) await spool.append(parser.push(chunk as Buffer));
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The job record (job.json) holds every pod of a job, but pods are archived
+ * one at a time: each archive merges its pod into what is stored. Pure.
+ */
+import type { JobRecord } from '../lib/archive-layout.js';
+import type { JobStatusDocument } from './job-status-document.js';
+
+export interface PodArchive {
+  pod: string;
+  status: JobStatusDocument;
+  processId?: string;
+  parameters?: unknown;
+  /** Set when this pod succeeded and so carries the job's result. */
+  result?: JobRecord['result'];
+  logs: JobRecord['logs'];
+  archivedAt: string;
+}
+
+const FINAL = new Set(['successful', 'failed', 'dismissed']);
+
+function isFinal(status: Record<string, unknown> | undefined): boolean {
+  return typeof status?.status === 'string' && FINAL.has(status.status);
+}
+
+export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArchive): JobRecord {
+  // Sorted by pod; a pod's own entries keep their order (init containers first, as archived).
+  const logs = [...(existing?.logs ?? []).filter((l) => l.pod !== archive.pod), ...archive.logs].sort((a, b) => a.pod.localeCompare(b.pod));
+  // A later archive of an earlier pod (a retry, say) must not turn a final status back into a running one.
+  const status = isFinal(existing?.status) && !isFinal(archive.status as unknown as Record<string, unknown>) ? existing!.status : { ...archive.status };
+  const result = archive.result ?? existing?.result;
+  const processId = archive.processId ?? existing?.processId;
+  const parameters = archive.parameters ?? existing?.parameters;
+  return {
+    status,
+    ...(processId !== undefined ? { processId } : {}),
+    ...(parameters !== undefined ? { parameters } : {}),
+    ...(result !== undefined ? { result } : {}),
+    logs,
+    archivedAt: archive.archivedAt,
+  };
+}
+
+/** The parameters annotation as stored: JSON when it parses, else the text. */
+export function parseParameters(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

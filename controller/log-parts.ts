@@ -1,0 +1,62 @@
+/**
+ * An archive object as a sequence of parts, spool files and literal text,
+ * streamed one after another (or a byte range of them) without holding any
+ * of it in memory: the Python layout's single file with headers, and a
+ * result value cut out of the logs.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+
+export type LogPart = { file: string; bytes: number } | { text: Buffer };
+
+/** A captured container log, as the archive sees it. */
+export interface CapturedLog {
+  container: string;
+  init: boolean;
+  /** The instance before the last one of a restarted container. */
+  previous: boolean;
+  file: string;
+  bytes: number;
+  /** False when the logs were gone before the capture finished. */
+  complete: boolean;
+}
+
+export function partBytes(part: LogPart): number {
+  return 'text' in part ? part.text.length : part.bytes;
+}
+
+export function totalBytes(parts: LogPart[]): number {
+  return parts.reduce((sum, p) => sum + partBytes(p), 0);
+}
+
+/**
+ * The Python manager's log file: `Logs of pod '<pod>'`, then for each init
+ * container `\nInit Container '<name>'\n<log>` and for each container
+ * `\nContainer '<name>'\n<log>`. A restarted container's previous instance
+ * comes first, marked as such (the Python manager did not archive it).
+ */
+export function pythonLogParts(podName: string, logs: CapturedLog[]): LogPart[] {
+  const parts: LogPart[] = [{ text: Buffer.from(`Logs of pod '${podName}'`) }];
+  for (const log of logs) {
+    const header = `\n${log.init ? 'Init Container' : 'Container'} '${log.container}'${log.previous ? ' (previous instance)' : ''}\n`;
+    parts.push({ text: Buffer.from(header) }, { file: log.file, bytes: log.bytes });
+  }
+  return parts;
+}
+
+/** Streams the parts' bytes in [start, end) (default: all). */
+export function partsStream(parts: LogPart[], start = 0, end = totalBytes(parts)): Readable {
+  async function* bytes(): AsyncGenerator<Buffer> {
+    let offset = 0;
+    for (const part of parts) {
+      const size = partBytes(part);
+      const from = Math.max(start - offset, 0);
+      const to = Math.min(end - offset, size);
+      offset += size;
+      if (to <= from) continue;
+      if ('text' in part) yield part.text.subarray(from, to);
+      else yield* createReadStream(part.file, { start: from, end: to - 1, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
+}

@@ -1,0 +1,116 @@
+/**
+ * Capturing all containers of one pod (see container-log-capture.ts for how
+ * and why): one capture per container, woken by every change of the pod,
+ * spooled under a directory of the pod's own that goes when the pod's
+ * archive is done.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { BackoffPolicy } from '../lib/kube/backoff.js';
+import { sleep } from '../lib/kube/backoff.js';
+import type { KubeHttp } from '../lib/kube/http.js';
+import { ContainerLogCapture } from './container-log-capture.js';
+import type { CapturedLog } from './log-parts.js';
+import type { CaptureState } from './plan.js';
+import { containerViews } from './pod-view.js';
+
+export interface PodCaptureOptions {
+  http: KubeHttp;
+  spoolRoot: string;
+  logger: Logger;
+  backoff: BackoffPolicy;
+  /** Called when the capture as a whole has finished (so the pod is looked at again). */
+  onFinished: () => void;
+}
+
+export class PodLogCapture {
+  readonly uid: string;
+  private current: V1Pod;
+  private gone = false;
+  private readonly abort = new AbortController();
+  private wake: () => void = () => undefined;
+  private changed: Promise<void>;
+  private readonly captures: ContainerLogCapture[];
+  private readonly dir: string;
+  private readonly all: Promise<void>;
+
+  constructor(pod: V1Pod, options: PodCaptureOptions) {
+    this.current = pod;
+    this.uid = pod.metadata?.uid ?? '';
+    this.dir = path.join(options.spoolRoot, this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`);
+    this.changed = this.nextChange();
+    const logger = options.logger.child({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace });
+    this.captures = containerViews(pod).map(
+      (c) =>
+        new ContainerLogCapture({
+          http: options.http,
+          namespace: pod.metadata?.namespace ?? '',
+          podName: pod.metadata?.name ?? '',
+          container: c.name,
+          init: c.init,
+          spoolDir: this.dir,
+          logger,
+          backoff: options.backoff,
+          signal: this.abort.signal,
+          pod: () => ({ pod: this.current, gone: this.gone }),
+          podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
+        }),
+    );
+    this.all = Promise.all(this.captures.map((c) => c.done)).then(() => {
+      if (!this.abort.signal.aborted) options.onFinished();
+    });
+  }
+
+  private nextChange(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** The pod as last seen (its final state once it is gone). */
+  get pod(): V1Pod {
+    return this.current;
+  }
+
+  update(pod: V1Pod): void {
+    this.current = pod;
+    const wake = this.wake;
+    this.changed = this.nextChange();
+    wake();
+  }
+
+  /** The pod is gone from the API: captures read what the node still has, then stop. */
+  podGone(): void {
+    this.gone = true;
+    this.update(this.current);
+  }
+
+  get state(): CaptureState {
+    if (!this.captures.every((c) => c.finished)) return 'capturing';
+    return this.captures.every((c) => c.complete) ? 'complete' : 'incomplete';
+  }
+
+  /** The spooled logs in archive order: init containers, then containers; a previous instance before the last. */
+  logs(): CapturedLog[] {
+    return this.captures.flatMap((capture) => {
+      const instances = capture.instances;
+      return instances.map((instance, i) => ({
+        container: capture.container,
+        init: capture.init,
+        previous: i < instances.length - 1,
+        file: instance.file,
+        bytes: instance.committed,
+        complete: instance.state === 'complete',
+      }));
+    });
+  }
+
+  /** Stops reading and removes the spool. */
+  async dispose(): Promise<void> {
+    this.abort.abort();
+    await this.all;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Parsing a pod log read with `timestamps=true`: every line starts with the
+ * RFC 3339 (nanosecond) time the runtime received it, then a space, then the
+ * bytes the container wrote, newline included. (The kubelet prefixes only
+ * the start of a line, not the later pieces of a line it stored in parts.)
+ *
+ * The parser hands out the content as it arrives, so a line of any length
+ * is never held whole, and reports each line end with its timestamp, which
+ * is where a follow can resume (`sinceTime`). Lines stamped at or before a
+ * resume point are dropped: `sinceTime` includes the line stamped exactly
+ * then, and the API server may round it down.
+ */
+
+/** Nanoseconds since the epoch of an RFC 3339 time with up to nine fraction digits. */
+export function parseRfc3339Nanos(text: string): bigint | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  if (!match) return undefined;
+  const ms = Date.parse(`${match[1]}${match[3]}`);
+  if (Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+export type LogPiece =
+  /** Bytes of the current line (a view into the pushed chunk: write it before pushing more). */
+  | { type: 'content'; data: Buffer }
+  /** The current line ended; its newline was the last content byte. */
+  | { type: 'line-end'; timestamp: string; nanos: bigint };
+
+export class LogFormatError extends Error {
+  override name = 'LogFormatError';
+}
+
+const MAX_TIMESTAMP_BYTES = 64;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+export class TimestampedLogParser {
+  private state: 'timestamp' | 'content' | 'skip' = 'timestamp';
+  private prefix = Buffer.alloc(0);
+  private timestamp = '';
+  private nanos = 0n;
+
+  /** @param resumeAfter lines stamped at or before this (ns) are dropped */
+  constructor(private readonly resumeAfter?: bigint) {}
+
+  /** True while in the middle of a line (its start came, its newline did not). */
+  get midLine(): boolean {
+    return this.state !== 'timestamp' || this.prefix.length > 0;
+  }
+
+  push(chunk: Buffer): LogPiece[] {
+    const pieces: LogPiece[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.state === 'timestamp') {
+        const space = chunk.indexOf(SPACE, at);
+        const end = space === -1 ? chunk.length : space;
+        this.prefix = Buffer.concat([this.prefix, chunk.subarray(at, end)]);
+        if (this.prefix.length > MAX_TIMESTAMP_BYTES || this.prefix.includes(NEWLINE)) {
+          throw new LogFormatError(`log line does not start with a timestamp: ${JSON.stringify(this.prefix.toString('utf8').slice(0, 80))}`);
+        }
+        if (space === -1) return pieces;
+        this.startLine(this.prefix.toString('latin1'));
+        this.prefix = Buffer.alloc(0);
+        at = space + 1;
+        continue;
+      }
+      const newline = chunk.indexOf(NEWLINE, at);
+      const end = newline === -1 ? chunk.length : newline + 1;
+      if (this.state === 'content' && end > at) pieces.push({ type: 'content', data: chunk.subarray(at, end) });
+      if (newline === -1) return pieces;
+      if (this.state === 'content') pieces.push({ type: 'line-end', timestamp: this.timestamp, nanos: this.nanos });
+      this.state = 'timestamp';
+      at = end;
+    }
+    return pieces;
+  }
+
+  private startLine(timestamp: string): void {
+    const nanos = parseRfc3339Nanos(timestamp);
+    if (nanos === undefined) throw new LogFormatError(`log line starts with ${JSON.stringify(timestamp)}, not an RFC 3339 time`);
+    this.timestamp = timestamp;
+    this.nanos = nanos;
+    this.state = this.resumeAfter !== undefined && nanos <= this.resumeAfter ? 'skip' : 'content';
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Registers the webhook in the embedded cluster with the very
+ * MutatingWebhookConfiguration the manifests ship (k8s-manifests/base), so
+ * the local default runs the same admission rules as a real deployment.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import { packageRoot } from '../package-root.js';
+
+export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
+  const base = path.join(packageRoot(), 'k8s-manifests', 'base');
+  for (const file of readdirSync(base).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))) {
+    for (const doc of parseAllDocuments(readFileSync(path.join(base, file), 'utf8'))) {
+      const value = doc.toJS() as { kind?: string } | null;
+      if (value?.kind === 'MutatingWebhookConfiguration') return value as V1MutatingWebhookConfiguration;
+    }
+  }
+  throw new Error(`no MutatingWebhookConfiguration in ${base}`);
+}
+
+/** Creates the configuration with our namespace and CA; the service is mapped to the local webhook by the caller. */
+export async function registerWebhook(kubeConfig: KubeConfig, namespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
+  const config = shippedWebhookConfiguration();
+  const caBundle = Buffer.from(caPem).toString('base64');
+  for (const webhook of config.webhooks ?? []) {
+    webhook.clientConfig.caBundle = caBundle;
+    if (webhook.clientConfig.service) webhook.clientConfig.service.namespace = namespace;
+    for (const expression of webhook.namespaceSelector?.matchExpressions ?? []) {
+      // The manifests exclude "our own namespace" by name; here that is the local one.
+      if (expression.key === 'kubernetes.io/metadata.name' && expression.operator === 'NotIn') {
+        expression.values = [...new Set([...(expression.values ?? []), namespace])];
+      }
+    }
+  }
+  delete config.metadata?.annotations;
+  return kubeConfig.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: config });
+}

@@ -1,0 +1,126 @@
+/**
+ * Controller benchmark: a job prints BENCH_LOG_BYTES (default 1 GiB) of
+ * numbered 1 KiB lines; the controller (a process of its own) captures and
+ * archives it to s3rver. Reported: time from job start and from job end to
+ * the verified archive, the archive throughput, the same bytes uploaded raw
+ * with a multipart upload to the same s3rver, and the controller's peak RSS.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { V1Pod } from '@kubernetes/client-node';
+import { startLocalCluster } from '../../local-cluster/index.js';
+import { DEFAULT_TUNING } from '../../controller/settings.js';
+import { startControllerProcess } from '../controller/helpers/process.js';
+import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
+import { bucketEnv, FAST_TUNING, PREFIX } from '../controller/helpers/controller.js';
+import { jobsPath, podsOfJob, shellJob, testApi } from '../controller/helpers/kube.js';
+
+const LINE = 1024;
+const NS = 'bench';
+
+const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const seconds = (ms: number): number => Math.round(ms / 100) / 10;
+
+/** Writes the job's expected output to `file`; returns its sha256. */
+async function expectedOutput(file: string, lines: number): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  let batch: string[] = [];
+  for (let i = 1; i <= lines; i++) {
+    batch.push(`${String(i).padStart(LINE - 1, '0')}\n`);
+    if (batch.length === 1024 || i === lines) {
+      const chunk = batch.join('');
+      hash.update(chunk);
+      if (!out.write(chunk)) await once(out, 'drain');
+      batch = [];
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+  return hash.digest('hex');
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const lines = Math.max(1, Math.floor(Number(process.env.BENCH_LOG_BYTES ?? 1024 ** 3) / LINE));
+  const bytes = lines * LINE;
+  const teardowns: Array<() => unknown> = [];
+  const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'controller-bench-'));
+  const cluster = await startLocalCluster({ namespaces: [NS], containerRemovalDelayMs: 60_000 });
+  const api = testApi(cluster);
+  try {
+    const s3 = await startTestS3(t);
+    const kubeconfigFile = path.join(dir, 'kubeconfig');
+    await cluster.writeKubeconfig(kubeconfigFile);
+    // Production part size and upload queue; fast leader election only so the bench starts at once.
+    const tuning = { ...DEFAULT_TUNING, leaderElection: FAST_TUNING.leaderElection! };
+    const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity: 'bench', env: bucketEnv(s3.endpoint), tuning, nodeOptions: [] });
+    await controller.logged((l) => l.msg === 'became leader', 'the controller to lead');
+    const baselineRss = await controller.rss();
+
+    const started = Date.now();
+    await api.create(jobsPath(NS), shellJob('bench', { containers: [{ name: 'main', script: `seq -f '%0${LINE - 1}.0f' 1 ${lines}` }] }));
+    let exited: number | undefined;
+    const pod = await poll<V1Pod>(async () => {
+      const [p] = await podsOfJob(api, NS, 'bench');
+      if (p?.status?.phase === 'Succeeded') exited ??= Date.now();
+      return p?.metadata?.annotations?.['pygeoapi.io/log-archive'] ? p : undefined;
+    }, 'the archive', 3_600_000);
+    const archived = Date.now();
+    const peakRss = await controller.peakRss();
+    await controller.kill('SIGTERM');
+
+    const key = `${PREFIX}${NS}/bench/${pod.metadata!.name}/main.log`;
+    const expectedFile = path.join(dir, 'expected.log');
+    const expectedSha = await expectedOutput(expectedFile, lines);
+    const stored = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const storedHash = createHash('sha256');
+    for await (const chunk of stored.Body as AsyncIterable<Buffer>) storedHash.update(chunk);
+    const identical = storedHash.digest('hex') === expectedSha;
+
+    const rawStart = Date.now();
+    await new Upload({
+      client: s3.client,
+      params: { Bucket: BUCKET, Key: 'raw/expected.log', Body: createReadStream(expectedFile) },
+      partSize: tuning.partSizeBytes,
+      queueSize: tuning.uploadQueueSize,
+    }).done();
+    const rawMs = Date.now() - rawStart;
+
+    return {
+      logMB: mb(bytes),
+      byteIdentical: identical,
+      jobRunSeconds: seconds((exited ?? archived) - started),
+      jobStartToArchivedSeconds: seconds(archived - started),
+      jobEndToArchivedSeconds: seconds(archived - (exited ?? archived)),
+      archiveThroughputMBps: Math.round(mb(bytes) / ((archived - started) / 1000)),
+      rawMultipartUploadSeconds: seconds(rawMs),
+      rawMultipartThroughputMBps: Math.round(mb(bytes) / (rawMs / 1000)),
+      partSizeMB: mb(tuning.partSizeBytes),
+      uploadQueueSize: tuning.uploadQueueSize,
+      controllerBaselineRssMB: mb(baselineRss),
+      controllerPeakRssMB: mb(peakRss),
+    };
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+    api.close();
+    await cluster.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

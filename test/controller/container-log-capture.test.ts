@@ -1,0 +1,234 @@
+/**
+ * The log capture against a scripted kubelet: streams cut in the middle of
+ * a line, streams that end while the container still runs, restarts and
+ * logs that vanish. The spool must hold every line exactly once.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { ContainerLogCapture } from '../../controller/container-log-capture.js';
+import { KubeApiError, type KubeHttp, type KubeRequest } from '../../lib/kube/http.js';
+import { sleep } from '../../lib/kube/backoff.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface LogRecord {
+  ts: string;
+  text: string;
+}
+
+const ts = (n: number): string => `2026-01-01T00:00:00.${String(n).padStart(9, '0')}Z`;
+const lines = (from: number, to: number, prefix = 'line'): LogRecord[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ ts: ts(from + i), text: `${prefix} ${from + i}\n` }));
+
+/** A kubelet's pods/log for one container, scripted by the test. */
+class FakeKubelet {
+  /** Log records of each instance (restartCount). */
+  instances = new Map<number, LogRecord[]>();
+  requests: Array<Record<string, unknown>> = [];
+  /** For the next connections: cut after this many bytes (undefined: serve all). */
+  cuts: Array<number | undefined> = [];
+  gone = false;
+  /** Logs vanish after this many reads (the kubelet removed the container). */
+  readsBeforeGone = Number.POSITIVE_INFINITY;
+  /** Called as each read arrives (its number, from 1), to change the script at a precise point. */
+  onRequest: (n: number) => void = () => undefined;
+  status: V1ContainerStatus = { name: 'main', image: '', imageID: '', ready: true, restartCount: 0, state: { running: {} } };
+  phase = 'Running';
+  private waiters: Array<() => void> = [];
+
+  pod(): V1Pod {
+    return { metadata: { name: 'p', namespace: 'ns' }, spec: { restartPolicy: 'OnFailure', containers: [{ name: 'main' }] }, status: { phase: this.phase, containerStatuses: [this.status] } };
+  }
+
+  changed(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach((w) => w());
+  }
+
+  /** Captures waiting for the pod to change. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  podChange(ms: number, signal: AbortSignal): Promise<void> {
+    return Promise.race([new Promise<void>((resolve) => this.waiters.push(resolve)), sleep(ms, signal)]);
+  }
+
+  http(): KubeHttp {
+    return { stream: (options: KubeRequest) => this.stream(options) } as unknown as KubeHttp;
+  }
+
+  private async stream(options: KubeRequest): Promise<Readable> {
+    const query = options.query ?? {};
+    this.requests.push(query);
+    this.onRequest(this.requests.length);
+    if (this.requests.length > this.readsBeforeGone) this.gone = true;
+    if (this.gone) throw new KubeApiError(404, 'pods "p" not found', 'NotFound');
+    // As a kubelet between instances: "current" is the newest instance there is, "previous" the one before.
+    const newest = Math.max(...this.instances.keys());
+    const instance = query.previous ? newest - 1 : newest;
+    const since = typeof query.sinceTime === 'string' ? query.sinceTime : '';
+    const records = (this.instances.get(instance) ?? []).filter((r) => r.ts >= since);
+    const bytes = Buffer.from(records.map((r) => `${r.ts} ${r.text}`).join(''));
+    const cut = this.cuts.shift();
+    return Readable.from(
+      (async function* () {
+        // Small pieces, so lines straddle chunks.
+        const end = cut ?? bytes.length;
+        for (let i = 0; i < end; i += 7) yield bytes.subarray(i, Math.min(i + 7, end));
+        if (cut !== undefined) throw new Error('connection reset');
+      })(),
+    );
+  }
+}
+
+async function capture(t: Test, kubelet: FakeKubelet): Promise<{ capture: ContainerLogCapture; text: (i: number) => Promise<string> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
+  const abort = new AbortController();
+  t.teardown(async () => {
+    abort.abort();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const c = new ContainerLogCapture({
+    http: kubelet.http(),
+    namespace: 'ns',
+    podName: 'p',
+    container: 'main',
+    init: false,
+    spoolDir: dir,
+    logger: pino({ level: 'silent' }),
+    backoff: { baseMs: 5, maxMs: 20 },
+    signal: abort.signal,
+    pod: () => ({ pod: kubelet.pod(), gone: kubelet.gone }),
+    podChange: (ms) => kubelet.podChange(ms, abort.signal),
+  });
+  return {
+    capture: c,
+    text: async (i) => {
+      const spool = c.instances[i]!;
+      return (await readFile(spool.file)).subarray(0, spool.committed).toString('utf8');
+    },
+  };
+}
+
+function terminate(kubelet: FakeKubelet, exitCode = 0): void {
+  kubelet.status = { ...kubelet.status, state: { terminated: { exitCode } } };
+  kubelet.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
+  kubelet.changed();
+}
+
+t.test('a stream cut mid-line resumes at the last whole line, without duplicates', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, [...lines(1, 3), { ts: ts(4), text: 'unfinished last line' }]);
+  terminate(kubelet);
+  const firstLine = `${ts(1)} line 1\n`.length;
+  kubelet.cuts = [firstLine + 10, firstLine * 2 + 3];
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(await text(0), 'line 1\nline 2\nline 3\nunfinished last line', 'every byte once; the last line without newline is kept');
+  t.equal(c.complete, true);
+  t.same(
+    kubelet.requests.map((r) => r.sinceTime),
+    [undefined, ts(1), ts(2)],
+    'each reconnect asks from the last complete line',
+  );
+  t.ok(kubelet.requests.every((r) => r.timestamps === true && r.follow === true));
+});
+
+t.test('a stream that ends while the container runs is read on, not repeated', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 2));
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.requests.length >= 2, { what: 'a second read' });
+  t.equal(c.finished, false, 'still capturing while the container runs');
+  kubelet.instances.set(0, lines(1, 5));
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), 'line 1\nline 2\nline 3\nline 4\nline 5\n');
+  t.equal(c.complete, true);
+});
+
+t.test('restarts: the replaced instance is finished from the previous log', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 3, 'first'));
+  kubelet.cuts = [10];
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.requests.length >= 2, { what: 'a second read' });
+  // The first instance crashed and was replaced before we read its end.
+  kubelet.instances.set(1, lines(10, 11, 'second'));
+  kubelet.status = { ...kubelet.status, restartCount: 1, lastState: { terminated: { exitCode: 1 } }, state: { running: {} } };
+  kubelet.changed();
+  await waitFor(() => kubelet.requests.some((r) => r.previous === true), { what: 'the previous log to be read' });
+  terminate(kubelet);
+  await c.done;
+  t.equal(c.instances.length, 2);
+  t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n', 'the replaced instance, whole');
+  t.equal(await text(1), 'second 10\nsecond 11\n', 'the current instance');
+  t.equal(c.complete, true);
+});
+
+t.test('crash-loop back-off: nothing is read between instances', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 3, 'first'));
+  kubelet.cuts = [10];
+  // The first read is cut, and meanwhile the container crashed; the next instance is not there yet
+  // (the kubelet would still serve the old one as "current").
+  kubelet.onRequest = (n) => {
+    if (n !== 1) return;
+    kubelet.status = { ...kubelet.status, restartCount: 1, lastState: { terminated: { exitCode: 1 } }, state: { waiting: { reason: 'CrashLoopBackOff' } } };
+    kubelet.changed();
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.waiting > 0, { what: 'the capture to wait for the next instance' });
+  t.equal(kubelet.requests.length, 1, 'no read while between instances');
+  kubelet.instances.set(1, lines(10, 10, 'second'));
+  kubelet.status = { ...kubelet.status, state: { running: {} } };
+  kubelet.changed();
+  await waitFor(() => kubelet.requests.length >= 3, { what: 'the previous and the current log to be read' });
+  t.same(kubelet.requests[1], { container: 'main', timestamps: true, previous: true }, 'the rest of the crashed instance, from its previous log');
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n');
+  t.equal(await text(1), 'second 10\n');
+  t.equal(c.complete, true);
+});
+
+t.test('capture started after a restart also takes the previous instance', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 1, 'before'));
+  kubelet.instances.set(1, lines(2, 2, 'after'));
+  kubelet.status = { ...kubelet.status, restartCount: 1, lastState: { terminated: { exitCode: 1 } }, state: { terminated: { exitCode: 0 } } };
+  kubelet.phase = 'Succeeded';
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(await text(0), 'before 1\n');
+  t.equal(await text(1), 'after 2\n');
+});
+
+t.test('logs gone before the end: incomplete, with what was read', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 3));
+  kubelet.cuts = [`${ts(1)} line 1\n`.length + 2];
+  kubelet.readsBeforeGone = 1;
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(kubelet.requests.length, 2, 'one read, cut, then the log was gone');
+  t.equal(c.complete, false);
+  t.equal(await text(0), 'line 1\n', 'the whole lines read before');
+});
+
+t.test('a container that never ran has no log', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.status = { ...kubelet.status, state: { waiting: { reason: 'ContainerCreating' } } };
+  kubelet.phase = 'Failed';
+  const { capture: c } = await capture(t, kubelet);
+  await c.done;
+  t.equal(c.instances.length, 0);
+  t.equal(c.complete, true);
+  t.equal(kubelet.requests.length, 0);
+});

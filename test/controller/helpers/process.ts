@@ -1,0 +1,81 @@
+/**
+ * Running test/controller/fixtures/controller-process.ts as a child process:
+ * its JSON log lines collected, waited on, and its peak memory read from
+ * /proc (Linux) while it still runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../../helpers/wait-for.js';
+import type { ControllerTuning } from '../../../controller/settings.js';
+import type { Teardown } from './s3.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/controller-process.ts', import.meta.url));
+
+export interface ControllerProcess {
+  child: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  /** Waits for a log line matching `match`. */
+  logged(match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Peak resident memory so far, in bytes (VmHWM). */
+  peakRss(): Promise<number>;
+  /** Current resident memory, in bytes (VmRSS). */
+  rss(): Promise<number>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+async function procStatus(pid: number, field: string): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+export async function startControllerProcess(
+  t: Teardown,
+  options: {
+    kubeconfigFile: string;
+    namespace: string;
+    identity: string;
+    env: Record<string, string | undefined>;
+    tuning?: Partial<ControllerTuning>;
+    /** Node flags; by default a small young generation, so garbage does not blur memory peaks. */
+    nodeOptions?: string[];
+  },
+): Promise<ControllerProcess> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CONTROLLER_KUBECONFIG: options.kubeconfigFile,
+    CONTROLLER_NAMESPACE: options.namespace,
+    CONTROLLER_IDENTITY: options.identity,
+    CONTROLLER_TUNING: JSON.stringify(options.tuning ?? {}),
+    ...options.env,
+  };
+  const nodeOptions = options.nodeOptions ?? ['--max-semi-space-size=2'];
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', FIXTURE], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const logs: Array<Record<string, unknown>> = [];
+  createInterface(child.stdout!).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: line });
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc: ControllerProcess = {
+    child,
+    logs,
+    logged: (match, what, timeoutMs = 20_000) => waitFor(() => logs.find(match), { what, timeoutMs }),
+    peakRss: () => procStatus(child.pid!, 'VmHWM'),
+    rss: () => procStatus(child.pid!, 'VmRSS'),
+    kill: async (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  t.teardown(() => proc.kill('SIGKILL'));
+  await proc.logged((l) => l.msg === 'controller process ready', 'the controller process to start');
+  return proc;
+}
