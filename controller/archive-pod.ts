@@ -22,7 +22,7 @@ import type { KubeHttp } from '../lib/kube/http.js';
 import { isApiError } from '../lib/kube/http.js';
 import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from './job-record.js';
-import { jobStatusDocument } from './job-status-document.js';
+import { statusInfo } from '../lib/job-status.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers, ReleaseResult } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
@@ -109,7 +109,7 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
     const annotations = job.metadata?.annotations ?? {};
     const record = mergeJobRecord(existing, {
       pod: podName,
-      status: jobStatusDocument(job, { deleted: input.jobDeleted || !input.job, now: new Date(), jobNamePrefix: ctx.jobNamePrefix }),
+      status: { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) },
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
       ...(result ? { result } : {}),

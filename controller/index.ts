@@ -25,7 +25,7 @@ import { createS3Client } from '../lib/s3/client.js';
 import { WorkQueue } from '../lib/work-queue.js';
 import { archivePod, KeyedLock, type ArchiveContext } from './archive-pod.js';
 import { EVENT_REASONS, PodEvents } from './events.js';
-import { jobFinished } from './job-status-document.js';
+import { jobFinished } from '../lib/job-status.js';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
 import { planPod, podFacts } from './plan.js';
 import { PodFinalizers } from './pod-finalizer.js';

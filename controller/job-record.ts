@@ -3,11 +3,11 @@
  * one at a time: each archive merges its pod into what is stored. Pure.
  */
 import type { JobRecord } from '../lib/archive-layout.js';
-import type { JobStatusDocument } from './job-status-document.js';
+import type { StatusInfo } from '../lib/job-status.js';
 
 export interface PodArchive {
   pod: string;
-  status: JobStatusDocument;
+  status: StatusInfo;
   processId?: string;
   parameters?: unknown;
   /** Set when this pod succeeded and so carries the job's result. */

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { JobRecord } from '../../lib/archive-layout.js';
-import type { StatusInfo } from '../jobs/status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 import type { ArchiveReader } from './archive-reader.js';
 
 export class ArchiveIndex {

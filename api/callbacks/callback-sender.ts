@@ -11,7 +11,7 @@ import { WorkQueue } from '../../lib/work-queue.js';
 import type { JobCache } from '../kube/job-cache.js';
 import type { JobClient } from '../kube/job-client.js';
 import { callbackDue, parseSent, parseSubscriber } from './plan.js';
-import type { StatusInfo } from '../jobs/status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
 export interface CallbackSenderOptions {
   jobs: JobCache;

@@ -5,7 +5,7 @@
  * already delivered — recorded on the Job, so a restart or another replica
  * does not send them again.
  */
-import type { OgcStatus } from '../jobs/status-info.js';
+import type { OgcStatus } from '../../lib/job-status.js';
 
 export interface Subscriber {
   successUri?: string;

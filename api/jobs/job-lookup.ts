@@ -7,7 +7,7 @@ import { jobNameFor } from '../../lib/contract.js';
 import type { JobRecord } from '../../lib/archive-layout.js';
 import type { ApiContext } from '../context.js';
 import { noSuchJob } from '../ogc/exceptions.js';
-import type { StatusInfo } from './status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
 export interface FoundJob {
   status: StatusInfo;

@@ -4,7 +4,7 @@
  * limit/offset paging. Pure over status documents.
  */
 import { invalidParameter } from '../ogc/exceptions.js';
-import type { OgcStatus, StatusInfo } from './status-info.js';
+import type { OgcStatus, StatusInfo } from '../../lib/job-status.js';
 
 export interface JobListQuery {
   type?: string[];

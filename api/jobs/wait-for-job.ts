@@ -1,6 +1,6 @@
 /** Waiting for a job to finish on the watch cache (no polling), with a bound. */
 import type { JobCache } from '../kube/job-cache.js';
-import type { StatusInfo } from './status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
 const FINISHED = new Set(['successful', 'failed', 'dismissed']);
 

@@ -10,7 +10,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import { Reflector } from '../../lib/kube/reflector.js';
 import { isManagedJob } from '../../lib/contract.js';
-import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../jobs/status-info.js';
+import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
 import { newestFirst } from '../jobs/list-query.js';
 
 export interface JobCacheOptions {
@@ -138,8 +138,8 @@ export class JobCache {
     const uid = uidOf(job);
     const id = jobIdOf(job, this.options.jobNamePrefix);
     if (type === 'DELETED') {
-      const last = this.status(id);
-      if (last) this.tombstones.set(id, last);
+      // The last word on a deleted Job: its final objects, and deleted (so an unfinished one is dismissed).
+      this.tombstones.set(id, statusInfo({ ...this.objects(job), deleted: true }, this.options.jobNamePrefix));
       this.jobUidById.delete(id);
       this.jobByUid.delete(uid);
       this.statusMemo.delete(uid);

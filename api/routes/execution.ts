@@ -13,7 +13,7 @@ import { jobLinks } from '../ogc/links.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
-import type { StatusInfo } from '../jobs/status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
 interface ExecuteBody {
   inputs?: Record<string, unknown>;

@@ -7,7 +7,7 @@ import { jobLinks, link } from '../ogc/links.js';
 import { findJob } from '../jobs/job-lookup.js';
 import { jobResultsDocument } from '../jobs/results-document.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
-import type { StatusInfo } from '../jobs/status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;

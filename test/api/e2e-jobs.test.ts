@@ -14,6 +14,9 @@ import { API_TOKEN, expectOgc, jobIdOf, startApiHarness, type ApiHarness } from 
 import { startTestArchive } from '../helpers/api-archive.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { controllerSettingsFrom, startController } from '../../controller/index.js';
 
 const TEST_CONFIG = path.join(API_FIXTURES, 'test-processes.yaml');
 const NS = 'jobs';
@@ -327,8 +330,37 @@ t.test('jobs whose Kubernetes objects are gone are found in the archive', async 
   t.match((await harness.request('GET', `/jobs/${liveId}/logs`)).text, /printed the result/, 'logs from the archive once the pods are gone');
 });
 
-t.test(
-  'results after the Job was deleted, archived by the real controller',
-  { todo: 'needs the controller part (being written) with s3rver: run it against this cluster, let a job finish, delete the Job, then read status, results and logs through the API' },
-  async () => undefined,
-);
+t.test('results after the Job was deleted, archived by the real controller', async (t) => {
+  const archive = await startTestArchive(t, 'controller-archive');
+  const harness = await startApiHarness(t, { cluster, namespace: ARCHIVE_NS, configFile: TEST_CONFIG, env: archive.env, archiveLogs: true });
+  const controller = await startController({
+    kubeConfig: harness.kubeConfig,
+    namespaces: [ARCHIVE_NS],
+    settings: controllerSettingsFrom(harness.config.settings),
+    logger: pino({ level: 'silent' }),
+    metricsRegistry: new Registry(),
+    identity: 'e2e-controller',
+  });
+  t.teardown(() => controller.stop());
+
+  const id = await submit(harness, 'generic-json');
+  await harness.waitForStatus(id, ['successful']);
+  // The controller releases the pod's finalizer only once the logs are verified in S3.
+  await waitFor(async () => (await podsOf(harness, ARCHIVE_NS, jobName(id))).every((p) => !p.metadata?.finalizers?.includes('pygeoapi.io/finalizer-log-retrieval')), {
+    what: 'the controller to archive and release the pod',
+    timeoutMs: 30_000,
+  });
+  await harness.batch.deleteNamespacedJob({ namespace: ARCHIVE_NS, name: jobName(id), propagationPolicy: 'Background' });
+  await waitFor(async () => (await podsOf(harness, ARCHIVE_NS, jobName(id))).length === 0, { what: 'the Job and its pods to go', timeoutMs: 30_000 });
+
+  // A fresh API process: it knows the job only through the archive.
+  const fresh = await startApiHarness(t, { cluster, namespace: ARCHIVE_NS, configFile: TEST_CONFIG, env: archive.env, archiveLogs: true });
+  const status = await fresh.request('GET', `/jobs/${id}`);
+  t.equal(status.status, 200, 'the job is found after its Kubernetes objects are gone');
+  t.match(expectOgc(t, 'statusInfo', status.json(), 'archived status'), { jobID: id, status: 'successful' });
+  t.ok((await jobList(t, fresh, 'limit=50')).jobs.some((j) => j.jobID === id), 'and listed');
+  const results = await fresh.request('GET', `/jobs/${id}/results`);
+  t.equal(results.status, 200);
+  t.same(expectOgc(t, 'results', results.json(), 'archived results'), { count: 3, word: 'three' }, 'the results the job printed');
+  t.match((await fresh.request('GET', `/jobs/${id}/logs`)).text, /==> pod .*container generic-image-processor <==\nPYGEOAPI_K8S_MANAGER_RESULT_MIMETYPE:application\/json\n/, 'the archived log');
+});

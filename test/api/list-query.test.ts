@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { durationSeconds, filterJobs, newestFirst, page, parseJobListQuery, type JobListQuery } from '../../api/jobs/list-query.js';
-import type { StatusInfo } from '../../api/jobs/status-info.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 import { OgcError } from '../../api/ogc/exceptions.js';
 import { validateOgc } from '../helpers/ogc-schemas.js';
 

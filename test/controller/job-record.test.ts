@@ -1,11 +1,11 @@
 import t from 'tap';
 import type { JobRecord } from '../../lib/archive-layout.js';
 import { mergeJobRecord, parseParameters, type PodArchive } from '../../controller/job-record.js';
-import type { JobStatusDocument } from '../../controller/job-status-document.js';
+import type { StatusInfo } from '../../lib/job-status.js';
 
-const status = (s: JobStatusDocument['status']): JobStatusDocument => ({ jobID: 'j', type: 'process', status: s, message: s, updated: '2026-01-01T00:00:00Z' });
+const status = (s: StatusInfo['status']): StatusInfo => ({ jobID: 'j', type: 'process', status: s, message: s, updated: '2026-01-01T00:00:00Z' });
 
-function archive(pod: string, s: JobStatusDocument['status'], extra: Partial<PodArchive> = {}): PodArchive {
+function archive(pod: string, s: StatusInfo['status'], extra: Partial<PodArchive> = {}): PodArchive {
   return {
     pod,
     status: status(s),

@@ -2,9 +2,11 @@
  * The OGC status of a job, decided from its Kubernetes objects: the Job's
  * conditions and counts, its pods' container states, the latest Event, and
  * our dismissed annotation. Pure, so the table of cases is tested directly.
+ * The one mapping of the project: the API serves it, the controller stores
+ * it in the job record that outlives the Job.
  */
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATIONS, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from '../../lib/contract.js';
+import { ANNOTATIONS, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from './contract.js';
 
 export type OgcStatus = 'accepted' | 'running' | 'successful' | 'failed' | 'dismissed';
 
@@ -27,6 +29,8 @@ export interface JobObjects {
   pods: V1Pod[];
   /** Events about the Job and its pods, any order. */
   events: CoreV1Event[];
+  /** The Job was deleted: these are its last known objects. */
+  deleted?: boolean;
 }
 
 function iso(value: Date | string | undefined | null): string | undefined {
@@ -94,6 +98,8 @@ export function decideStatus(objects: JobObjects): { status: OgcStatus; message?
   if (annotations[ANNOTATIONS.dismissed] !== undefined) return { status: 'dismissed', message: 'dismissed by request' };
   if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet')) return { status: 'successful', message: 'job completed' };
   if (condition(job, 'Failed') || condition(job, 'FailureTarget')) return { status: 'failed', message: failureMessage(job, pods) };
+  // Deleted before it finished (kubectl delete, a namespace going): it will not finish any more.
+  if (objects.deleted) return { status: 'dismissed', message: 'the Job was deleted before it finished' };
   // Jobs without conditions (e.g. the Python manager's, read from an old API server): counts, as it decided.
   if (!job.status?.conditions?.length) {
     if ((job.status?.succeeded ?? 0) > 0) return { status: 'successful', message: 'job completed' };
@@ -107,6 +113,13 @@ export function decideStatus(objects: JobObjects): { status: OgcStatus; message?
   return { status: 'accepted', message: pending ?? 'job accepted, waiting for a pod to start' };
 }
 
+const FINAL: ReadonlySet<OgcStatus> = new Set(['successful', 'failed', 'dismissed']);
+
+/** The Job will not change its outcome any more (judged from the Job alone). */
+export function jobFinished(job: V1Job): boolean {
+  return FINAL.has(decideStatus({ job, pods: [], events: [] }).status);
+}
+
 const PROGRESS: Record<OgcStatus, number> = { accepted: 0, running: 50, successful: 100, failed: 100, dismissed: 100 };
 
 export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX): StatusInfo {
@@ -115,11 +128,13 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
   const { status, message } = decideStatus(objects);
   const statuses = containerStatuses(pods);
   const created = iso(job.metadata?.creationTimestamp) ?? annotations[ANNOTATIONS.started];
-  const started = earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt)));
+  const started =
+    earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt))) ??
+    iso(job.status?.startTime);
   const finishedCondition = condition(job, 'Complete') ?? condition(job, 'SuccessCriteriaMet') ?? condition(job, 'Failed') ?? condition(job, 'FailureTarget');
   const finished =
     status === 'dismissed'
-      ? annotations[ANNOTATIONS.dismissed]
+      ? annotations[ANNOTATIONS.dismissed] ?? iso(job.metadata?.deletionTimestamp)
       : status === 'successful' || status === 'failed'
         ? iso(job.status?.completionTime) ?? iso(finishedCondition?.lastTransitionTime) ?? latest(statuses.map((c) => iso(c.state?.terminated?.finishedAt)))
         : undefined;

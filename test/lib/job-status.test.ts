@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
-import { decideStatus, jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../api/jobs/status-info.js';
+import { decideStatus, jobFinished, jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
 import { validateOgc } from '../helpers/ogc-schemas.js';
 
 const ID = '0b3c7d2e-1111-4222-8333-944455556666';
@@ -236,4 +236,17 @@ t.test('the job id: identifier annotation, else the id in the name, else the nam
     ['a foreign name stays the name', job({}, { name: 'kubectl-made', annotations: {} }), 'kubectl-made', undefined],
   ];
   for (const [what, j, want, prefix] of rows) t.equal(prefix ? jobIdOf(j, prefix) : jobIdOf(j), want, what);
+});
+
+t.test('a Job deleted before it finished is dismissed; finished ones keep their outcome', async (t) => {
+  const base = { metadata: { name: 'pygeoapi-job-d', creationTimestamp: new Date('2026-01-01T00:00:00Z'), deletionTimestamp: new Date('2026-01-01T00:05:00Z') } };
+  const running = { ...base, status: { active: 1 } };
+  t.equal(statusInfo({ job: running, pods: [], events: [], deleted: true }).status, 'dismissed');
+  t.equal(statusInfo({ job: running, pods: [], events: [], deleted: true }).finished, '2026-01-01T00:05:00.000Z', 'finished when it was deleted');
+  t.equal(statusInfo({ job: running, pods: [], events: [] }).status, 'accepted', 'not deleted: still in progress (no pod running)');
+  const complete = { ...base, status: { conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: new Date('2026-01-01T00:01:00Z') }] } };
+  t.equal(statusInfo({ job: complete, pods: [], events: [], deleted: true }).status, 'successful');
+  t.equal(jobFinished(complete), true);
+  t.equal(jobFinished(running), false);
+  t.equal(statusInfo({ job: { ...running, status: { startTime: new Date('2026-01-01T00:00:30Z') } }, pods: [], events: [] }).started, '2026-01-01T00:00:30.000Z', 'started from the Job when no pod tells');
 });
