@@ -134,7 +134,8 @@ export class LeaderElector {
   private stepDown(why: string): void {
     if (!this.leading) return;
     this.leading = false;
-    this.options.logger.warn({ lease: this.options.name, identity: this.options.identity, why }, 'stopped leading');
+    // Stepping down on shutdown is routine; losing the lease otherwise is worth a warning.
+    this.options.logger[why === 'stopped' ? 'info' : 'warn']({ lease: this.options.name, identity: this.options.identity, why }, 'stopped leading');
     this.safely(this.options.onStoppedLeading);
   }
 

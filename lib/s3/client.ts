@@ -20,10 +20,12 @@ export function createS3Client(bucket: BucketSettings, secrets: SecretSettings):
   });
 }
 
-/** Names of the bucket variables that are missing; the archive is off until all are set. */
+/**
+ * Names of the bucket variables that are missing; the archive is off until
+ * all are set. The endpoint is optional: without it, AWS S3 is used.
+ */
 export function missingBucketSettings(bucket: BucketSettings, secrets: SecretSettings): string[] {
   const missing: string[] = [];
-  if (!bucket.endpoint) missing.push('PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT');
   if (!bucket.accessKeyId) missing.push('PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY');
   if (!secrets.bucketSecret) missing.push('PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET');
   if (!bucket.name) missing.push('PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME');

@@ -95,13 +95,16 @@ export function readLog(file: LogFile, options: LogReadOptions): Readable {
       skipLines = Math.max(0, total - options.tailLines);
     }
     let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
+    // Only the start of a line gets a timestamp; the pieces of a long line continue it, as the kubelet writes them.
+    let atLineStart = true;
     for await (const r of records(file, options.follow, controller.signal)) {
       if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
       if (skipLines > 0) {
         if (r.full) skipLines--;
         continue;
       }
-      const parts = [options.timestamps ? Buffer.from(`${r.timestamp} `) : undefined, r.content, r.full ? Buffer.from('\n') : undefined];
+      const parts = [options.timestamps && atLineStart ? Buffer.from(`${r.timestamp} `) : undefined, r.content, r.full ? Buffer.from('\n') : undefined];
+      atLineStart = r.full;
       let out = Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
       if (out.length > remaining) out = out.subarray(0, remaining);
       remaining -= out.length;

@@ -166,7 +166,6 @@ t.test('archiving', async (t) => {
 
   t.test(
     'a line longer than the runtime splits it into (16 KiB) is archived whole',
-    { todo: 'local-cluster timestamps every 16 KiB piece of a long line; a real kubelet prefixes only the start of a line' },
     async (t) => {
       await api.create(jobsPath(NS), shellJob('long-line', { containers: [{ name: 'main', script: "sleep 0.3; head -c 100000 /dev/zero | tr '\\0' a; echo" }] }));
       const pod = await archivedPod('long-line');

@@ -33,7 +33,8 @@ t.test('one error per missing variable, naming it; the archive is off', async (t
       ['PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY', 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET'],
       ['PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY', 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET'],
     ],
-    [Object.keys(FULL), Object.keys(FULL).filter((k) => !k.endsWith('PATH_PREFIX'))],
+    // The endpoint is optional (AWS S3 by default) and so is the prefix.
+    [Object.keys(FULL), Object.keys(FULL).filter((k) => !k.endsWith('PATH_PREFIX') && !k.endsWith('ENDPOINT'))],
   ];
   for (const [drop, missing] of cases) {
     const env = Object.fromEntries(Object.entries(FULL).filter(([k]) => !drop.includes(k)));
@@ -43,6 +44,14 @@ t.test('one error per missing variable, naming it; the archive is off', async (t
     t.equal(settings.configurationErrors.length, missing.length, 'one message each');
     missing.forEach((name, i) => t.match(settings.configurationErrors[i], new RegExp(`^${name} is not set`)));
   }
+});
+
+t.test('without an endpoint the archive goes to AWS S3', async (t) => {
+  const env = Object.fromEntries(Object.entries(FULL).filter(([k]) => !k.endsWith('ENDPOINT')));
+  const settings = controllerSettingsFrom(readSettings(env));
+  t.same(settings.missingVariables, []);
+  t.ok(settings.archive, 'the archive is on');
+  t.equal(settings.archive?.bucket.endpoint, undefined, 'no custom endpoint');
 });
 
 t.test('layout, give-up and tuning', async (t) => {
