@@ -122,7 +122,9 @@ t.test('archiving', async (t) => {
     await waitFor(async () => (await api.text(`${podsPath(NS)}/${running.metadata!.name}/log`)).includes('tick 10'), { what: 'a few ticks' });
     await api.remove(`${jobsPath(NS)}/dismissed`, { propagationPolicy: 'Background' });
     const key = `${PREFIX}${NS}/dismissed/${running.metadata!.name}/main.log`;
-    const log = await waitFor(() => s3.get(key), { what: 'the archived log', timeoutMs: 15_000 });
+    // The pod goes once its finalizer is released, which happens only after the upload was verified.
+    await waitFor(async () => (await podsOfJob(api, NS, 'dismissed')).length === 0, { what: 'the archived pod to go', timeoutMs: 15_000 });
+    const log = (await s3.get(key))!;
     const lines = log.toString('utf8').split('\n');
     t.equal(lines[0], 'started');
     t.equal(lines.pop(), '', 'ends with a complete line');
