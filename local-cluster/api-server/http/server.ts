@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest, internalError, methodNotAllowed, notFound, tooManyRequests, successStatus, unsupportedMediaType } from '../errors.js';
+import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, notFound, tooManyRequests, successStatus, unsupportedMediaType } from '../errors.js';
 import { apiVersionOf } from '../resources.js';
 import type { Registry } from '../registry.js';
 import type { ListOptions } from '../list.js';
@@ -17,6 +17,7 @@ import { isRecord } from '../types.js';
 import type { PropagationPolicy } from '../deletion.js';
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from './discovery.js';
 import { groupVersionDocument, openApiIndex } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Protobuf } from './openapi-v2.js';
 import { parseResourcePath, type ResourceRequest } from './request-info.js';
 import { serveWatch } from './watch.js';
 import { toTable, wantsTable } from './table.js';
@@ -228,7 +229,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     }
   }
 
-  function handleNonResource(res: ServerResponse, pathname: string): boolean {
+  function handleNonResource(res: ServerResponse, pathname: string, accept: string | undefined): boolean {
     const parts = pathname.split('/').filter(Boolean);
     let body: unknown;
     if (pathname === '/version' || pathname === '/version/') body = versionInfo();
@@ -237,7 +238,15 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
     else if (parts[0] === 'api' && parts.length === 2) body = apiResourceList('', parts[1]!);
     else if (parts[0] === 'apis' && parts.length === 2) body = apiGroup(parts[1]!);
     else if (parts[0] === 'apis' && parts.length === 3) body = apiResourceList(parts[1]!, parts[2]!);
-    else if (pathname === '/openapi/v3') body = openApiIndex();
+    else if (pathname === '/openapi/v2') {
+      // kubectl 1.27/1.28 read only the protobuf form; others are told what there is.
+      if (!(accept ?? '').includes('protobuf')) throw notAcceptable(`only ${OPENAPI_V2_PROTOBUF} is served at /openapi/v2`);
+      const document = openApiV2Protobuf();
+      // Requested by that media type, answered as octet-stream (Go cannot parse the '@' in a response type).
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': document.length });
+      res.end(document);
+      return true;
+    } else if (pathname === '/openapi/v3') body = openApiIndex();
     else if (parts[0] === 'openapi' && parts[1] === 'v3' && parts[2] === 'api' && parts.length === 4) body = groupVersionDocument('', parts[3]!);
     else if (parts[0] === 'openapi' && parts[1] === 'v3' && parts[2] === 'apis' && parts.length === 5) body = groupVersionDocument(parts[3]!, parts[4]!);
     else if (['/healthz', '/readyz', '/livez'].includes(pathname)) {
@@ -259,7 +268,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
       throw injected === 500 ? internalError('injected fault') : new ApiError(injected, injected === 503 ? 'ServiceUnavailable' : 'Timeout', 'injected fault');
     }
     if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
-    if (method === 'GET' && handleNonResource(res, url.pathname)) return;
+    if (method === 'GET' && handleNonResource(res, url.pathname, req.headers.accept)) return;
     const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const info = parseResourcePath(method, url.pathname, watch);
     if (!info) {
