@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { allowedReview, deniedReview, parseAdmissionReview } from './admission-review.js';
 import { planAdmissionPatch } from './plan-patch.js';
 import type { WebhookSettings } from './types.js';
@@ -49,7 +49,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     https: { key: options.tls.key, cert: options.tls.cert },
     loggerInstance: options.logger,
     // Each review is logged once below, without the object (its env may hold secrets).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
   });

@@ -86,6 +86,8 @@ export function newestFirst(a: StatusInfo, b: StatusInfo): number {
 
 /** Filters `jobs`, which must already be sorted with newestFirst. */
 export function filterJobs(jobs: StatusInfo[], query: JobListQuery, now: number): StatusInfo[] {
+  const unfiltered = !query.processID && !query.status && !query.datetime && query.minDuration === undefined && query.maxDuration === undefined;
+  if (unfiltered) return jobs;
   return jobs
     .filter((j) => !query.processID || (j.processID !== undefined && query.processID.includes(j.processID)))
     .filter((j) => !query.status || query.status.includes(j.status))
