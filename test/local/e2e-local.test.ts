@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { waitFor } from '../helpers/wait-for.js';
+import { childEnv } from '../helpers/child-env.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -53,7 +54,7 @@ t.test('local: seed flow, kubectl job, archive, clean shutdown', async (t) => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'local-e2e-'));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli/main.ts'), 'local', '--port', '0', '--state-dir', stateDir], {
     cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'error' },
+    env: childEnv({ LOG_LEVEL: 'error' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -47,6 +47,9 @@ export async function startControllerProcess(
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // tap's process-info hook re-adds its variables to every spawn; this keeps the tsx child out of
+    // coverage, whose reports for the same files compiled by another loader cannot be merged.
+    _TAPJS_PROCESSINFO_COVERAGE_: '0',
     CONTROLLER_KUBECONFIG: options.kubeconfigFile,
     CONTROLLER_NAMESPACE: options.namespace,
     CONTROLLER_IDENTITY: options.identity,
