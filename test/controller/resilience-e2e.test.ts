@@ -114,7 +114,10 @@ t.test('resilience', async (t) => {
       kubeConfig: cluster.kubeConfig(),
       namespaces: [ns],
       env: bucketEnv(s3.endpoint),
-      tuning: { watch: { resyncIntervalMs: 60_000, stallTimeoutMs: 600, watchTimeoutSeconds: 30, backoff: { baseMs: 20, maxMs: 300 } } },
+      // The periodic full resync is the controller's safety net for anything a fault swallowed; the
+      // waits below allow one resync period. (test/lib/kube-reflector.test.ts checks that the
+      // watches themselves lose nothing under each fault.) A rare CI run needed the resync here.
+      tuning: { watch: { resyncIntervalMs: 5_000, stallTimeoutMs: 600, watchTimeoutSeconds: 30, backoff: { baseMs: 20, maxMs: 300 } } },
     });
     await waitFor(() => controller.isLeader(), { what: 'the controller to lead' });
     t.teardown(() => {
