@@ -13,8 +13,6 @@ export const ANNOTATION_PREFIX = 'pygeoapi.io/';
 /** Label that marks a managed Job and its pods; webhook objectSelector and every watch select on it. */
 export const MANAGED_LABEL = `${ANNOTATION_PREFIX}managed`;
 export const MANAGED_LABEL_VALUE = 'true';
-/** Label selector string that selects managed objects. */
-export const MANAGED_SELECTOR = `${MANAGED_LABEL}=${MANAGED_LABEL_VALUE}`;
 
 /** Annotations, as the Python manager writes them, plus ours (marked). */
 export const ANNOTATIONS = {
@@ -43,8 +41,6 @@ export const ANNOTATIONS = {
   /** Ours, on Jobs: OGC states whose callback was delivered (comma separated). */
   callbacksSent: `${ANNOTATION_PREFIX}callbacks-sent`,
 } as const;
-
-export type AnnotationName = (typeof ANNOTATIONS)[keyof typeof ANNOTATIONS];
 
 /** Finalizer on job pods that holds them until their logs are archived. */
 export const LOG_FINALIZER = `${ANNOTATION_PREFIX}finalizer-log-retrieval`;

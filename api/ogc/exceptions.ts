@@ -53,9 +53,6 @@ export const invalidParameter = (detail: string): OgcError =>
 export const invalidInput = (detail: string): OgcError =>
   new OgcError(400, `${TYPE_BASE}invalid-input`, 'Invalid input', detail);
 
-export const notAllowed = (detail: string): OgcError =>
-  new OgcError(405, `${TYPE_BASE}not-allowed`, 'Not allowed', detail);
-
 export const missingToken = (): OgcError =>
   new OgcError(401, `${TYPE_BASE}unauthorized`, 'Unauthorized', 'this process requires the input "token"', {
     'www-authenticate': 'Token realm="processes"',

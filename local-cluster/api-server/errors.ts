@@ -114,8 +114,6 @@ export const tooManyRequests = (retryAfterSeconds: number): ApiError =>
     retryAfterSeconds,
   });
 
-export const serviceUnavailable = (message: string): ApiError => new ApiError(503, 'ServiceUnavailable', message);
-
 export const forbidden = (gr: GroupResource, name: string, message: string): ApiError =>
   new ApiError(403, 'Forbidden', `${qualified(gr)} "${name}" is forbidden: ${message}`, {
     name,

@@ -14,16 +14,7 @@ import { startApi } from '../../api/index.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import { createLogger } from '../../lib/logging.js';
 import { ANNOTATIONS } from '../../lib/contract.js';
-
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitFor } from '../helpers/wait-for.js';
 
 t.test('callbacks are delivered once per state from one leader', async (t) => {
   const received: Array<{ path: string; body: unknown }> = [];
@@ -64,14 +55,17 @@ t.test('callbacks are delivered once per state from one leader', async (t) => {
   t.equal(response.status, 201);
   const { jobID } = (await response.json()) as { jobID: string };
 
-  const success = await until('the success callback', () => received.find((r) => r.path === '/success'));
+  const success = await waitFor(() => received.find((r) => r.path === '/success'), { what: 'the success callback', timeoutMs: 30_000 });
   t.same(success.body, { stringInput: 'called back' }, 'the success callback carries the results');
 
   const batch = cluster.kubeConfig().makeApiClient(BatchV1Api);
-  await until('the delivery record on the Job', async () => {
-    const job = await batch.readNamespacedJob({ namespace: 'default', name: `pygeoapi-job-${jobID}` });
-    return job.metadata?.annotations?.[ANNOTATIONS.callbacksSent]?.includes('successful') ? true : undefined;
-  });
+  await waitFor(
+    async () => {
+      const job = await batch.readNamespacedJob({ namespace: 'default', name: `pygeoapi-job-${jobID}` });
+      return job.metadata?.annotations?.[ANNOTATIONS.callbacksSent]?.includes('successful');
+    },
+    { what: 'the delivery record on the Job', timeoutMs: 30_000 },
+  );
   await stopAll();
 
   const count = (path: string) => received.filter((r) => r.path === path).length;

@@ -209,8 +209,9 @@ t.test('reflector', async (t) => {
     cluster.faults.injectErrors({ share: 1, status: 500, match: /^GET .*\/configmaps$/ });
     t.teardown(() => cluster.faults.injectErrors(undefined));
     const never = reflectorFor(cluster, t).reflector;
+    const failedBefore = cluster.faults.stats.injectedErrors;
     const started = never.start();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => cluster.faults.stats.injectedErrors > failedBefore, { what: 'the first list to be tried (and fail)' });
     await never.stop();
     await t.rejects(started, /stopped before its first list/);
     t.equal(never.synced, false);
