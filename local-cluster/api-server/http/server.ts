@@ -24,6 +24,9 @@ import { toTable, wantsTable } from './table.js';
 import type { Faults } from './faults.js';
 import type { PodLogSource } from './pod-logs.js';
 import { queryBool } from './query.js';
+import { decodeKubernetesProtobuf, ProtobufError } from '../protobuf/decode.js';
+
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 import type { AccessControl } from '../../auth/access.js';
 import type { Attributes, UserInfo } from '../../auth/rbac.js';
 import { requestToken, review } from '../../auth/reviews.js';
@@ -81,15 +84,25 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return undefined;
+  const body = Buffer.concat(chunks);
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  if (contentType === PROTOBUF) {
+    if (body.length === 0) return undefined;
+    try {
+      return decodeKubernetesProtobuf(body);
+    } catch (error) {
+      if (error instanceof ProtobufError || error instanceof SyntaxError) throw badRequest(`the body of the request could not be decoded as ${PROTOBUF}: ${error.message}`);
+      throw error;
+    }
+  }
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
   if (contentType.includes('protobuf') || contentType.includes('cbor')) {
-    // Clients fall back to JSON when a server refuses their binary encoding.
-    throw unsupportedMediaType(`the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml`);
+    // client-go falls back to JSON when a server refuses CBOR with 415.
+    throw unsupportedMediaType(`the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml, ${PROTOBUF}`);
   }
   try {
-    return contentType === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
+    return contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
     throw badRequest(`the body of the request could not be decoded as ${contentType}: ${(error as Error).message}`);
   }
