@@ -23,7 +23,7 @@ import { kubeconfigYaml } from './kubeconfig.js';
 import { AccessControl } from './auth/access.js';
 import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from './auth/bootstrap-policy.js';
 import { newTokenSecrets, TokenAuthority, DEFAULT_EXPIRATION_SECONDS, API_AUDIENCES } from './auth/tokens.js';
-import { createCertificateAuthority, createServingCertificate } from '../certs/generate.js';
+import { clusterCertificates } from './pki.js';
 
 export interface LocalClusterOptions {
   host?: string;
@@ -113,20 +113,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   // HTTPS with a CA of its own, as a real API server: clients verify it through the kubeconfig.
   const host = options.host ?? '127.0.0.1';
-  const ca = createCertificateAuthority({ commonName: 'local-cluster-ca' });
-  const serving = createServingCertificate({
-    ca,
-    serviceName: 'kubernetes',
-    namespace: 'default',
-    extraDnsNames: ['localhost'],
-    extraIps: ['127.0.0.1', '::1', ...(/^[\d.]+$/.test(host) && host !== '127.0.0.1' ? [host] : [])],
-  });
+  const certificates = clusterCertificates(['127.0.0.1', '::1', host]);
   let server: RunningApiServer;
   try {
     server = await startApiServer({
       host,
       port: options.port ?? 0,
-      tls: { key: serving.keyPem, cert: serving.certPem },
+      tls: { key: certificates.keyPem, cert: certificates.certPem },
       registry,
       faults,
       logs: kubeletLogSource(kubelet),
@@ -141,11 +134,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   const yaml = (which: string | KubeconfigOptions = {}): string => {
     const { namespace, token } = typeof which === 'string' ? { namespace: which, token: undefined } : which;
-    return kubeconfigYaml(server.url, ca.certPem, token ?? tokens.secrets.adminToken, namespace);
+    return kubeconfigYaml(server.url, certificates.caPem, token ?? tokens.secrets.adminToken, namespace);
   };
   return {
     url: server.url,
-    caPem: ca.certPem,
+    caPem: certificates.caPem,
     registry,
     faults,
     enforceRbac: access.enforce,

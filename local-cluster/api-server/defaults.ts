@@ -69,6 +69,41 @@ function defaultSecret(obj: KubeObject): void {
   }
 }
 
+function defaultService(obj: KubeObject): void {
+  const spec: Json = isRecord(obj.spec) ? obj.spec : (obj.spec = {});
+  setDefault(spec, 'type', 'ClusterIP');
+  setDefault(spec, 'sessionAffinity', 'None');
+  if (spec.type !== 'ExternalName') {
+    setDefault(spec, 'internalTrafficPolicy', 'Cluster');
+    setDefault(spec, 'ipFamilyPolicy', 'SingleStack');
+    setDefault(spec, 'ipFamilies', ['IPv4']);
+  }
+  if (Array.isArray(spec.ports)) {
+    for (const port of spec.ports) {
+      if (!isRecord(port)) continue;
+      setDefault(port, 'protocol', 'TCP');
+      setDefault(port, 'targetPort', port.port);
+    }
+  }
+}
+
+/** admissionregistration/v1 defaults of each mutating webhook. */
+function defaultMutatingWebhookConfiguration(obj: KubeObject): void {
+  if (!Array.isArray(obj.webhooks)) return;
+  for (const webhook of obj.webhooks) {
+    if (!isRecord(webhook)) continue;
+    setDefault(webhook, 'failurePolicy', 'Fail');
+    setDefault(webhook, 'matchPolicy', 'Equivalent');
+    setDefault(webhook, 'namespaceSelector', {});
+    setDefault(webhook, 'objectSelector', {});
+    setDefault(webhook, 'timeoutSeconds', 10);
+    setDefault(webhook, 'reinvocationPolicy', 'Never');
+    if (Array.isArray(webhook.rules)) for (const rule of webhook.rules) if (isRecord(rule)) setDefault(rule, 'scope', '*');
+    const service = isRecord(webhook.clientConfig) && isRecord(webhook.clientConfig.service) ? webhook.clientConfig.service : undefined;
+    if (service) setDefault(service, 'port', 443);
+  }
+}
+
 /** Applies the kind's defaults in place. */
 export function applyDefaults(obj: KubeObject): void {
   switch (obj.kind) {
@@ -83,6 +118,12 @@ export function applyDefaults(obj: KubeObject): void {
       return;
     case 'Secret':
       defaultSecret(obj);
+      return;
+    case 'Service':
+      defaultService(obj);
+      return;
+    case 'MutatingWebhookConfiguration':
+      defaultMutatingWebhookConfiguration(obj);
       return;
     default:
       return;

@@ -7,20 +7,22 @@
 import { ObjectStore } from './store.js';
 import { applyDefaults } from './defaults.js';
 import { checkSchema, validateCreate, validateUpdate } from './validation.js';
-import { prepareForCreate, prepareForUpdate } from './strategies.js';
+import { dropEmptyMetadata, prepareForCreate, prepareForUpdate, rfc3339 } from './strategies.js';
+import { conflictMessage, serverSideApply } from './patch/server-side-apply.js';
 import { completesDeletion, planDeletion, type PropagationPolicy } from './deletion.js';
 import { applyPatch, type PatchType } from './patch/apply-patch.js';
 import { selectObjects, type ListOptions, type ListResult } from './list.js';
 import {
+  ApiError,
   alreadyExists,
   badRequest,
   conflict,
   forbidden,
+  invalid,
   notFound,
   staleResourceVersion,
-  type ApiError,
 } from './errors.js';
-import { apiVersionOf, NAMESPACE, type ResourceType } from './resources.js';
+import { apiVersionOf, NAMESPACE, SERVICE, type ResourceType } from './resources.js';
 import { clone, isRecord, type KubeObject } from './types.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -98,6 +100,8 @@ export class Registry {
     this.throwIfInvalid(checkSchema(admitted) ?? validateCreate(type, admitted));
     const name = admitted.metadata.name ?? '';
     if (this.store.get(type, admitted.metadata.namespace, name)) throw alreadyExists(type, name);
+    dropEmptyMetadata(admitted);
+    if (type.kind === 'Service') this.allocateClusterIp(admitted);
     if (context.dryRun) return admitted;
     delete admitted.metadata.resourceVersion;
     return this.store.put(type, admitted);
@@ -117,6 +121,9 @@ export class Registry {
     }
     this.placeInNamespace(type, obj, namespace);
     const requestedVersion = obj.metadata.resourceVersion;
+    if (type.unconditionalUpdate === false && !requestedVersion) {
+      throw invalid(type.kind, type.group, name, [{ reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' }]);
+    }
     return this.guaranteedUpdate(type, namespace, name, context, subresource, requestedVersion, () => clone(obj));
   }
 
@@ -138,6 +145,41 @@ export class Registry {
       if (wanted !== undefined && wanted !== current.metadata.resourceVersion) throw staleResourceVersion(type, name);
       return result;
     });
+  }
+
+  /**
+   * Server-side apply: creates the object when it does not exist, else merges
+   * the configuration with field ownership; a 409 names the conflicting fields.
+   */
+  async apply(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    manager: string,
+    force: boolean,
+    context: RequestContext,
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const config = this.decode(type, body);
+    if (config.metadata.name !== undefined && config.metadata.name !== name) {
+      throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    config.metadata.name = name;
+    this.placeInNamespace(type, config, namespace);
+    const now = rfc3339(this.now());
+    const outcome = (live: KubeObject | undefined): KubeObject => {
+      const result = serverSideApply(live, config, manager, force, now);
+      if ('conflicts' in result) {
+        throw new ApiError(409, 'Conflict', conflictMessage(result.conflicts), {
+          causes: result.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: c.field })),
+        });
+      }
+      return result.object;
+    };
+    if (!this.store.get(type, config.metadata.namespace, name)) {
+      return { object: await this.create(type, namespace, outcome(undefined), context), created: true };
+    }
+    return { object: await this.guaranteedUpdate(type, namespace, name, context, undefined, undefined, outcome), created: false };
   }
 
   async delete(
@@ -221,6 +263,7 @@ export class Registry {
         context,
       });
       prepareForUpdate(type, admitted, current, subresource);
+      dropEmptyMetadata(admitted);
       this.throwIfInvalid(validateUpdate(type, admitted, current));
       if (context.dryRun) return admitted;
       const latest = this.store.get(type, namespace, name);
@@ -238,6 +281,22 @@ export class Registry {
       return this.store.put(type, admitted);
     }
     throw conflict(type, name, 'too many concurrent writers; please retry');
+  }
+
+  /** The service IP allocator: a free address of the service range 10.96.0.0/12 (clusterIP: None stays headless). */
+  private allocateClusterIp(service: KubeObject): void {
+    const spec = isRecord(service.spec) ? service.spec : {};
+    if (spec.type === 'ExternalName') return;
+    if (spec.clusterIP === undefined || spec.clusterIP === '') {
+      const used = new Set(this.store.list(SERVICE).map((s) => (isRecord(s.spec) ? s.spec.clusterIP : undefined)));
+      let ip: string;
+      do {
+        const n = 1 + Math.floor(Math.random() * (2 ** 20 - 2));
+        ip = `10.${96 + (n >> 16)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+      } while (used.has(ip));
+      spec.clusterIP = ip;
+    }
+    if (spec.clusterIPs === undefined) spec.clusterIPs = [spec.clusterIP];
   }
 
   private decode(type: ResourceType, body: unknown): KubeObject {

@@ -23,6 +23,8 @@ export interface ResourceType {
    * the answer is computed, returned and never stored.
    */
   createOnly?: boolean;
+  /** False where the strategy's AllowUnconditionalUpdate is false (Leases): a PUT must carry a resourceVersion. */
+  unconditionalUpdate?: boolean;
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -48,7 +50,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], subresources: ['status'], defaultPropagation: 'Background', hasStatus: true, categories: ['all'] },
   { group: '', version: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', singular: 'persistentvolumeclaim', namespaced: true, shortNames: ['pvc'], subresources: ['status'], defaultPropagation: 'Background', hasStatus: true },
   { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', singular: 'job', namespaced: true, shortNames: [], subresources: ['status'], defaultPropagation: 'Orphan', hasStatus: true, categories: ['all'] },
-  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, shortNames: [], subresources: [], defaultPropagation: 'Background', hasStatus: false },
+  { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true, shortNames: [], subresources: [], defaultPropagation: 'Background', hasStatus: false, unconditionalUpdate: false },
   { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', plural: 'mutatingwebhookconfigurations', singular: 'mutatingwebhookconfiguration', namespaced: false, shortNames: [], subresources: [], defaultPropagation: 'Background', hasStatus: false, categories: ['api-extensions'] },
   stored(RBAC_GROUP, 'v1', 'Role', true),
   stored(RBAC_GROUP, 'v1', 'RoleBinding', true),
@@ -101,6 +103,7 @@ export const EVENT = RESOURCE_TYPES.find((r) => r.kind === 'Event')!;
 export const NAMESPACE = RESOURCE_TYPES.find((r) => r.kind === 'Namespace')!;
 export const SECRET = RESOURCE_TYPES.find((r) => r.kind === 'Secret')!;
 export const CONFIG_MAP = RESOURCE_TYPES.find((r) => r.kind === 'ConfigMap')!;
+export const SERVICE = RESOURCE_TYPES.find((r) => r.kind === 'Service')!;
 export const SERVICE_ACCOUNT = RESOURCE_TYPES.find((r) => r.kind === 'ServiceAccount')!;
 export const ROLE = RESOURCE_TYPES.find((r) => r.kind === 'Role')!;
 export const ROLE_BINDING = RESOURCE_TYPES.find((r) => r.kind === 'RoleBinding')!;

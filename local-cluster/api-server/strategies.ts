@@ -28,6 +28,8 @@ function initialStatus(kind: string): unknown {
       return { phase: 'Active' };
     case 'Job':
       return {};
+    case 'Service':
+      return { loadBalancer: {} };
     default:
       return undefined;
   }
@@ -47,7 +49,34 @@ export function prepareForCreate(type: ResourceType, obj: KubeObject, now: Date)
     if (status === undefined) delete obj.status;
     else obj.status = status;
   }
-  if (type.kind === 'Job') generateJobSelector(obj);
+  if (type.kind === 'Job') {
+    generateJobSelector(obj);
+    defaultJobLabels(obj);
+  }
+}
+
+/** SetDefaults_Job: a Job without labels takes its pod template's (selector labels included). */
+function defaultJobLabels(job: KubeObject): void {
+  if (job.metadata.labels && Object.keys(job.metadata.labels).length > 0) return;
+  const template = isRecord(job.spec) && isRecord(job.spec.template) ? job.spec.template : undefined;
+  const labels = template && isRecord(template.metadata) && isRecord(template.metadata.labels) ? template.metadata.labels : undefined;
+  if (labels) job.metadata.labels = { ...(labels as Record<string, string>) };
+}
+
+/**
+ * Empty lists and maps in metadata are left out of stored objects, as Go's
+ * JSON encoder (omitempty) leaves them out of every response: a Pod whose
+ * last finalizer was removed has no `finalizers: []`.
+ */
+export function dropEmptyMetadata(obj: KubeObject): void {
+  const meta = obj.metadata;
+  for (const key of ['finalizers', 'ownerReferences', 'managedFields'] as const) {
+    if (Array.isArray(meta[key]) && meta[key].length === 0) delete meta[key];
+  }
+  for (const key of ['labels', 'annotations'] as const) {
+    if (isRecord(meta[key]) && Object.keys(meta[key]).length === 0) delete meta[key];
+    if (meta[key] === null) delete meta[key];
+  }
 }
 
 /** The Job strategy's generated selector and the labels it puts on the pod template. */
@@ -98,6 +127,8 @@ export function prepareForUpdate(type: ResourceType, next: KubeObject, previous:
     }
     return;
   }
+  // A client that sends no managedFields leaves them as they are.
+  if (meta.managedFields === undefined && old.managedFields !== undefined) meta.managedFields = old.managedFields;
   if (type.hasStatus) {
     if (previous.status === undefined) delete next.status;
     else next.status = previous.status;

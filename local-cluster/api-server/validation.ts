@@ -22,6 +22,7 @@ import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { rbacCauses } from '../auth/rbac-validation.js';
+import { kindCauses } from './kind-validation.js';
 import { badRequest, invalid, type ApiError, type StatusCause } from './errors.js';
 import { isRecord, type KubeObject } from './types.js';
 import type { ResourceType } from './resources.js';
@@ -168,7 +169,7 @@ export function validateCreate(type: ResourceType, obj: KubeObject): ApiError | 
   const causes = [...nameCauses(type, obj.metadata.name)];
   if (obj.kind === 'Pod') causes.push(...containerCauses(obj.spec, 'spec'));
   if (obj.kind === 'Job') causes.push(...jobCauses(obj));
-  causes.push(...rbacCauses(obj));
+  causes.push(...rbacCauses(obj), ...kindCauses(obj));
   return causes.length ? invalid(type.kind, type.group, obj.metadata.name ?? '', causes) : undefined;
 }
 
@@ -219,6 +220,6 @@ export function validateUpdate(type: ResourceType, next: KubeObject, previous: K
     causes.push({ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations)' });
   }
   if (type.kind === 'Job') causes.push(...jobCauses(next));
-  causes.push(...rbacCauses(next, previous));
+  causes.push(...rbacCauses(next, previous), ...kindCauses(next, previous));
   return causes.length ? invalid(type.kind, type.group, next.metadata.name ?? '', causes) : undefined;
 }

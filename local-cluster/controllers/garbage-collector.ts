@@ -10,7 +10,7 @@ import { RESOURCE_TYPES, type ResourceType } from '../api-server/resources.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER } from '../api-server/deletion.js';
 import type { KubeObject } from '../api-server/types.js';
 import type { ApiError } from '../api-server/errors.js';
-import { WorkQueue } from '../../lib/work-queue.js';
+import { KeyQueue } from './key-queue.js';
 
 const GC_USER = 'system:serviceaccount:kube-system:generic-garbage-collector';
 
@@ -35,11 +35,11 @@ export class GarbageCollector {
   private readonly dependents = new Map<string, Map<string, ObjectRef>>();
   /** uid → the object's ref, for every object with dependents or owners */
   private readonly known = new Map<string, ObjectRef>();
-  private readonly queue: WorkQueue;
+  private readonly queue: KeyQueue;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly registry: Registry) {
-    this.queue = new WorkQueue((uid) => this.process(uid), { concurrency: 2 });
+    this.queue = new KeyQueue((uid) => this.process(uid), 2);
   }
 
   start(): void {

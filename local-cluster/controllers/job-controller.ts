@@ -10,7 +10,7 @@ import { JOB, POD } from '../api-server/resources.js';
 import { rfc3339 } from '../api-server/strategies.js';
 import { isRecord, type KubeObject } from '../api-server/types.js';
 import type { ApiError } from '../api-server/errors.js';
-import { WorkQueue } from '../../lib/work-queue.js';
+import { KeyQueue } from './key-queue.js';
 import type { EventRecorder } from './events.js';
 import { conditionTrue, isFinished, jobSpecView, judgeJob, podCreationBackoffMs, setCondition, type JobCondition } from './job-status.js';
 
@@ -53,7 +53,7 @@ function notFoundIsFine(error: unknown): void {
 }
 
 export class JobController {
-  private readonly queue: WorkQueue;
+  private readonly queue: KeyQueue;
   private unsubscribe: (() => void) | undefined;
   /** Job uid → queue key, so a pod event finds its Job without a scan. */
   private readonly jobKeys = new Map<string, string>();
@@ -63,7 +63,7 @@ export class JobController {
     private readonly events: EventRecorder,
     private readonly backoffBaseMs: number,
   ) {
-    this.queue = new WorkQueue((key) => this.reconcile(key), { concurrency: 4 });
+    this.queue = new KeyQueue((key) => this.reconcile(key), 4);
   }
 
   start(): void {

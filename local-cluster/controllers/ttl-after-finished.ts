@@ -7,7 +7,7 @@ import type { Registry } from '../api-server/registry.js';
 import { JOB } from '../api-server/resources.js';
 import { isRecord, type KubeObject } from '../api-server/types.js';
 import type { ApiError } from '../api-server/errors.js';
-import { WorkQueue } from '../../lib/work-queue.js';
+import { KeyQueue } from './key-queue.js';
 
 /** When the Job finished (Complete or Failed condition), or undefined while it runs. */
 export function finishedAt(job: KubeObject): number | undefined {
@@ -26,11 +26,11 @@ export function ttlDeadline(job: KubeObject): number | undefined {
 }
 
 export class TtlAfterFinishedController {
-  private readonly queue: WorkQueue;
+  private readonly queue: KeyQueue;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly registry: Registry) {
-    this.queue = new WorkQueue((key) => this.reconcile(key));
+    this.queue = new KeyQueue((key) => this.reconcile(key));
   }
 
   start(): void {

@@ -8,6 +8,7 @@ import { badRequest, notFound } from '../api-server/errors.js';
 import { POD } from '../api-server/resources.js';
 import { isRecord, type KubeObject } from '../api-server/types.js';
 import type { PodLogSource } from '../api-server/http/pod-logs.js';
+import { queryBool } from '../api-server/http/query.js';
 import { parseTimeNs } from './log-file.js';
 import { readLog } from './log-reader.js';
 import type { Kubelet } from './kubelet.js';
@@ -46,7 +47,7 @@ export function kubeletLogSource(kubelet: Kubelet): PodLogSource {
         container = main[0]!;
       }
       if (!init.includes(container) && !main.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
-      const previous = query.get('previous') === 'true';
+      const previous = queryBool(query, 'previous') === true;
       if (!worker || worker.containersRemoved) {
         // The node no longer has the pod's containers (removed after deletion, or never ran here).
         if (!worker && !previous && waitingReason(pod, container) !== undefined) {
@@ -67,8 +68,8 @@ export function kubeletLogSource(kubelet: Kubelet): PodLogSource {
         if (sinceNs === undefined) throw badRequest(`PodLogOptions "sinceTime" is invalid: "${sinceTime}" is not RFC 3339`);
       } else if (sinceSeconds !== undefined) sinceNs = BigInt(Date.now() - sinceSeconds * 1000) * 1_000_000n;
       const stream = readLog(file, {
-        follow: query.get('follow') === 'true',
-        timestamps: query.get('timestamps') === 'true',
+        follow: queryBool(query, 'follow') === true,
+        timestamps: queryBool(query, 'timestamps') === true,
         sinceNs,
         tailLines: intOf(query, 'tailLines', 0),
         limitBytes: intOf(query, 'limitBytes', 1),

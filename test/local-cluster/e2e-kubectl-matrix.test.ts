@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { findKubectlBinaries, kubectl, type KubectlContext, type KubectlResult } from '../helpers/kubectl.js';
+import { stepWithKnownBug } from '../helpers/known-bug.js';
 
 const WANTED = [27, 28, 29, 30, 31, 32, 33];
 const binaries = await findKubectlBinaries();
@@ -86,11 +87,16 @@ if (binaries.length === 0) {
       const ssa = await file('ssa.yaml', configMapYaml('two').replace('settings', 'ssa'));
       await step('apply --server-side', () => k('apply', '--server-side', '-f', ssa, '-n', ns), succeeds(/configmap\/ssa serverside-applied/));
       await step('apply --server-side by another manager conflicts', async () => k('apply', '--server-side', '--field-manager=other', '-f', await file('ssa2.yaml', configMapYaml('three').replace('settings', 'ssa')), '-n', ns), (r) => r.code !== 0 && /[Cc]onflict/.test(r.stderr) && /\.data\.mode/.test(r.stderr));
-      await step('explain', () => k('explain', 'jobs.spec.backoffLimit'), succeeds(/backoffLimit/));
+      // Known deviation (README): the OpenAPI documents carry no schemas, so explain finds no type.
+      total++;
+      const explain = await k('explain', 'jobs.spec.backoffLimit');
+      const explained = explain.code === 0 && /backoffLimit/.test(explain.stdout);
+      if (explained) passed++;
+      stepWithKnownBug(t, !explained, 'explain', 'OpenAPI schemas are not served, so kubectl explain cannot describe fields', explain.stderr.trim());
       await step('auth can-i (admin)', () => k('auth', 'can-i', 'create', 'jobs', '-n', ns), succeeds(/^yes/));
       await step('create serviceaccount', () => k('create', 'serviceaccount', 'bot', '-n', ns), succeeds(/serviceaccount\/bot created/));
       await step('auth can-i --as a ServiceAccount', () => k('auth', 'can-i', 'create', 'jobs', '-n', ns, '--as', `system:serviceaccount:${ns}:bot`), (r) => r.code === 1 && /^no/.test(r.stdout));
-      await step('create token', () => k('create', 'token', 'bot', '-n', ns), succeeds(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/));
+      await step('create token', () => k('create', 'token', 'bot', '-n', ns), succeeds(/^ey[\w-]+\.[\w-]+\.[\w-]+\s*$/));
       await step('auth whoami', () => k('auth', 'whoami'), succeeds(/kubernetes-admin/));
       await step('delete --wait', () => k('delete', 'job', 'hello', '-n', ns, '--wait=true'), succeeds(/job\.batch "hello" deleted/));
       summary.push(`${binary.label}: ${passed}/${total}`);

@@ -34,10 +34,13 @@ export function webhookTarget(webhook: MutatingWebhook, resolve: ServiceResolver
 /** POSTs the review and returns the parsed response body; throws with the real server's wording on failure. */
 export function postAdmissionReview(target: WebhookTarget, caBundle: string | undefined, review: unknown, timeoutMs: number): Promise<unknown> {
   const body = Buffer.from(JSON.stringify(review));
-  const displayUrl = target.url.toString();
+  // The API server tells the webhook its deadline, as client-go does for every request with a timeout.
+  const url = new URL(target.url);
+  url.searchParams.set('timeout', `${Math.round(timeoutMs / 1000)}s`);
+  const displayUrl = url.toString();
   return new Promise((resolve, reject) => {
     const request = https.request(
-      target.url,
+      url,
       {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': body.length },

@@ -27,6 +27,7 @@ import { queryBool } from './query.js';
 import { decodeKubernetesProtobuf, ProtobufError } from '../protobuf/decode.js';
 
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+const APPLY_PATCH = 'application/apply-patch+yaml';
 import type { AccessControl } from '../../auth/access.js';
 import type { Attributes, UserInfo } from '../../auth/rbac.js';
 import { requestToken, review } from '../../auth/reviews.js';
@@ -125,6 +126,23 @@ function listOptions(query: URLSearchParams): ListOptions {
   };
 }
 
+/**
+ * A resourceVersion newer than anything stored: the real server waits up to
+ * 3 s for it to appear and then answers 504 with the cause client-go's
+ * reflector looks for (ResourceVersionTooLarge); nothing here can make it appear.
+ */
+function rejectFutureResourceVersion(query: URLSearchParams, current: number): void {
+  const raw = query.get('resourceVersion');
+  if (raw === null || raw === '' || raw === '0') return;
+  if (!/^\d+$/.test(raw)) throw badRequest(`invalid resource version: "${raw}"`);
+  if (Number(raw) > current) {
+    throw new ApiError(504, 'Timeout', `Too large resource version: ${raw}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    });
+  }
+}
+
 function propagationOf(value: unknown, orphanDependents: unknown): PropagationPolicy | undefined {
   if (value === undefined || value === null || value === '') {
     if (orphanDependents === true) return 'Orphan';
@@ -187,6 +205,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
       throw notFound(type, `${name ?? ''}/${subresource}`);
     }
     const status = subresource === 'status' ? 'status' : undefined;
+    if (info.verb === 'get' || info.verb === 'list' || info.verb === 'watch') rejectFutureResourceVersion(query, store.currentRevision);
     switch (info.verb) {
       case 'get': {
         const obj = registry.get(type, namespace, name!);
@@ -233,9 +252,18 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
         return;
       }
       case 'patch': {
+        if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() === APPLY_PATCH) {
+          const manager = query.get('fieldManager');
+          if (!manager) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+          const body = await readBody(req);
+          context.dryRun = isDryRun(query, undefined);
+          const { object, created } = await registry.apply(type, namespace, name!, body, manager, queryBool(query, 'force') === true, context);
+          sendJson(res, created ? 201 : 200, object);
+          return;
+        }
         const patchType = patchTypeOf(req.headers['content-type']);
         if (!patchType) {
-          throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+          throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, ${APPLY_PATCH}`);
         }
         const body = await readBody(req);
         context.dryRun = isDryRun(query, undefined);

@@ -64,7 +64,20 @@ function podCells(pod: KubeObject, now: number): unknown[] {
     if (statuses.some((c) => record(c.state).running) && reason !== 'Running' && ready === total) reason = 'Running';
   }
   if (pod.metadata.deletionTimestamp) reason = 'Terminating';
-  return [pod.metadata.name, `${ready}/${total}`, reason, restarts, age(pod.metadata.creationTimestamp, now)];
+  const spec = record(pod.spec);
+  const gates = Array.isArray(spec.readinessGates) ? spec.readinessGates.map(record) : [];
+  return [
+    pod.metadata.name,
+    `${ready}/${total}`,
+    reason,
+    restarts,
+    age(pod.metadata.creationTimestamp, now),
+    // -o wide (priority 1):
+    status.podIP ?? '<none>',
+    spec.nodeName ?? '<none>',
+    status.nominatedNodeName ?? '<none>',
+    gates.length ? `0/${gates.length}` : '<none>',
+  ];
 }
 
 function jobCells(job: KubeObject, now: number): unknown[] {
@@ -81,6 +94,42 @@ function jobCells(job: KubeObject, now: number): unknown[] {
     `${Number(status.succeeded ?? 0)}/${Number(spec.completions ?? 1)}`,
     start === undefined ? '' : humanDuration(end - start),
     age(job.metadata.creationTimestamp, now),
+    ...containerCells(record(record(spec.template).spec)),
+    selectorText(record(spec.selector)),
+  ];
+}
+
+/** The Containers and Images wide columns: names and images joined by commas. */
+function containerCells(podSpec: Record<string, unknown>): [string, string] {
+  const containers = (Array.isArray(podSpec.containers) ? podSpec.containers : []).map(record);
+  return [containers.map((c) => String(c.name ?? '')).join(','), containers.map((c) => String(c.image ?? '')).join(',')];
+}
+
+/** A label selector as kubectl prints it: `k=v,k2 in (a,b)`. */
+function selectorText(selector: Record<string, unknown>): string {
+  const parts = Object.entries(record(selector.matchLabels)).map(([k, v]) => `${k}=${String(v)}`);
+  for (const e of (Array.isArray(selector.matchExpressions) ? selector.matchExpressions : []).map(record)) {
+    const values = Array.isArray(e.values) ? e.values.join(',') : '';
+    if (e.operator === 'In') parts.push(`${String(e.key)} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${String(e.key)} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(String(e.key));
+    else if (e.operator === 'DoesNotExist') parts.push(`!${String(e.key)}`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+function serviceCells(service: KubeObject, now: number): unknown[] {
+  const spec = record(service.spec);
+  const ports = (Array.isArray(spec.ports) ? spec.ports : []).map(record);
+  const selector = Object.entries(record(spec.selector)).map(([k, v]) => `${k}=${String(v)}`).join(',');
+  return [
+    service.metadata.name,
+    spec.type ?? 'ClusterIP',
+    spec.clusterIP ?? '<none>',
+    '<none>',
+    ports.length ? ports.map((p) => `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`).join(',') : '<none>',
+    age(service.metadata.creationTimestamp, now),
+    selector || '<none>',
   ];
 }
 
@@ -98,9 +147,20 @@ function eventCells(event: KubeObject, now: number): unknown[] {
 function layout(type: ResourceType): { columns: Column[]; cells: (o: KubeObject, now: number) => unknown[] } {
   switch (type.kind) {
     case 'Pod':
-      return { columns: [col('Name'), col('Ready'), col('Status'), col('Restarts', 'integer'), col('Age')], cells: podCells };
+      return {
+        columns: [col('Name'), col('Ready'), col('Status'), col('Restarts', 'integer'), col('Age'), col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+        cells: podCells,
+      };
     case 'Job':
-      return { columns: [col('Name'), col('Status'), col('Completions'), col('Duration'), col('Age')], cells: jobCells };
+      return {
+        columns: [col('Name'), col('Status'), col('Completions'), col('Duration'), col('Age'), col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+        cells: jobCells,
+      };
+    case 'Service':
+      return {
+        columns: [col('Name'), col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), col('Age'), col('Selector', 'string', 1)],
+        cells: serviceCells,
+      };
     case 'Event':
       return { columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Message')], cells: eventCells };
     case 'Namespace':

@@ -86,14 +86,24 @@ def gone(core, ns, arg):
     return False, "no 410 for a compacted resourceVersion"
 
 
+def patch_as(core, ns, name, content_type, body, query=None):
+    """A PATCH with an explicit content type (the generated method picks JSON patch or strategic merge itself)."""
+    return core.api_client.call_api(
+        f"/api/v1/namespaces/{ns}/configmaps/{name}", "PATCH", query_params=query or [],
+        header_params={"Content-Type": content_type, "Accept": "application/json"}, body=body,
+        response_type="V1ConfigMap", auth_settings=["BearerToken"], _return_http_data_only=True,
+    )
+
+
 def patches(core, ns, _arg):
     core.create_namespaced_config_map(ns, configmap("patched", {"a": "1"}, {"x": "1"}))
     core.patch_namespaced_config_map("patched", ns, {"data": {"b": "2"}})  # strategic merge (the client's default for dicts)
     core.patch_namespaced_config_map("patched", ns, [{"op": "add", "path": "/data/c", "value": "3"}])  # JSON patch
-    core.patch_namespaced_config_map("patched", ns, {"metadata": {"labels": {"x": None}}}, _content_type="application/merge-patch+json")
-    applied = core.patch_namespaced_config_map(
-        "patched", ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "patched"}, "data": {"d": "4"}},
-        field_manager="scenario", _content_type="application/apply-patch+yaml",
+    patch_as(core, ns, "patched", "application/merge-patch+json", {"metadata": {"labels": {"x": None}}})
+    applied = patch_as(
+        core, ns, "patched", "application/apply-patch+yaml",
+        json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "patched"}, "data": {"d": "4"}}),
+        [("fieldManager", "scenario")],
     )
     managers = sorted(m.manager for m in (applied.metadata.managed_fields or []))
     ok = applied.data == {"a": "1", "b": "2", "c": "3", "d": "4"} and not (applied.metadata.labels or {}) and "scenario" in managers
@@ -162,7 +172,9 @@ def finalizer_loop(core, ns, arg):
             for name, pod in list(items):
                 if pod.status.phase in ("Succeeded", "Failed") and FINALIZER in (pod.metadata.finalizers or []) and name not in logs:
                     logs[name] = core.read_namespaced_pod_log(name, ns)
-                    core.patch_namespaced_pod(name, ns, {"metadata": {"finalizers": None}}, _content_type="application/merge-patch+json")
+                    # A JSON patch: strategic merge would merge the finalizer list, not drop the entry.
+                    kept = [f for f in pod.metadata.finalizers if f != FINALIZER]
+                    core.patch_namespaced_pod(name, ns, [{"op": "replace", "path": "/metadata/finalizers", "value": kept}])
             items = []
             if len(logs) >= pods:
                 break
