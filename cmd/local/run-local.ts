@@ -18,6 +18,7 @@ import { startWebhookServer } from '../../webhook/server.js';
 import { createCertificateAuthority, createServingCertificate } from '../../certs/generate.js';
 import { startEmbeddedS3, EMBEDDED_S3_CREDENTIALS } from './embedded-s3.js';
 import { registerWebhook } from './register-webhook.js';
+import { lockStateDir } from './state-lock.js';
 import { webhookMetrics } from '../../webhook/metrics.js';
 import { controllerSettingsFrom, startController } from '../../controller/index.js';
 
@@ -51,6 +52,9 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
   };
   try {
     await mkdir(path.join(options.stateDir, 's3'), { recursive: true });
+    // First, before anything in the state folder (the kubeconfig above all) is written.
+    const lock = await lockStateDir(options.stateDir);
+    stops.push(() => lock.release());
     const s3 = await startEmbeddedS3({ directory: path.join(options.stateDir, 's3'), bucket: BUCKET });
     stops.push(() => s3.stop());
 
