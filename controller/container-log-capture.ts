@@ -43,7 +43,8 @@ import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
 
-const GONE = 'the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
+/** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
+const GONE = 'gone: the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
 const GAP = 'gap: the kubelet no longer had the lines after the last one read (the log was rotated or removed meanwhile)';
 
 function errorText(error: unknown): string {
@@ -130,7 +131,7 @@ export class InstanceSpool {
    */
   finish(state: 'complete' | 'incomplete', reason?: string): void {
     if (state === 'complete') this.committed = this.written;
-    if (state === 'incomplete') this.incompleteReason ??= reason ?? 'the capture ended before the end of the log';
+    if (state === 'incomplete') this.incompleteReason ??= reason ?? 'failed: the capture ended before the end of the log';
     this.state = this.incompleteReason === undefined ? 'complete' : 'incomplete';
   }
 
@@ -170,7 +171,7 @@ export class ContainerLogCapture {
       .catch((error: unknown) => {
         if (!deps.signal.aborted) deps.logger.error({ err: error, container: deps.container }, 'log capture failed');
         const current = this.instances[this.instances.length - 1];
-        if (current?.state === 'capturing') current.finish('incomplete', `the capture failed: ${errorText(error)}`);
+        if (current?.state === 'capturing') current.finish('incomplete', `failed: the capture failed: ${errorText(error)}`);
       })
       .finally(async () => {
         await Promise.all(this.instances.map((i) => i.close().catch(() => undefined)));
@@ -217,7 +218,7 @@ export class ContainerLogCapture {
               await this.deps.podChange(60_000);
               continue;
             }
-            current.finish('incomplete', 'the container restarted before its log was read to the end, and the next instance did not start');
+            current.finish('incomplete', 'restarts: the container restarted before its log was read to the end, and the next instance did not start');
           } else await this.finishReplaced(current, view.restartCount);
         }
         current = undefined;
@@ -265,7 +266,7 @@ export class ContainerLogCapture {
         if (error instanceof LogFormatError) {
           // Not the kubelet's log format: reading again would fail the same way. Keep what we have.
           this.deps.logger.error({ err: error, container }, 'cannot parse the container log; archiving what was read');
-          current.finish('incomplete', `the log could not be parsed: ${error.message}`);
+          current.finish('incomplete', `unreadable: the log could not be parsed: ${error.message}`);
           return;
         }
         attempt++;
@@ -294,7 +295,7 @@ export class ContainerLogCapture {
   /** The instance was replaced while we were not at its end: read the rest from the kubelet's previous log. */
   private async finishReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
     if (currentRestartCount !== spool.restartCount + 1) {
-      spool.finish('incomplete', `the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
+      spool.finish('incomplete', `restarts: the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
       return;
     }
     try {
@@ -303,7 +304,7 @@ export class ContainerLogCapture {
     } catch (error) {
       if (this.deps.signal.aborted) throw error;
       this.deps.logger.warn({ err: error, container: this.deps.container }, 'could not read the rest of a replaced container instance');
-      spool.finish('incomplete', isApiError(error, 404) ? GONE : `the rest of the replaced instance could not be read: ${errorText(error)}`);
+      spool.finish('incomplete', isApiError(error, 404) ? GONE : `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
     }
   }
 
@@ -337,4 +338,10 @@ export class ContainerLogCapture {
     // Not even the line we stopped at came back: the kubelet no longer has the file that held it.
     if (!parser.anchored && !parser.gap && mode !== 'follow') spool.markGap(GAP);
   }
+}
+
+/** The kind of an incomplete reason (the word before its colon), a bounded metric label. */
+export function incompleteKind(reason: string): string {
+  const kind = reason.slice(0, reason.indexOf(':'));
+  return ['gone', 'gap', 'restarts', 'unreadable'].includes(kind) ? kind : 'failed';
 }

@@ -23,7 +23,8 @@ import { LeaderElector } from '../lib/kube/leader-election.js';
 import { Reflector } from '../lib/kube/reflector.js';
 import { createS3Client } from '../lib/s3/client.js';
 import { WorkQueue } from '../lib/work-queue.js';
-import { archivePod, KeyedLock, type ArchiveContext } from './archive-pod.js';
+import { archivePod, KeyedLock, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
+import { incompleteKind } from './container-log-capture.js';
 import { EVENT_REASONS, PodEvents } from './events.js';
 import { jobFinished } from '../lib/job-status.js';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
@@ -389,14 +390,26 @@ class Controller {
     await this.archivePod(key, capture.pod, capture, await this.jobOf(capture.pod, signal), signal, true);
   }
 
+  /** Logs archived incomplete are said loudly: an Event on the pod, a metric by kind, an error in the log. */
+  private reportIncomplete(pod: V1Pod, outcome: ArchiveOutcome): void {
+    if (outcome.incomplete.length === 0) return;
+    for (const log of outcome.incomplete) {
+      for (const reason of (log.incompleteReason ?? 'failed: incomplete').split('; ')) {
+        this.metrics.logsIncomplete.inc({ kind: incompleteKind(reason.slice(reason.indexOf(': ') + 2)) });
+      }
+    }
+    if (outcome.resultLost !== undefined) this.metrics.resultsLost.inc();
+    const what = outcome.incomplete.map((l) => `${l.key} (${l.bytes} bytes): ${l.incompleteReason ?? 'incomplete'}`).join('; ');
+    const lost = outcome.resultLost !== undefined ? ' The pod succeeded, but its result was lost with its log: the job is recorded as failed.' : '';
+    this.events.emit(pod, 'Warning', EVENT_REASONS.incomplete, `Archived incomplete logs: ${what}.${lost}`);
+    this.logger.error({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace, incomplete: what, resultLost: outcome.resultLost }, 'container logs archived incomplete');
+  }
+
   private async archivePod(key: string, pod: V1Pod, capture: PodLogCapture, jobInfo: JobInfo, signal: AbortSignal, podGone: boolean): Promise<void> {
     const ctx = this.archive!;
     const namespace = pod.metadata?.namespace ?? '';
     const ref = jobRefOf(pod);
     try {
-      if (capture.state === 'incomplete') {
-        this.events.emit(pod, 'Warning', EVENT_REASONS.incomplete, 'Some container logs were gone before they were read to the end; archiving what was captured.');
-      }
       const outcome = await archivePod(
         ctx,
         {
@@ -411,12 +424,15 @@ class Controller {
       );
       this.metrics.archives.inc({ result: 'done' });
       this.metrics.archivedBytes.inc(outcome.bytes);
+      this.reportIncomplete(pod, outcome);
       if (!podGone) this.events.emit(pod, 'Normal', EVENT_REASONS.archived, `Logs archived to s3://${ctx.s3.bucket}/${outcome.location}`);
       this.events.forget(pod.metadata?.uid ?? '');
       await this.dropCapture(key);
     } catch (error) {
       if (signal.aborted) return;
       this.metrics.archives.inc({ result: 'failed' });
+      // The spool files went (removed under us): this capture can never be archived; the next reconcile captures afresh.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') await this.dropCapture(key);
       if (!podGone) this.events.emit(pod, 'Warning', EVENT_REASONS.archiveFailed, `Archiving the logs failed (will retry): ${errorText(error)}`);
       throw error;
     }

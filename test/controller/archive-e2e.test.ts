@@ -3,6 +3,7 @@
  * byte for byte, with the job record, the result on the Job, the pod marked
  * and its finalizer released, including pods killed while running.
  */
+import { createHash } from 'node:crypto';
 import t from 'tap';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { JobRecord } from '../../lib/archive-layout.js';
@@ -68,13 +69,15 @@ t.test('archiving', async (t) => {
     t.equal(rec.processId, 'echo');
     t.same(rec.parameters, { x: 1 });
     t.same(rec.result, { mimetype: 'application/json', value: '{"answer": 42}' });
+    const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+    const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
     t.same(
       rec.logs,
       [
-        { pod: podName, container: 'prepare', key: `${base}/prepare.log`, bytes: Buffer.byteLength(initOut) },
-        { pod: podName, container: 'main', key: `${base}/main.log`, bytes: Buffer.byteLength(mainOut) },
+        { pod: podName, container: 'prepare', key: `${base}/prepare.log`, bytes: Buffer.byteLength(initOut), complete: true, sha256: sha256(initOut), etag: md5(initOut) },
+        { pod: podName, container: 'main', key: `${base}/main.log`, bytes: Buffer.byteLength(mainOut), complete: true, sha256: sha256(mainOut), etag: md5(mainOut) },
       ],
-      'the record lists the logs with their sizes',
+      'the record lists the logs with their sizes, completeness and the checksums of their content',
     );
     const job = await api.get<V1Job>(`${jobsPath(NS)}/bytes`);
     t.equal(job.metadata?.annotations?.['pygeoapi.io/result-mimetype'], 'application/json');
@@ -162,7 +165,7 @@ t.test('archiving', async (t) => {
       what: 'the Job to be deleted by its TTL',
     });
     const rec = (await record('ttl'))!;
-    t.equal(rec.status.status, 'successful');
+    t.equal(rec.status.status, 'successful', 'no result was printed, so none can be lost, whether or not the end was proven');
     t.equal((await s3.get(rec.logs[0]!.key))?.toString(), 'short-lived\n');
   });
 
@@ -207,7 +210,18 @@ t.test('archiving', async (t) => {
     );
     const body = (await s3.get(`${PREFIX}${ns}/pygeoapi-job-1234/job.json`))!;
     const rec = JSON.parse(body.toString('utf8')) as JobRecord;
-    t.same(rec.logs, [{ pod: pod.metadata!.name, container: '*', key, bytes: (await s3.get(key))!.length }]);
+    const stored = (await s3.get(key))!;
+    t.same(rec.logs, [
+      {
+        pod: pod.metadata!.name,
+        container: '*',
+        key,
+        bytes: stored.length,
+        complete: true,
+        sha256: createHash('sha256').update(stored).digest('hex'),
+        etag: createHash('md5').update(stored).digest('hex'),
+      },
+    ]);
     t.same(rec.result, { mimetype: 'application/json', value: '{"r": 1}' });
   });
 });
