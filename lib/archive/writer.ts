@@ -6,10 +6,10 @@
  */
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
-import { unquote, verifiedUpload, type UploadOutcome } from '../lib/s3/verified-upload.js';
+import { unquote, verifiedUpload, type UploadOutcome } from '../s3/verified-upload.js';
 
-export { ArchiveVerificationError } from '../lib/s3/verified-upload.js';
-export type { UploadOutcome } from '../lib/s3/verified-upload.js';
+export { ArchiveVerificationError } from '../s3/verified-upload.js';
+export type { UploadOutcome } from '../s3/verified-upload.js';
 
 export interface S3ArchiveOptions {
   client: S3Client;

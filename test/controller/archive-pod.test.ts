@@ -13,8 +13,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { archivePod, KeyedLock, type ArchiveContext, type ArchiveInput } from '../../controller/archive-pod.js';
 import type { CapturedLog } from '../../controller/log-parts.js';
 import type { PodFinalizers } from '../../controller/pod-finalizer.js';
-import { S3Archive } from '../../controller/s3-archive.js';
-import type { JobRecord } from '../../lib/archive-layout.js';
+import { S3Archive } from '../../lib/archive/writer.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
 import type { KubeHttp } from '../../lib/kube/http.js';
 import { BUCKET, startTestS3 } from './helpers/s3.js';
 
