@@ -1,8 +1,8 @@
 /**
  * Archiving one pod whose logs were captured: upload the logs, extract the
  * result (if the pod succeeded), merge the pod into the job record, write
- * the result to the Job, mark the pod archived and release its finalizer,
- * in that order, so that each step only happens once everything it relies
+ * the result to the Job and mark the pod archived, in that order (the
+ * reconciler then releases the finalizer), so that each step only happens once everything it relies
  * on is verified in S3. Every step overwrites deterministic keys, so a
  * retry after any failure (or a crash) repeats it without duplicates.
  */
@@ -25,7 +25,7 @@ import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { statusInfo } from '../lib/job-status.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
-import type { PodFinalizers, ReleaseResult } from './pod-finalizer.js';
+import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
 
@@ -60,7 +60,8 @@ export interface ArchiveInput {
 export interface ArchiveOutcome {
   location: string;
   bytes: number;
-  release: ReleaseResult | 'not-attempted';
+  /** The pod was marked archived (false: it is gone). */
+  marked: boolean;
   result?: JobRecord['result'];
   /** Logs archived incomplete (what could be read, and why the rest is missing). */
   incomplete: ArchivedLog[];
@@ -147,15 +148,13 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
 
   if (result && input.job && !input.jobDeleted) await writeResultAnnotations(ctx, namespace, jobName, result, signal);
 
-  let release: ArchiveOutcome['release'] = 'not-attempted';
-  if (!input.podGone && (await ctx.finalizers.markArchived(namespace, podName, location, signal))) {
-    release = await ctx.finalizers.release(namespace, podName, signal);
-  }
+  // The mark says the archive is verified; the reconciler alone removes the finalizer, after it.
+  const marked = !input.podGone && (await ctx.finalizers.markArchived(namespace, podName, location, signal));
   logger.info(
-    { location, bytes, release, incomplete: incomplete.length, resultLost, result: result ? { mimetype: result.mimetype, valueKey: result.valueKey } : undefined },
+    { location, bytes, marked, incomplete: incomplete.length, resultLost, result: result ? { mimetype: result.mimetype, valueKey: result.valueKey } : undefined },
     'pod logs archived',
   );
-  return { location, bytes, release, incomplete, ...(result ? { result } : {}), ...(resultLost !== undefined ? { resultLost } : {}) };
+  return { location, bytes, marked, incomplete, ...(result ? { result } : {}), ...(resultLost !== undefined ? { resultLost } : {}) };
 }
 
 /**
