@@ -11,7 +11,7 @@
  *   in flight, coalesced, retried with back-off), leader election (several
  *   replicas may run; the one holding the Lease does the work) and shutdown.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
@@ -135,8 +135,13 @@ class Runner {
   async start(): Promise<void> {
     const { settings, namespaces, kubeConfig } = this.options;
     for (const message of settings.configurationErrors) this.logger.error(message);
-    if (settings.spoolDirectory) this.spoolRoot = settings.spoolDirectory;
-    else {
+    if (settings.spoolDirectory) {
+      // A folder of this replica's own (its identity is its pod name). What an earlier run of it left there cannot be
+      // resumed (there is no progress journal yet): captures read from the kubelet again, so it goes.
+      this.spoolRoot = path.join(settings.spoolDirectory, this.options.identity.replace(/[^A-Za-z0-9._-]/g, '_'));
+      await rm(this.spoolRoot, { recursive: true, force: true });
+      await mkdir(this.spoolRoot, { recursive: true });
+    } else {
       this.spoolRoot = await mkdtemp(path.join(os.tmpdir(), 'k8s-job-manager-spool-'));
       this.ownSpool = true;
     }
