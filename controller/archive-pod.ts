@@ -1,8 +1,8 @@
 /**
  * Archiving one pod whose logs were captured: upload the logs, extract the
  * result (if the pod succeeded), merge the pod into the job record, write
- * the result to the Job, mark the pod archived and release its finalizer,
- * in that order, so that each step only happens once everything it relies
+ * the result to the Job and mark the pod archived, in that order (the
+ * reconciler then releases the finalizer), so that each step only happens once everything it relies
  * on is verified in S3. Every step overwrites deterministic keys, so a
  * retry after any failure (or a crash) repeats it without duplicates.
  */
@@ -14,6 +14,7 @@ import {
   jobRecordKey,
   pythonLogKey,
   resultValueKey,
+  type ArchivedLog,
   type ArchiveLayout,
   type JobRecord,
 } from '../lib/archive/layout.js';
@@ -24,7 +25,7 @@ import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { statusInfo } from '../lib/job-status.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
-import type { PodFinalizers, ReleaseResult } from './pod-finalizer.js';
+import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
 
@@ -59,8 +60,13 @@ export interface ArchiveInput {
 export interface ArchiveOutcome {
   location: string;
   bytes: number;
-  release: ReleaseResult | 'not-attempted';
+  /** The pod was marked archived (false: it is gone). */
+  marked: boolean;
   result?: JobRecord['result'];
+  /** Logs archived incomplete (what could be read, and why the rest is missing). */
+  incomplete: ArchivedLog[];
+  /** Why the pod's result could not be taken, when it succeeded but a log it comes from is incomplete. */
+  resultLost?: string;
 }
 
 /** Runs tasks of the same key one after another. */
@@ -98,35 +104,75 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
   const jobName = jobRefOf(pod)?.name ?? podName;
   const logger = ctx.logger.child({ namespace, pod: podName, job: jobName });
 
-  const { location, entries } = await uploadLogs(ctx, input, namespace, jobName, signal);
+  const recordKey = jobRecordKey(ctx.prefix, namespace, jobName);
+  const prior = await ctx.s3.getJson<JobRecord>(recordKey, signal);
+  const { location, entries, reused } = await uploadLogs(ctx, input, namespace, jobName, prior, signal);
   const bytes = entries.reduce((sum, e) => sum + e.bytes, 0);
-  const result = pod.status?.phase === 'Succeeded' ? await extractResult(ctx, input.logs, namespace, jobName, signal) : undefined;
+  const incomplete = entries.filter((e) => e.complete === false);
+  let result: JobRecord['result'] | undefined;
+  let resultLost: string | undefined;
+  if (pod.status?.phase === 'Succeeded') {
+    if (reused) {
+      // Complete logs of an earlier attempt were kept: so is what was read from them.
+      result = prior?.result;
+      resultLost = prior?.resultLost;
+    } else {
+      result = await extractResult(ctx, input.logs, namespace, jobName, signal);
+      const gaps = input.logs.filter((l) => !l.previous && !l.complete);
+      if (result && gaps.length > 0) {
+        // The value runs to the end of the logs: with a log incomplete it may be cut short, even empty. Not a result then.
+        resultLost = gaps.map((l) => `${l.container}: ${l.incompleteReason ?? 'incomplete'}`).join('; ');
+        result = undefined;
+      }
+    }
+  }
 
   const job = input.job ?? jobStandIn(pod, jobName);
   await ctx.jobLock.run(`${namespace}/${jobName}`, async () => {
-    const key = jobRecordKey(ctx.prefix, namespace, jobName);
-    const existing = await ctx.s3.getJson<JobRecord>(key, signal);
+    const existing = await ctx.s3.getJson<JobRecord>(recordKey, signal);
     const annotations = job.metadata?.annotations ?? {};
+    const status = { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) };
     const record = mergeJobRecord(existing, {
       pod: podName,
-      status: { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) },
+      // A job whose result was lost is never reported as a success with an empty result.
+      status: resultLost !== undefined ? { ...status, status: 'failed', message: `The job ended successfully, but its result was lost with its log (${resultLost}).` } : status,
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
       ...(result ? { result } : {}),
+      ...(resultLost !== undefined ? { resultLost } : {}),
       logs: entries,
       archivedAt: new Date().toISOString(),
     });
-    await ctx.s3.putJson(key, record, signal);
+    await ctx.s3.putJson(recordKey, record, signal);
   });
 
   if (result && input.job && !input.jobDeleted) await writeResultAnnotations(ctx, namespace, jobName, result, signal);
 
-  let release: ArchiveOutcome['release'] = 'not-attempted';
-  if (!input.podGone && (await ctx.finalizers.markArchived(namespace, podName, location, signal))) {
-    release = await ctx.finalizers.release(namespace, podName, signal);
-  }
-  logger.info({ location, bytes, release, result: result ? { mimetype: result.mimetype, valueKey: result.valueKey } : undefined }, 'pod logs archived');
-  return { location, bytes, release, ...(result ? { result } : {}) };
+  // The mark says the archive is verified; the reconciler alone removes the finalizer, after it.
+  const marked = !input.podGone && (await ctx.finalizers.markArchived(namespace, podName, location, signal));
+  logger.info(
+    { location, bytes, marked, incomplete: incomplete.length, resultLost, result: result ? { mimetype: result.mimetype, valueKey: result.valueKey } : undefined },
+    'pod logs archived',
+  );
+  return { location, bytes, marked, incomplete, ...(result ? { result } : {}), ...(resultLost !== undefined ? { resultLost } : {}) };
+}
+
+/**
+ * An earlier verified upload of the same log to keep instead of this capture:
+ * when this capture is incomplete (a controller that came after the kubelet
+ * removed the logs, say) and the earlier one was complete and is still what
+ * the key holds. A complete log is never replaced by a shorter story.
+ */
+async function keepPrior(ctx: ArchiveContext, prior: JobRecord | undefined, key: string, complete: boolean, signal: AbortSignal): Promise<ArchivedLog | undefined> {
+  if (complete) return undefined;
+  const earlier = prior?.logs.find((l) => l.key === key);
+  if (earlier?.complete !== true || earlier.etag === undefined) return undefined;
+  return (await ctx.s3.holds(key, earlier.bytes, earlier.etag, signal)) ? earlier : undefined;
+}
+
+function completeness(logs: CapturedLog[]): Pick<ArchivedLog, 'complete' | 'incompleteReason'> {
+  const reasons = logs.filter((l) => !l.complete).map((l) => `${l.container}: ${l.incompleteReason ?? 'incomplete'}`);
+  return reasons.length === 0 ? { complete: true } : { complete: false, incompleteReason: reasons.join('; ') };
 }
 
 async function uploadLogs(
@@ -134,28 +180,49 @@ async function uploadLogs(
   input: ArchiveInput,
   namespace: string,
   jobName: string,
+  prior: JobRecord | undefined,
   signal: AbortSignal,
-): Promise<{ location: string; entries: JobRecord['logs'] }> {
+): Promise<{ location: string; entries: ArchivedLog[]; reused: boolean }> {
   const podName = input.pod.metadata?.name ?? '';
   if (ctx.layout === 'python') {
     const created = input.pod.metadata?.creationTimestamp;
     // The pod's creation date, not today's: a retry tomorrow must overwrite, not duplicate.
     const date = created ? new Date(created) : new Date();
     const key = pythonLogKey(ctx.prefix, input.jobHasOtherPods ? podName : jobName, date);
+    const state = completeness(input.logs);
+    const kept = await keepPrior(ctx, prior, key, state.complete === true, signal);
+    if (kept) return { location: key, entries: [kept], reused: true };
     const parts = pythonLogParts(podName, input.logs);
     const bytes = totalBytes(parts);
     ctx.logger.debug({ key, bytes }, 'uploading');
-    await ctx.s3.upload(key, partsStream(parts), bytes, TEXT, signal);
-    return { location: key, entries: [{ pod: podName, container: '*', key, bytes }] };
+    const stored = await ctx.s3.upload(key, partsStream(parts), bytes, TEXT, signal);
+    return { location: key, entries: [{ pod: podName, container: '*', key, bytes, ...state, sha256: stored.sha256, etag: stored.etag }], reused: false };
   }
-  const entries: JobRecord['logs'] = [];
+  const entries: ArchivedLog[] = [];
+  let reused = false;
   for (const log of input.logs) {
     const key = containerLogKey(ctx.prefix, namespace, jobName, podName, log.container, log.previous);
+    const kept = await keepPrior(ctx, prior, key, log.complete, signal);
+    if (kept) {
+      ctx.logger.warn({ key, reason: log.incompleteReason }, 'this capture is incomplete; keeping the complete log an earlier attempt archived');
+      entries.push(kept);
+      reused = true;
+      continue;
+    }
     ctx.logger.debug({ key, bytes: log.bytes }, 'uploading');
-    await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal);
-    entries.push({ pod: podName, container: log.container, key, bytes: log.bytes, ...(log.previous ? { previous: true } : {}) });
+    const stored = await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal);
+    entries.push({
+      pod: podName,
+      container: log.container,
+      key,
+      bytes: log.bytes,
+      ...(log.previous ? { previous: true } : {}),
+      ...completeness([log]),
+      sha256: stored.sha256,
+      etag: stored.etag,
+    });
   }
-  return { location: `${jobArchivePrefix(ctx.prefix, namespace, jobName)}${podName}/`, entries };
+  return { location: `${jobArchivePrefix(ctx.prefix, namespace, jobName)}${podName}/`, entries, reused };
 }
 
 /**

@@ -17,8 +17,18 @@
  * spool is only ever committed up to the end of a complete line, and a
  * reconnect truncates the spool to that point and asks for `sinceTime` =
  * that line's timestamp, dropping lines stamped at or before it. A line cut
- * by the disconnect is thus read again whole. Only when the container has
- * ended is a final line without a newline committed as it is.
+ * by the disconnect is thus read again whole. Each resumed read must bring
+ * the line stamped at the resume point again (timestamped-log.ts): if it
+ * does not, the kubelet rotated or lost lines in between, and the instance
+ * is recorded incomplete with that reason (what follows is still kept).
+ *
+ * How the end is proven: a follow ends when the kubelet sees the container
+ * exit, which can be before the runtime wrote the container's last bytes
+ * (a final line without newline is written only at exit). So the end of a
+ * follow proves nothing. An instance is complete only after a plain read
+ * (no follow) that began after the pod reported the instance terminated
+ * reached its end; that read also brings a final line without a newline,
+ * which is committed as it is.
  *
  * Restarts: each instance of the container gets its own spool. When an
  * instance is replaced before we read its end, the rest is read with
@@ -32,6 +42,14 @@ import { backoffDelay, type BackoffPolicy } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
+
+/** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
+const GONE = 'gone: the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
+const GAP = 'gap: the kubelet no longer had the lines after the last one read (the log was rotated or removed meanwhile)';
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** The buffers left after the first `written` bytes of them. */
 function remainder(buffers: Buffer[], written: number): Buffer[] {
@@ -56,6 +74,8 @@ export class InstanceSpool {
   lastTimestamp: string | undefined;
   lastNanos: bigint | undefined;
   state: 'capturing' | 'complete' | 'incomplete' = 'capturing';
+  /** Why the instance's log is incomplete (set with the state, or at a gap while capturing goes on). */
+  incompleteReason: string | undefined;
   private handle: FileHandle | undefined;
 
   constructor(
@@ -100,10 +120,19 @@ export class InstanceSpool {
     }
   }
 
-  /** The container ended: what was read is its whole log, a last line without newline included. */
-  finish(state: 'complete' | 'incomplete'): void {
+  /** Lines are missing before what is read next; the capture goes on, but the log can no longer be complete. */
+  markGap(reason: string): void {
+    this.incompleteReason ??= reason;
+  }
+
+  /**
+   * The capture of the instance is over. `complete`: what was read is its
+   * whole log, a last line without newline included (unless a gap was seen).
+   */
+  finish(state: 'complete' | 'incomplete', reason?: string): void {
     if (state === 'complete') this.committed = this.written;
-    this.state = state;
+    if (state === 'incomplete') this.incompleteReason ??= reason ?? 'failed: the capture ended before the end of the log';
+    this.state = this.incompleteReason === undefined ? 'complete' : 'incomplete';
   }
 
   async close(): Promise<void> {
@@ -142,7 +171,7 @@ export class ContainerLogCapture {
       .catch((error: unknown) => {
         if (!deps.signal.aborted) deps.logger.error({ err: error, container: deps.container }, 'log capture failed');
         const current = this.instances[this.instances.length - 1];
-        if (current?.state === 'capturing') current.finish('incomplete');
+        if (current?.state === 'capturing') current.finish('incomplete', `failed: the capture failed: ${errorText(error)}`);
       })
       .finally(async () => {
         await Promise.all(this.instances.map((i) => i.close().catch(() => undefined)));
@@ -189,7 +218,7 @@ export class ContainerLogCapture {
               await this.deps.podChange(60_000);
               continue;
             }
-            current.finish('incomplete');
+            current.finish('incomplete', 'restarts: the container restarted before its log was read to the end, and the next instance did not start');
           } else await this.finishReplaced(current, view.restartCount);
         }
         current = undefined;
@@ -212,14 +241,17 @@ export class ContainerLogCapture {
         continue;
       }
       try {
-        await this.read(current, false);
+        // Only a read begun after the pod reported this instance's end can prove it reached the end (see above).
+        const closing = view.terminated && view.restartCount === current.restartCount;
+        await this.read(current, closing ? 'closing' : 'follow');
         attempt = 0;
-        // A follow ends when the instance ends; the pod says so when it ended or was replaced.
-        const now = containerView(this.deps.pod().pod, container);
-        if (now && (now.restartCount > current.restartCount || now.terminated)) {
+        if (closing) {
           current.finish('complete');
           continue;
         }
+        // A follow ends when the instance ends; if the pod says so, the closing read comes next.
+        const now = containerView(this.deps.pod().pod, container);
+        if (now && (now.restartCount > current.restartCount || now.terminated)) continue;
         // The stream ended but the pod does not say the container did (yet): look again shortly.
         attempt++;
         await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
@@ -228,13 +260,13 @@ export class ContainerLogCapture {
         if (isApiError(error, 404)) {
           // The pod or its containers are gone from the node: whatever we have is all there is.
           this.deps.logger.warn({ container, restartCount: current.restartCount }, 'container log is gone before it was read to the end');
-          current.finish('incomplete');
+          current.finish('incomplete', GONE);
           return;
         }
         if (error instanceof LogFormatError) {
           // Not the kubelet's log format: reading again would fail the same way. Keep what we have.
           this.deps.logger.error({ err: error, container }, 'cannot parse the container log; archiving what was read');
-          current.finish('incomplete');
+          current.finish('incomplete', `unreadable: the log could not be parsed: ${error.message}`);
           return;
         }
         attempt++;
@@ -263,33 +295,53 @@ export class ContainerLogCapture {
   /** The instance was replaced while we were not at its end: read the rest from the kubelet's previous log. */
   private async finishReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
     if (currentRestartCount !== spool.restartCount + 1) {
-      spool.finish('incomplete');
+      spool.finish('incomplete', `restarts: the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
       return;
     }
     try {
-      await this.read(spool, true);
+      await this.read(spool, 'previous');
       spool.finish('complete');
     } catch (error) {
       if (this.deps.signal.aborted) throw error;
       this.deps.logger.warn({ err: error, container: this.deps.container }, 'could not read the rest of a replaced container instance');
-      spool.finish('incomplete');
+      spool.finish('incomplete', isApiError(error, 404) ? GONE : `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
     }
   }
 
-  /** One read of the log from where the spool ends; follows unless `previous`. Resolves when the server ends it. */
-  private async read(spool: InstanceSpool, previous: boolean): Promise<void> {
+  /**
+   * One read of the log from where the spool ends, resolving when the server
+   * ends it: `follow` while the instance runs, `closing` (plain) once it ended,
+   * `previous` for an instance that was replaced.
+   */
+  private async read(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous'): Promise<void> {
     await spool.rewind();
     const response = await this.deps.http.stream({
       path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`,
       query: {
         container: this.deps.container,
         timestamps: true,
-        ...(previous ? { previous: true } : { follow: true }),
+        ...(mode === 'previous' ? { previous: true } : mode === 'follow' ? { follow: true } : {}),
         ...(spool.lastTimestamp ? { sinceTime: spool.lastTimestamp } : {}),
       },
       signal: this.deps.signal,
     });
     const parser = new TimestampedLogParser(spool.lastNanos);
-    for await (const chunk of response) await spool.append(parser.push(chunk as Buffer));
+    let gapSeen = false;
+    for await (const chunk of response) {
+      const pieces = parser.push(chunk as Buffer);
+      if (parser.gap && !gapSeen) {
+        gapSeen = true;
+        spool.markGap(GAP);
+      }
+      await spool.append(pieces);
+    }
+    // Not even the line we stopped at came back: the kubelet no longer has the file that held it.
+    if (!parser.anchored && !parser.gap && mode !== 'follow') spool.markGap(GAP);
   }
+}
+
+/** The kind of an incomplete reason (the word before its colon), a bounded metric label. */
+export function incompleteKind(reason: string): string {
+  const kind = reason.slice(0, reason.indexOf(':'));
+  return ['gone', 'gap', 'restarts', 'unreadable'].includes(kind) ? kind : 'failed';
 }

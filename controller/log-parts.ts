@@ -17,8 +17,9 @@ export interface CapturedLog {
   previous: boolean;
   file: string;
   bytes: number;
-  /** False when the logs were gone before the capture finished. */
+  /** False when the capture could not prove it read the whole log (`incompleteReason` says why). */
   complete: boolean;
+  incompleteReason?: string;
 }
 
 export function partBytes(part: LogPart): number {

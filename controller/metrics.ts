@@ -8,6 +8,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface ControllerMetrics {
   archives: Counter<'result'>;
   archivedBytes: Counter;
+  logsIncomplete: Counter<'kind'>;
+  resultsLost: Counter;
   watchRestarts: Counter<'resource'>;
 }
 
@@ -54,6 +56,17 @@ export function controllerMetrics(registry: Registry, sources: MetricSources): C
     archivedBytes: new Counter({
       name: 'k8s_job_manager_controller_archived_bytes_total',
       help: 'Bytes of container logs archived to S3.',
+      registers,
+    }),
+    logsIncomplete: new Counter({
+      name: 'k8s_job_manager_controller_logs_incomplete_total',
+      help: 'Container logs archived incomplete, by why: gone (removed from the node first), gap (rotated between reads), restarts, unreadable, failed.',
+      labelNames: ['kind'],
+      registers,
+    }),
+    resultsLost: new Counter({
+      name: 'k8s_job_manager_controller_results_lost_total',
+      help: 'Pods that succeeded but whose result could not be read, because the log holding it is incomplete (the job is recorded as failed).',
       registers,
     }),
     watchRestarts: new Counter({

@@ -4,6 +4,7 @@
  * spooled under a directory of the pod's own that goes when the pod's
  * archive is done.
  */
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -39,7 +40,9 @@ export class PodLogCapture {
   constructor(pod: V1Pod, options: PodCaptureOptions) {
     this.current = pod;
     this.uid = pod.metadata?.uid ?? '';
-    this.dir = path.join(options.spoolRoot, this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`);
+    // A directory of this capture's own: a capture of the same pod by a later term (leadership lost and won back)
+    // must not share files with one still being disposed of, which removes its directory.
+    this.dir = path.join(options.spoolRoot, `${this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`}.${randomBytes(4).toString('hex')}`);
     this.changed = this.nextChange();
     const logger = options.logger.child({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace });
     this.captures = containerViews(pod).map(
@@ -103,6 +106,7 @@ export class PodLogCapture {
         file: instance.file,
         bytes: instance.committed,
         complete: instance.state === 'complete',
+        ...(instance.incompleteReason !== undefined ? { incompleteReason: instance.incompleteReason } : {}),
       }));
     });
   }

@@ -24,7 +24,7 @@ export interface ControllerTuning {
   uploadQueueSize: number;
   /** Result values above this go to S3 instead of the Job's annotation (annotations share 256 KiB). */
   resultAnnotationLimitBytes: number;
-  /** Directory for log spool files; default: a fresh directory under the system temp dir, removed on stop. */
+  /** Directory for log spool files (PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR); default: a fresh directory under the system temp dir, removed on stop. */
   spoolDirectory?: string;
   /** A reason is reported as an Event on a pod at most this often. */
   eventIntervalMs: number;
@@ -88,8 +88,10 @@ export function controllerSettingsFrom(settings: Settings, tuning: Partial<Contr
   const name = settings.bucket.name;
   const archive: ArchiveTarget | undefined =
     missing.length === 0 && name ? { bucket: { ...settings.bucket, name }, secrets: settings.secrets, prefix: settings.bucket.pathPrefix } : undefined;
+  const spoolDirectory = tuning.spoolDirectory ?? settings.controllerSpoolDir;
   return {
     ...merged,
+    ...(spoolDirectory !== undefined ? { spoolDirectory } : {}),
     ...(archive ? { archive } : {}),
     missingVariables: missing,
     configurationErrors,

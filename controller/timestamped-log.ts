@@ -8,7 +8,12 @@
  * is never held whole, and reports each line end with its timestamp, which
  * is where a follow can resume (`sinceTime`). Lines stamped at or before a
  * resume point are dropped: `sinceTime` includes the line stamped exactly
- * then, and the API server may round it down.
+ * then, and the API server may round it down (metav1.Time has whole seconds).
+ *
+ * Because the kubelet always sends the line stamped exactly at the resume
+ * point, seeing it again proves that the read continues where the last one
+ * stopped. A read that instead starts with a later line, or brings nothing,
+ * has a gap: the kubelet rotated or lost the file holding the lines between.
  */
 
 /** Nanoseconds since the epoch of an RFC 3339 time with up to nine fraction digits. */
@@ -39,9 +44,29 @@ export class TimestampedLogParser {
   private prefix = Buffer.alloc(0);
   private timestamp = '';
   private nanos = 0n;
+  /** The line stamped at the resume point was seen again (or there is no resume point). */
+  private anchoredFlag: boolean;
+  /** A line after the resume point came before the line at it. */
+  private gapFlag = false;
 
   /** @param resumeAfter lines stamped at or before this (ns) are dropped */
-  constructor(private readonly resumeAfter?: bigint) {}
+  constructor(private readonly resumeAfter?: bigint) {
+    this.anchoredFlag = resumeAfter === undefined;
+  }
+
+  /**
+   * The read provably continues the previous one: it brought the line stamped
+   * at the resume point before anything newer. False (with `gap` false) while
+   * nothing has come yet.
+   */
+  get anchored(): boolean {
+    return this.anchoredFlag && !this.gapFlag;
+  }
+
+  /** Lines were missing between the resume point and what this read brought. */
+  get gap(): boolean {
+    return this.gapFlag;
+  }
 
   /** True while in the middle of a line (its start came, its newline did not). */
   get midLine(): boolean {
@@ -81,6 +106,13 @@ export class TimestampedLogParser {
     if (nanos === undefined) throw new LogFormatError(`log line starts with ${JSON.stringify(timestamp)}, not an RFC 3339 time`);
     this.timestamp = timestamp;
     this.nanos = nanos;
-    this.state = this.resumeAfter !== undefined && nanos <= this.resumeAfter ? 'skip' : 'content';
+    if (this.resumeAfter === undefined || this.gapFlag || nanos > this.resumeAfter) {
+      if (!this.anchoredFlag) this.gapFlag = true;
+      this.anchoredFlag = true;
+      this.state = 'content';
+      return;
+    }
+    if (nanos === this.resumeAfter) this.anchoredFlag = true;
+    this.state = 'skip';
   }
 }

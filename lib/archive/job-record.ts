@@ -12,6 +12,8 @@ export interface PodArchive {
   parameters?: unknown;
   /** Set when this pod succeeded and so carries the job's result. */
   result?: JobRecord['result'];
+  /** Set when this pod succeeded but its result was lost with an incomplete log. */
+  resultLost?: string;
   logs: JobRecord['logs'];
   archivedAt: string;
 }
@@ -28,6 +30,7 @@ export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArch
   // A later archive of an earlier pod (a retry, say) must not turn a final status back into a running one.
   const status = isFinal(existing?.status) && !isFinal(archive.status as unknown as Record<string, unknown>) ? existing!.status : { ...archive.status };
   const result = archive.result ?? existing?.result;
+  const resultLost = result !== undefined ? undefined : (archive.resultLost ?? existing?.resultLost);
   const processId = archive.processId ?? existing?.processId;
   const parameters = archive.parameters ?? existing?.parameters;
   return {
@@ -35,6 +38,7 @@ export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArch
     ...(processId !== undefined ? { processId } : {}),
     ...(parameters !== undefined ? { parameters } : {}),
     ...(result !== undefined ? { result } : {}),
+    ...(resultLost !== undefined ? { resultLost } : {}),
     logs,
     archivedAt: archive.archivedAt,
   };

@@ -42,6 +42,28 @@ export interface JobRecord {
   /** Inputs as stored in the parameters annotation (token never present). */
   parameters?: unknown;
   result?: { mimetype?: string; value?: string; valueKey?: string };
-  logs: Array<{ pod: string; container: string; key: string; bytes: number; previous?: boolean }>;
+  /** Set when the pod succeeded but its result cannot be trusted (a log it came from is incomplete): why. */
+  resultLost?: string;
+  logs: ArchivedLog[];
   archivedAt: string;
+}
+
+/** One archived log object, as verified in S3. */
+export interface ArchivedLog {
+  pod: string;
+  container: string;
+  key: string;
+  bytes: number;
+  previous?: boolean;
+  /**
+   * The capture read the container's whole output, from its first byte to its
+   * termination. False: what is stored is what could be read (`incompleteReason`
+   * says why the rest is missing). Absent in records of older versions.
+   */
+  complete?: boolean;
+  incompleteReason?: string;
+  /** Hex SHA-256 of the object's content, computed while capturing and uploading. */
+  sha256?: string;
+  /** The object's ETag as verified after the upload (an older or foreign object under the key has another). */
+  etag?: string;
 }

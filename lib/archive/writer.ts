@@ -1,21 +1,21 @@
 /**
  * Writing to the archive bucket: streamed multipart uploads (never a whole
- * object in memory), each verified by its stored size before anyone relies
- * on it, and the job record read back for merging.
+ * object in memory), each verified by content (MD5 ETags, SHA-256; see
+ * lib/s3/verified-upload.ts) before anyone relies on it, and the job record
+ * read back for merging.
  */
-import { AbortMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { unquote, verifiedUpload, type UploadOutcome } from '../s3/verified-upload.js';
+
+export { ArchiveVerificationError } from '../s3/verified-upload.js';
+export type { UploadOutcome } from '../s3/verified-upload.js';
 
 export interface S3ArchiveOptions {
   client: S3Client;
   bucket: string;
   partSizeBytes: number;
   queueSize: number;
-}
-
-export class ArchiveVerificationError extends Error {
-  override name = 'ArchiveVerificationError';
 }
 
 function isNotFound(error: unknown): boolean {
@@ -30,51 +30,41 @@ export class S3Archive {
     return this.options.bucket;
   }
 
-  /** Uploads `body` (exactly `bytes` long) to `key` and checks that S3 stored that many bytes. */
-  async upload(key: string, body: Readable, bytes: number, contentType: string, signal: AbortSignal): Promise<void> {
-    const abortController = new AbortController();
-    const abort = (): void => abortController.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    const upload = new Upload({
-      client: this.options.client,
-      params: { Bucket: this.options.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: this.options.partSizeBytes,
-      queueSize: this.options.queueSize,
-      leavePartsOnError: false,
-      abortController,
-    });
+  /** Uploads `body`, which must be exactly `bytes` long, and proves S3 stored exactly it. */
+  async upload(key: string, body: Readable, bytes: number, contentType: string, signal: AbortSignal): Promise<UploadOutcome> {
     try {
-      await upload.done();
-    } catch (error) {
-      await this.discardParts(key, upload.uploadId);
-      throw error;
+      const outcome = await verifiedUpload({
+        client: this.options.client,
+        bucket: this.options.bucket,
+        key,
+        body,
+        contentType,
+        partSizeBytes: this.options.partSizeBytes,
+        queueSize: this.options.queueSize,
+        signal,
+      });
+      if (outcome.bytes !== bytes) throw new Error(`s3://${this.options.bucket}/${key}: the spool gave ${outcome.bytes} bytes, expected ${bytes}`);
+      return outcome;
     } finally {
-      signal.removeEventListener('abort', abort);
       body.destroy();
     }
-    await this.verify(key, bytes, signal);
   }
 
-  /**
-   * Aborts a multipart upload that failed or was aborted, so its parts do not
-   * linger in the bucket (lib-storage tries too, but not before an aborted
-   * done() returns). Best effort: a bucket lifecycle rule is the backstop.
-   */
-  private async discardParts(key: string, uploadId: string | undefined): Promise<void> {
-    if (!uploadId) return;
-    await this.options.client
-      .send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(5_000) })
-      .catch(() => undefined);
+  /** Whether `key` still holds the object an earlier upload verified (same size and ETag). */
+  async holds(key: string, bytes: number, etag: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      const head = await this.options.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
+      return head.ContentLength === bytes && unquote(head.ETag) === etag;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
-  /** Stores a JSON document and verifies its size. */
+  /** Stores a JSON document, verified like every upload. */
   async putJson(key: string, value: unknown, signal: AbortSignal): Promise<void> {
     const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-    await this.options.client.send(
-      new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-      { abortSignal: signal },
-    );
-    await this.verify(key, body.length, signal);
+    await this.upload(key, Readable.from([body]), body.length, 'application/json', signal);
   }
 
   /** A stored JSON document, or undefined if there is none. */
@@ -86,13 +76,6 @@ export class S3Archive {
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
-    }
-  }
-
-  private async verify(key: string, bytes: number, signal: AbortSignal): Promise<void> {
-    const head = await this.options.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal: signal });
-    if (head.ContentLength !== bytes) {
-      throw new ArchiveVerificationError(`s3://${this.options.bucket}/${key} holds ${head.ContentLength ?? 'no'} bytes, expected ${bytes}`);
     }
   }
 }

@@ -302,6 +302,20 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: seconds(SEVEN_DAYS, 0),
   },
+  controllerSpoolDir: {
+    name: 'PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR',
+    default: '(a temp dir)',
+    description:
+      'Directory where the controller spools the logs of running containers before they are archived (an absolute path; ' +
+      'the manifests mount an emptyDir here). Unset: a fresh directory under the system temp dir, removed on exit.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string | undefined => {
+      const value = text(raw);
+      if (value !== undefined && !value.startsWith('/')) throw new InvalidValue('must be an absolute path');
+      return value;
+    },
+  },
 } satisfies Record<string, EnvironmentVariable<unknown>>;
 
 /** The table as a list, in documentation order. */
@@ -341,6 +355,7 @@ export function readSettings(env: Env = process.env): Settings {
     syncExecutionTimeoutSeconds: read(ENVIRONMENT.syncExecutionTimeoutSeconds),
     finalizerGiveUpSeconds: read(ENVIRONMENT.finalizerGiveUpSeconds),
     logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
+    controllerSpoolDir: read(ENVIRONMENT.controllerSpoolDir),
     bucket: {
       endpoint: read(ENVIRONMENT.bucketEndpoint),
       accessKeyId: read(ENVIRONMENT.bucketKey),

@@ -153,6 +153,8 @@ export interface Settings {
   /** 0 = never give up. */
   finalizerGiveUpSeconds: number;
   logArchiveLayout: LogArchiveLayout;
+  /** undefined = a fresh temp dir per process. */
+  controllerSpoolDir?: string;
   bucket: BucketSettings;
   secrets: SecretSettings;
 }

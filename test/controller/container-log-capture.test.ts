@@ -31,6 +31,14 @@ class FakeKubelet {
   requests: Array<Record<string, unknown>> = [];
   /** For the next connections: cut after this many bytes (undefined: serve all). */
   cuts: Array<number | undefined> = [];
+  /**
+   * Follows end cleanly (no error) after this many bytes: what the kubelet does
+   * when the container exits while its follow is at the end of the file and the
+   * runtime has not written the last bytes yet.
+   */
+  followEndsAfter: number | undefined;
+  /** Records gone from the kubelet (a rotated log file): reads return only records after these. */
+  rotatedAway = 0;
   gone = false;
   /** Logs vanish after this many reads (the kubelet removed the container). */
   readsBeforeGone = Number.POSITIVE_INFINITY;
@@ -73,14 +81,16 @@ class FakeKubelet {
     const newest = Math.max(...this.instances.keys());
     const instance = query.previous ? newest - 1 : newest;
     const since = typeof query.sinceTime === 'string' ? query.sinceTime : '';
-    const records = (this.instances.get(instance) ?? []).filter((r) => r.ts >= since);
+    const records = (this.instances.get(instance) ?? []).slice(this.rotatedAway).filter((r) => r.ts >= since);
     const bytes = Buffer.from(records.map((r) => `${r.ts} ${r.text}`).join(''));
     const cut = this.cuts.shift();
+    const cleanEnd = query.follow ? this.followEndsAfter : undefined;
     return Readable.from(
       (async function* () {
-        // Small pieces, so lines straddle chunks.
-        const end = cut ?? bytes.length;
-        for (let i = 0; i < end; i += 7) yield bytes.subarray(i, Math.min(i + 7, end));
+        // Small pieces (bigger for big logs, to stay quick), so lines straddle chunks.
+        const end = Math.min(cut ?? bytes.length, cleanEnd ?? bytes.length);
+        const step = bytes.length > 10_000 ? 4096 : 7;
+        for (let i = 0; i < end; i += step) yield bytes.subarray(i, Math.min(i + step, end));
         if (cut !== undefined) throw new Error('connection reset');
       })(),
     );
@@ -137,7 +147,10 @@ t.test('a stream cut mid-line resumes at the last whole line, without duplicates
     [undefined, ts(1), ts(2)],
     'each reconnect asks from the last complete line',
   );
-  t.ok(kubelet.requests.every((r) => r.timestamps === true && r.follow === true));
+  t.ok(
+    kubelet.requests.every((r) => r.timestamps === true && r.follow === undefined),
+    'plain reads: the container was known to have ended before they began',
+  );
 });
 
 t.test('a stream that ends while the container runs is read on, not repeated', async (t) => {
@@ -231,4 +244,77 @@ t.test('a container that never ran has no log', async (t) => {
   t.equal(c.instances.length, 0);
   t.equal(c.complete, true);
   t.equal(kubelet.requests.length, 0);
+});
+
+t.test('loss (d): the last line without newline survives a follow that ends at exit before it was written', async (t) => {
+  const kubelet = new FakeKubelet();
+  const result = 'PYGEOAPI_K8S_MANAGER_RESULT_START\n';
+  kubelet.instances.set(0, [...lines(1, 1), { ts: ts(2), text: result }, { ts: ts(3), text: '{"echo": "hi"}' }]);
+  // The follow stops at the end of the file as the container exits; the final piece is flushed after.
+  kubelet.followEndsAfter = `${ts(1)} line 1\n${ts(2)} ${result}`.length;
+  terminate(kubelet);
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(await text(0), `line 1\n${result}{"echo": "hi"}`, 'the unterminated last line is captured');
+  t.equal(c.complete, true);
+  t.ok(
+    kubelet.requests.some((r) => r.follow === undefined && r.previous === undefined),
+    'completeness is proven by a read that began after the container was known to have ended',
+  );
+});
+
+t.test('loss (a): an init container whose follow came back empty is not archived as a complete empty log', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 1, 'init'));
+  kubelet.followEndsAfter = 0;
+  // The container ends while the first follow is on its way.
+  kubelet.onRequest = (n) => {
+    if (n === 1) terminate(kubelet);
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(await text(0), 'init 1\n');
+  t.equal(c.complete, true);
+});
+
+t.test('loss (b): a follow that ends cleanly in the middle of a big log does not make it complete', async (t) => {
+  const kubelet = new FakeKubelet();
+  const big = Array.from({ length: 300 }, (_, i) => ({ ts: ts(i + 1), text: `${'x'.repeat(1000)} ${i}\n` }));
+  kubelet.instances.set(0, big);
+  kubelet.followEndsAfter = 100_000 + 17; // mid-line
+  kubelet.onRequest = (n) => {
+    if (n === 1) terminate(kubelet);
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal((await text(0)).length, big.reduce((sum, r) => sum + r.text.length, 0), 'every byte');
+  t.equal(c.complete, true);
+});
+
+t.test('a reconnect that finds the log rotated past the last line read is a gap: incomplete, with the reason, the rest kept', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 6));
+  kubelet.cuts = [`${ts(1)} line 1\n${ts(2)} line 2\n`.length + 3];
+  kubelet.onRequest = (n) => {
+    if (n === 2) {
+      kubelet.rotatedAway = 4; // lines 1-4 went with the rotated file
+      terminate(kubelet);
+    }
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await c.done;
+  t.equal(c.complete, false);
+  t.match(c.instances[0]!.incompleteReason, /gap/);
+  t.equal(await text(0), 'line 1\nline 2\nline 5\nline 6\n', 'what the kubelet still had is kept after the gap');
+});
+
+t.test('logs gone: the reason is kept', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 1));
+  kubelet.readsBeforeGone = 0;
+  terminate(kubelet);
+  const { capture: c } = await capture(t, kubelet);
+  await c.done;
+  t.equal(c.complete, false);
+  t.match(c.instances[0]!.incompleteReason, /gone/);
 });

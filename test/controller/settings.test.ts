@@ -67,3 +67,9 @@ t.test('layout, give-up and tuning', async (t) => {
   t.throws(() => controllerSettingsFrom(readSettings(FULL), { partSizeBytes: 1024 }), /at least 5242880/);
   t.throws(() => controllerSettingsFrom(readSettings(FULL), { uploadQueueSize: 0 }), /at least 1/);
 });
+
+t.test('the spool directory comes from PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR and must be absolute', async (t) => {
+  t.equal(controllerSettingsFrom(readSettings({ PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR: '/var/spool/x' })).spoolDirectory, '/var/spool/x');
+  t.equal(controllerSettingsFrom(readSettings({})).spoolDirectory, undefined, 'unset: a temp dir of the process');
+  t.throws(() => readSettings({ PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR: 'spool' }), /PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR[\s\S]*absolute/);
+});

@@ -67,3 +67,24 @@ t.test('refuses logs without timestamps', async (t) => {
   t.throws(() => new TimestampedLogParser().push(Buffer.from('x'.repeat(100))), { name: 'LogFormatError', message: /does not start with a timestamp/ }, 'no space for too long');
   t.ok(new LogFormatError('x') instanceof Error);
 });
+
+t.test('a resumed read proves it continues the last one, or reports the gap', async (t) => {
+  const resume = parseRfc3339Nanos(B);
+  const anchored = new TimestampedLogParser(resume);
+  anchored.push(Buffer.from(`${A} older, same second\n`));
+  t.equal(anchored.anchored, false, 'nothing proven yet');
+  anchored.push(Buffer.from(`${B} the line we stopped at\n${C} new\n`));
+  t.equal(anchored.anchored, true);
+  t.equal(anchored.gap, false);
+
+  const gap = new TimestampedLogParser(resume);
+  const pieces = gap.push(Buffer.from(`${C} after a rotation\n`));
+  t.equal(gap.gap, true, 'a newer line before the one we stopped at');
+  t.equal(gap.anchored, false);
+  t.same(
+    pieces.filter((p) => p.type === 'content').map((p) => (p.type === 'content' ? p.data.toString() : '')),
+    ['after a rotation\n'],
+    'what comes after the gap is kept',
+  );
+  t.equal(new TimestampedLogParser().anchored, true, 'a first read needs no proof');
+});

@@ -182,6 +182,7 @@ t.test('the table documents every variable once', async (t) => {
     `${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`,
     `${V}SYNC_EXECUTION_TIMEOUT_SECONDS`,
     `${V}FINALIZER_GIVE_UP_SECONDS`,
+    `${V}CONTROLLER_SPOOL_DIR`,
   ];
   t.same([...names].sort(), [...expected].sort());
   t.same(

@@ -48,7 +48,7 @@ export async function startTestController(
   options: { kubeConfig: KubeConfig; namespaces: string[]; env: Record<string, string | undefined>; tuning?: Partial<ControllerTuning>; identity?: string },
 ): Promise<TestController> {
   const logs: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino({ level: "debug" }, { write: (line: string) => { if (process.env.CONTROLLER_TEST_LOG) process.stderr.write(line); logs.push(JSON.parse(line) as Record<string, unknown>); } });
   const settings = controllerSettingsFrom(readSettings(options.env), { ...FAST_TUNING, ...options.tuning });
   const registry = new Registry();
   const running = await startController({

@@ -1,0 +1,215 @@
+/**
+ * The reconciler: for one pod key, looks at the pod's current state (never
+ * at the event that woke it), decides with planPod (plan.ts) and carries the
+ * plan out: add the finalizer, start or drop the log capture, archive, hold,
+ * give up. It is the one place that removes the log finalizer
+ * (releaseFinalizer), and it does so only for a pod marked archived after a
+ * verified archive, or at the operator's give-up deadline.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isManagedPod } from '../lib/contract.js';
+import type { KubeHttp } from '../lib/kube/http.js';
+import { archivePod, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
+import { incompleteKind } from './container-log-capture.js';
+import { EVENT_REASONS, type PodEvents } from './events.js';
+import type { ControllerMetrics } from './metrics.js';
+import { planPod, podFacts } from './plan.js';
+import type { JobInfo, PodCache } from './pod-cache.js';
+import type { PodFinalizers } from './pod-finalizer.js';
+import { PodLogCapture } from './pod-log-capture.js';
+import { jobRefOf } from './pod-view.js';
+import type { ControllerSettings } from './settings.js';
+
+export interface ReconcilerDeps {
+  cache: PodCache;
+  http: KubeHttp;
+  finalizers: PodFinalizers;
+  events: PodEvents;
+  metrics: ControllerMetrics;
+  /** Undefined while the bucket is not configured. */
+  archive: ArchiveContext | undefined;
+  settings: ControllerSettings;
+  spoolRoot: () => string;
+  logger: Logger;
+  enqueue: (key: string) => void;
+  enqueueAfter: (key: string, ms: number) => void;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Reconciler {
+  /** Bound: one capture per pod holding our attention; dropped once archived, ignored or given up. */
+  private readonly captures = new Map<string, PodLogCapture>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** Keeps the capture of a pod up to date; true when the pod should be reconciled. */
+  podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', key: string, pod: V1Pod): boolean {
+    const capture = this.captures.get(key);
+    if (capture && capture.uid === pod.metadata?.uid) {
+      if (type === 'DELETED') capture.podGone();
+      else capture.update(pod);
+    }
+    return capture !== undefined || isManagedPod(pod.metadata, this.deps.settings.jobNamePrefix);
+  }
+
+  /** Stops every capture and removes its spool (leadership ended, or shutdown). */
+  async disposeCaptures(): Promise<void> {
+    const all = [...this.captures.values()];
+    this.captures.clear();
+    await Promise.all(all.map((c) => c.dispose()));
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<void> {
+    const { cache, settings } = this.deps;
+    const pod = cache.pod(key);
+    const held = this.captures.get(key);
+    if (held && (!pod || held.uid !== pod.metadata?.uid)) {
+      await this.archiveOrphan(key, held, signal);
+      // A pod of the same name replaced it: the old capture is archived first (its end re-queues the key).
+      if (this.captures.has(key)) return;
+    }
+    if (!pod) return;
+    const jobInfo = await cache.jobOf(pod, signal);
+    let capture = this.captures.get(key);
+    const plan = planPod(
+      podFacts(pod, {
+        managed: isManagedPod(pod.metadata, settings.jobNamePrefix),
+        capture: capture?.state ?? 'none',
+        jobSettled: jobInfo.settled,
+        archiveConfigured: this.deps.archive !== undefined,
+        now: new Date(),
+        giveUpSeconds: settings.giveUpSeconds,
+      }),
+    );
+    if (plan.addFinalizer) await this.deps.finalizers.add(pod, signal);
+    if (plan.capture && !capture) capture = this.startCapture(key, pod);
+    const action = plan.action;
+    switch (action.kind) {
+      case 'ignore':
+        await this.dropCapture(key);
+        return;
+      case 'wait':
+        if (action.recheckAfterMs !== undefined) this.deps.enqueueAfter(key, action.recheckAfterMs);
+        return;
+      case 'hold':
+        this.deps.events.emit(
+          pod,
+          'Warning',
+          EVENT_REASONS.notConfigured,
+          `The log archive is not configured (${settings.missingVariables.join(', ')} not set); the pod keeps its log finalizer until it is.`,
+        );
+        if (action.recheckAfterMs !== undefined) this.deps.enqueueAfter(key, action.recheckAfterMs);
+        return;
+      case 'release':
+        await this.releaseFinalizer(key, pod, 'archived', signal);
+        return;
+      case 'give-up':
+        await this.releaseFinalizer(key, pod, 'gave-up', signal);
+        this.deps.metrics.archives.inc({ result: 'gave_up' });
+        this.deps.events.emit(pod, 'Warning', EVENT_REASONS.gaveUp, `Gave up archiving the logs after ${action.heldSeconds} s; the finalizer was removed without them.`);
+        this.deps.logger.error({ pod: key, heldSeconds: action.heldSeconds }, 'gave up archiving pod logs; finalizer released without them');
+        this.deps.events.forget(pod.metadata?.uid ?? '');
+        return;
+      case 'archive':
+        if (await this.archive(key, pod, capture!, jobInfo, signal, false)) await this.releaseFinalizer(key, pod, 'archived', signal);
+        return;
+    }
+  }
+
+  /**
+   * The one place the log finalizer is removed: for a pod whose archive was
+   * verified and marked on it, or at the give-up deadline. The capture goes
+   * with it.
+   */
+  private async releaseFinalizer(key: string, pod: V1Pod, why: 'archived' | 'gave-up', signal: AbortSignal): Promise<void> {
+    await this.dropCapture(key);
+    const result = await this.deps.finalizers.release(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', signal);
+    this.deps.logger.debug({ pod: key, why, result }, 'log finalizer released');
+  }
+
+  private startCapture(key: string, pod: V1Pod): PodLogCapture {
+    const capture = new PodLogCapture(pod, {
+      http: this.deps.http,
+      spoolRoot: this.deps.spoolRoot(),
+      logger: this.deps.logger,
+      backoff: this.deps.settings.logBackoff,
+      onFinished: () => this.deps.enqueue(key),
+    });
+    this.captures.set(key, capture);
+    return capture;
+  }
+
+  private async dropCapture(key: string): Promise<void> {
+    const capture = this.captures.get(key);
+    if (!capture) return;
+    this.captures.delete(key);
+    await capture.dispose();
+  }
+
+  /** A pod whose capture we hold went from the API (or was replaced): archive what was captured. */
+  private async archiveOrphan(key: string, capture: PodLogCapture, signal: AbortSignal): Promise<void> {
+    capture.podGone();
+    if (capture.state === 'capturing') return; // onFinished brings it back
+    if (!this.deps.archive) {
+      await this.dropCapture(key);
+      return;
+    }
+    await this.archive(key, capture.pod, capture, await this.deps.cache.jobOf(capture.pod, signal), signal, true);
+  }
+
+  /** Archives the capture; true when the pod was marked archived (so its finalizer may go). */
+  private async archive(key: string, pod: V1Pod, capture: PodLogCapture, jobInfo: JobInfo, signal: AbortSignal, podGone: boolean): Promise<boolean> {
+    const ctx = this.deps.archive!;
+    const { metrics, events } = this.deps;
+    const namespace = pod.metadata?.namespace ?? '';
+    const ref = jobRefOf(pod);
+    try {
+      const outcome = await archivePod(
+        ctx,
+        {
+          pod,
+          podGone,
+          logs: capture.logs(),
+          job: jobInfo.job,
+          jobDeleted: jobInfo.deleted,
+          jobHasOtherPods: ref !== undefined && this.deps.cache.podsOfJob(namespace, ref.name).some((p) => p.metadata?.uid !== pod.metadata?.uid),
+        },
+        signal,
+      );
+      metrics.archives.inc({ result: 'done' });
+      metrics.archivedBytes.inc(outcome.bytes);
+      this.reportIncomplete(pod, outcome);
+      if (!podGone) events.emit(pod, 'Normal', EVENT_REASONS.archived, `Logs archived to s3://${ctx.s3.bucket}/${outcome.location}`);
+      events.forget(pod.metadata?.uid ?? '');
+      if (!outcome.marked) await this.dropCapture(key);
+      return outcome.marked;
+    } catch (error) {
+      if (signal.aborted) return false;
+      metrics.archives.inc({ result: 'failed' });
+      // The spool files went (removed under us): this capture can never be archived; the next reconcile captures afresh.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') await this.dropCapture(key);
+      if (!podGone) events.emit(pod, 'Warning', EVENT_REASONS.archiveFailed, `Archiving the logs failed (will retry): ${errorText(error)}`);
+      throw error;
+    }
+  }
+
+  /** Logs archived incomplete are said loudly: an Event on the pod, a metric by kind, an error in the log. */
+  private reportIncomplete(pod: V1Pod, outcome: ArchiveOutcome): void {
+    if (outcome.incomplete.length === 0) return;
+    const { metrics } = this.deps;
+    for (const log of outcome.incomplete) {
+      for (const reason of (log.incompleteReason ?? 'failed: incomplete').split('; ')) {
+        metrics.logsIncomplete.inc({ kind: incompleteKind(reason.slice(reason.indexOf(': ') + 2)) });
+      }
+    }
+    if (outcome.resultLost !== undefined) metrics.resultsLost.inc();
+    const what = outcome.incomplete.map((l) => `${l.key} (${l.bytes} bytes): ${l.incompleteReason ?? 'incomplete'}`).join('; ');
+    const lost = outcome.resultLost !== undefined ? ' The pod succeeded, but its result was lost with its log: the job is recorded as failed.' : '';
+    this.deps.events.emit(pod, 'Warning', EVENT_REASONS.incomplete, `Archived incomplete logs: ${what}.${lost}`);
+    this.deps.logger.error({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace, incomplete: what, resultLost: outcome.resultLost }, 'container logs archived incomplete');
+  }
+}

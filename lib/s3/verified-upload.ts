@@ -1,0 +1,212 @@
+/**
+ * Uploading a stream to S3 and proving that S3 stored exactly those bytes.
+ *
+ * Why not lib-storage's Upload: it reports success from status codes alone
+ * and hides the parts. Here every part is sent with its Content-MD5 (S3
+ * refuses a part that arrives changed) and S3's answer for it, the part's
+ * ETag, must be that MD5. The finished object's ETag must be what S3 derives
+ * from those parts (MD5 of the part MD5s, "-N"; some S3 implementations give
+ * the MD5 of the whole object instead, which is accepted too), and a HEAD
+ * must show that ETag and the size. Where the ETag is not an MD5 at all
+ * (SSE-KMS, SSE-C), the object is read back and its SHA-256 compared.
+ *
+ * The SHA-256 of the whole content is computed on the way and returned, for
+ * the job record. Memory: one part per part in flight plus the one being
+ * filled, i.e. about partSize × (queueSize + 1).
+ *
+ * A CompleteMultipartUpload whose answer was lost (the connection cut after
+ * S3 acted) is retried by the SDK and then fails with NoSuchUpload; the
+ * object is then checked as if the answer had come.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+export interface VerifiedUploadOptions {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  body: AsyncIterable<Buffer | Uint8Array>;
+  contentType: string;
+  /** At least 5 MiB (S3's minimum for all parts but the last). */
+  partSizeBytes: number;
+  /** Parts uploaded at once. */
+  queueSize: number;
+  signal: AbortSignal;
+}
+
+export interface UploadOutcome {
+  bytes: number;
+  /** Hex SHA-256 of the content. */
+  sha256: string;
+  /** The object's ETag as S3 gave it (quotes removed). */
+  etag: string;
+}
+
+export class ArchiveVerificationError extends Error {
+  override name = 'ArchiveVerificationError';
+}
+
+const MD5_ETAG = /^[0-9a-f]{32}(-\d+)?$/;
+
+export function unquote(etag: string | undefined): string {
+  return (etag ?? '').replace(/"/g, '');
+}
+
+/** The ETags S3 implementations give a multipart object: MD5 of the part MD5s with the part count, or the MD5 of the content. */
+export function multipartEtags(partMd5s: Buffer[], wholeMd5: string): string[] {
+  const ofParts = createHash('md5').update(Buffer.concat(partMd5s)).digest('hex');
+  return [`${ofParts}-${partMd5s.length}`, wholeMd5];
+}
+
+function isNoSuchUpload(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload';
+}
+
+export async function verifiedUpload(options: VerifiedUploadOptions): Promise<UploadOutcome> {
+  const { client, bucket, key, signal, partSizeBytes } = options;
+  const where = `s3://${bucket}/${key}`;
+  const sha256 = createHash('sha256');
+  const wholeMd5 = createHash('md5');
+  let bytes = 0;
+  // Chunks not yet sent, fewer than a part's worth (never more than one part is held here).
+  let pending: Buffer[] = [];
+  let filled = 0;
+  let uploadId: string | undefined;
+  const partMd5s: Buffer[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+
+  const sendPart = async (partNumber: number, body: Buffer, md5: Buffer): Promise<void> => {
+    const answer = await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      { abortSignal: signal },
+    );
+    if (unquote(answer.ETag) !== md5.toString('hex') && MD5_ETAG.test(unquote(answer.ETag))) {
+      throw new ArchiveVerificationError(`${where}: S3 stored part ${partNumber} with ETag ${unquote(answer.ETag)}, not the MD5 of what was sent (${md5.toString('hex')})`);
+    }
+  };
+
+  const flushPart = async (): Promise<void> => {
+    if (uploadId === undefined) {
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: options.contentType }), { abortSignal: signal });
+      if (!created.UploadId) throw new Error(`${where}: S3 answered CreateMultipartUpload without an upload id`);
+      uploadId = created.UploadId;
+    }
+    const all = Buffer.concat(pending, filled);
+    const body = all.subarray(0, Math.min(filled, partSizeBytes));
+    const rest = all.subarray(body.length);
+    pending = rest.length > 0 ? [rest] : [];
+    filled = rest.length;
+    const md5 = createHash('md5').update(body).digest();
+    partMd5s.push(md5);
+    const task = sendPart(partMd5s.length, body, md5).catch((error: unknown) => {
+      failure ??= error;
+    });
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+    while (inFlight.size >= options.queueSize) await Promise.race(inFlight);
+    if (failure) throw failure;
+  };
+
+  try {
+    for await (const raw of options.body) {
+      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      sha256.update(chunk);
+      wholeMd5.update(chunk);
+      bytes += chunk.length;
+      pending.push(chunk);
+      filled += chunk.length;
+      while (filled >= partSizeBytes) await flushPart();
+    }
+    const contentMd5 = wholeMd5.digest('hex');
+    let expected: string[];
+    if (uploadId === undefined) {
+      const body = Buffer.concat(pending, filled);
+      const answer = await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, ContentMD5: Buffer.from(contentMd5, 'hex').toString('base64'), ContentLength: body.length }),
+        { abortSignal: signal },
+      );
+      expected = [contentMd5];
+      checkEtag(where, unquote(answer.ETag), expected);
+    } else {
+      while (filled > 0) await flushPart();
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      expected = multipartEtags(partMd5s, contentMd5);
+      try {
+        const answer = await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: partMd5s.map((md5, i) => ({ PartNumber: i + 1, ETag: `"${md5.toString('hex')}"` })) },
+          }),
+          { abortSignal: signal },
+        );
+        checkEtag(where, unquote(answer.ETag), expected);
+      } catch (error) {
+        // The completion may have happened with its answer lost: the HEAD below decides.
+        if (!isNoSuchUpload(error)) throw error;
+      }
+      uploadId = undefined;
+    }
+    const digest = sha256.digest('hex');
+    const etag = await verifyStored(client, bucket, key, bytes, expected, digest, signal);
+    return { bytes, sha256: digest, etag };
+  } catch (error) {
+    await Promise.allSettled(inFlight);
+    if (uploadId !== undefined) {
+      // Best effort, so no parts linger (a bucket lifecycle rule is the backstop).
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(5_000) })
+        .catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+function checkEtag(where: string, etag: string, expected: string[]): void {
+  if (MD5_ETAG.test(etag) && !expected.includes(etag)) {
+    throw new ArchiveVerificationError(`${where}: S3 answered ETag ${etag}, expected ${expected.join(' or ')} for the bytes sent`);
+  }
+}
+
+/**
+ * Checks the stored object: its size, and its ETag against the MD5 forms
+ * expected; an ETag that is no MD5 (encrypted objects) is settled by reading
+ * the object back and comparing its SHA-256. Returns the ETag.
+ */
+export async function verifyStored(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  bytes: number,
+  expectedEtags: string[],
+  sha256: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const where = `s3://${bucket}/${key}`;
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  if (head.ContentLength !== bytes) throw new ArchiveVerificationError(`${where} holds ${head.ContentLength ?? 'no'} bytes, expected ${bytes}`);
+  const etag = unquote(head.ETag);
+  if (MD5_ETAG.test(etag)) {
+    if (!expectedEtags.includes(etag)) throw new ArchiveVerificationError(`${where} has ETag ${etag}, expected ${expectedEtags.join(' or ')}: it is not what was uploaded`);
+    return etag;
+  }
+  const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  const hash = createHash('sha256');
+  for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  const stored = hash.digest('hex');
+  if (stored !== sha256) throw new ArchiveVerificationError(`${where} reads back with SHA-256 ${stored}, expected ${sha256}`);
+  return etag;
+}

@@ -1,0 +1,71 @@
+/**
+ * The API's job cache against local-cluster: managed Jobs only, their pods
+ * and Events joined to them, status memoised and recomputed on change,
+ * listeners told, and a deleted Job leaving its last status as a tombstone.
+ */
+import t from 'tap';
+import pino from 'pino';
+import { JobCache } from '../../api/kube/job-cache.js';
+import { startTestCluster } from '../helpers/local-cluster.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { jobsPath, shellJob, testApi } from '../controller/helpers/kube.js';
+
+const NS = 'cache';
+
+t.test('job cache', async (t) => {
+  const cluster = await startTestCluster(t, { namespaces: [NS] });
+  const api = testApi(cluster);
+  t.teardown(() => api.close());
+  const cache = new JobCache({ kubeConfig: cluster.kubeConfig(), namespace: NS, jobNamePrefix: 'pygeoapi-job-', logger: pino({ level: 'silent' }) });
+  await cache.start();
+  t.teardown(() => cache.stop());
+  t.equal(cache.synced, true);
+  const told: string[] = [];
+  const unsubscribe = cache.subscribe((id) => told.push(id));
+
+  await api.create(jobsPath(NS), shellJob('unmanaged', { labels: false, finalizer: false, containers: [{ name: 'main', script: 'echo hi' }] }));
+  await api.create(
+    jobsPath(NS),
+    shellJob('pygeoapi-job-one', { finalizer: false, containers: [{ name: 'main', script: 'sleep 0.3; echo one' }], annotations: { 'pygeoapi.io/identifier': 'one' } }),
+  );
+  const done = await waitFor(() => (cache.status('one')?.status === 'successful' ? cache.status('one') : undefined), { what: 'job one to succeed in the cache' });
+  t.equal(done!.jobID, 'one');
+  t.ok(told.includes('one'), 'listeners are told about changes of the job');
+  t.equal(cache.status('unmanaged'), undefined, 'a Job that is not ours is not cached');
+  t.equal(cache.job('unmanaged'), undefined);
+
+  const job = cache.job('one')!;
+  t.equal(job.metadata?.name, 'pygeoapi-job-one');
+  const objects = cache.objects(job);
+  t.equal(objects.pods.length, 1, "the Job's pod is joined to it");
+  await waitFor(() => cache.objects(job).events.length > 0, { what: "the pod's Events to be joined to the job" });
+  t.equal(cache.status('one'), cache.status('one'), 'the status is memoised');
+
+  await api.create(
+    jobsPath(NS),
+    shellJob('pygeoapi-job-two', { finalizer: false, containers: [{ name: 'main', script: 'sleep 30' }], annotations: { 'pygeoapi.io/identifier': 'two' } }),
+  );
+  await waitFor(() => cache.status('two')?.status === 'running', { what: 'job two to run' });
+  const all = cache.allStatuses();
+  t.same(
+    all.map((s) => s.jobID),
+    ['two', 'one'],
+    'every job, newest first',
+  );
+  t.equal(cache.allStatuses(), all, 'the sorted list is kept while nothing changes');
+
+  await api.remove(`${jobsPath(NS)}/pygeoapi-job-two`, { propagationPolicy: 'Background' });
+  await waitFor(() => cache.job('two') === undefined, { what: 'job two to go from the cache' });
+  t.equal(cache.status('two')?.status, 'dismissed', 'a Job deleted before it finished is remembered as dismissed');
+  t.not(cache.allStatuses(), all, 'the sorted list was rebuilt');
+  t.same(
+    cache.allStatuses().map((s) => s.jobID),
+    ['two', 'one'],
+    'the tombstone is still listed',
+  );
+  unsubscribe();
+  const before = told.length;
+  await api.mergePatch(`${jobsPath(NS)}/pygeoapi-job-one`, { metadata: { annotations: { touched: 'yes' } } });
+  await waitFor(() => cache.job('one')?.metadata?.annotations?.touched === 'yes', { what: 'the change to reach the cache' });
+  t.equal(told.length, before, 'an unsubscribed listener is not told');
+});

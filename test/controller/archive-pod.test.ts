@@ -1,0 +1,101 @@
+/**
+ * archivePod against s3rver: what the record says about logs that could not
+ * be read whole, and that a complete archive is never replaced by a less
+ * complete capture (loss c: complete logs overwritten by 0-byte captures of
+ * a controller that came after the kubelet had removed them).
+ */
+import t from 'tap';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { V1Pod } from '@kubernetes/client-node';
+import { archivePod, KeyedLock, type ArchiveContext, type ArchiveInput } from '../../controller/archive-pod.js';
+import type { CapturedLog } from '../../controller/log-parts.js';
+import type { PodFinalizers } from '../../controller/pod-finalizer.js';
+import { S3Archive } from '../../lib/archive/writer.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
+import type { KubeHttp } from '../../lib/kube/http.js';
+import { BUCKET, startTestS3 } from './helpers/s3.js';
+
+const S = 'PYGEOAPI_K8S_MANAGER_RESULT_START';
+
+t.test('archivePod', async (t) => {
+  const s3 = await startTestS3(t);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'archive-pod-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('the Kubernetes API is not used for a pod that is gone')) });
+  const ctx: ArchiveContext = {
+    s3: new S3Archive({ client: s3.client, bucket: BUCKET, partSizeBytes: 5 * 1024 * 1024, queueSize: 2 }),
+    prefix: 'logs/',
+    layout: 'per-container',
+    jobNamePrefix: 'pygeoapi-job-',
+    resultAnnotationLimitBytes: 1024,
+    http: unused as KubeHttp,
+    finalizers: unused as PodFinalizers,
+    logger: pino({ level: 'silent' }),
+    jobLock: new KeyedLock(),
+  };
+  const pod = (name: string, phase = 'Succeeded'): V1Pod => ({
+    metadata: { name, namespace: 'ns', uid: name, labels: { 'job-name': name.replace(/-pod$/, '') } },
+    spec: { containers: [{ name: 'main' }] },
+    status: { phase },
+  });
+  const spool = async (name: string, text: string, complete: boolean, incompleteReason?: string): Promise<CapturedLog> => {
+    const file = path.join(dir, name);
+    await writeFile(file, text);
+    return { container: 'main', init: false, previous: false, file, bytes: Buffer.byteLength(text), complete, ...(incompleteReason ? { incompleteReason } : {}) };
+  };
+  const record = async (job: string): Promise<JobRecord> => JSON.parse((await s3.get(`logs/ns/${job}/job.json`))!.toString('utf8')) as JobRecord;
+  const signal = new AbortController().signal;
+  // The Job finished and went (TTL): its last state says how it ended; no result annotations to write.
+  const input = (p: V1Pod, logs: CapturedLog[]): ArchiveInput => ({
+    pod: p,
+    podGone: true,
+    logs,
+    job: { metadata: { name: p.metadata!.labels!['job-name'], namespace: 'ns' }, status: { conditions: [{ type: 'Complete', status: 'True' }] } },
+    jobDeleted: true,
+    jobHasOtherPods: false,
+  });
+
+  t.test('a later, incomplete capture never replaces a complete archived log', async (t) => {
+    const full = `hello\n${S}\n42`;
+    await archivePod(ctx, input(pod('a-pod'), [await spool('a1', full, true)]), signal);
+    const first = await record('a');
+    t.equal(first.logs[0]!.complete, true);
+    // A controller that came after the kubelet removed the logs: nothing read, and it knows why.
+    const outcome = await archivePod(ctx, input(pod('a-pod'), [await spool('a2', '', false, 'gone: removed')]), signal);
+    t.equal((await s3.get('logs/ns/a/a-pod/main.log'))?.toString(), full, 'the complete log stays in S3');
+    const second = await record('a');
+    t.same(second.logs, first.logs, 'the record keeps the verified complete entry');
+    t.same(second.result, { value: '42' }, 'and the result read from it');
+    t.equal(second.status.status, 'successful');
+    t.same(outcome.incomplete, [], 'nothing incomplete was archived');
+  });
+
+  t.test('a log that could not be read whole is recorded incomplete with its reason, never as complete', async (t) => {
+    const outcome = await archivePod(ctx, input(pod('b-pod'), [await spool('b', '', false, 'gone: the container log was gone')]), signal);
+    const rec = await record('b');
+    t.match(rec.logs[0], { bytes: 0, complete: false, incompleteReason: 'main: gone: the container log was gone' });
+    t.equal(outcome.incomplete.length, 1);
+    t.equal(rec.status.status, 'successful', 'no result markers were read: none was lost');
+  });
+
+  t.test('a succeeded job whose result came from an incomplete log is not a success with an empty result', async (t) => {
+    const outcome = await archivePod(ctx, input(pod('c-pod'), [await spool('c', `${S}\n`, false, 'gap: rotated')]), signal);
+    const rec = await record('c');
+    t.equal(rec.result, undefined, 'no (empty) result');
+    t.equal(rec.status.status, 'failed');
+    t.match(rec.status.message, /result was lost/);
+    t.match(rec.resultLost, /main: gap: rotated/);
+    t.match(outcome.resultLost, /gap/);
+  });
+
+  t.test('a replaced object under a complete entry is not trusted: the capture is archived', async (t) => {
+    await archivePod(ctx, input(pod('d-pod'), [await spool('d1', 'one\n', true)]), signal);
+    await s3.client.send(new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: BUCKET, Key: 'logs/ns/d/d-pod/main.log', Body: 'tampered' }));
+    await archivePod(ctx, input(pod('d-pod'), [await spool('d2', 'one', false, 'gone: removed')]), signal);
+    t.equal((await s3.get('logs/ns/d/d-pod/main.log'))?.toString(), 'one', 'what could be read replaces an object that is not the verified one');
+    t.equal((await record('d')).logs[0]!.complete, false);
+  });
+});

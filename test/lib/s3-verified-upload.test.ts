@@ -1,0 +1,103 @@
+/**
+ * verifiedUpload: bytes in S3 are proven equal to the bytes sent (part MD5s,
+ * the multipart ETag, size, SHA-256), against s3rver and against an S3 that
+ * answers wrongly.
+ */
+import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ArchiveVerificationError, multipartEtags, verifiedUpload } from '../../lib/s3/verified-upload.js';
+import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A body in uneven chunks, so parts are cut across them. */
+function body(bytes: Buffer): Readable {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 700_001) chunks.push(bytes.subarray(i, i + 700_001));
+  return Readable.from(chunks);
+}
+
+t.test('against s3rver', async (t) => {
+  const s3 = await startTestS3(t);
+  const upload = (key: string, bytes: Buffer) =>
+    verifiedUpload({ client: s3.client, bucket: BUCKET, key, body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
+
+  for (const size of [0, 1000, 5 * MiB, 11 * MiB + 3]) {
+    const bytes = randomBytes(size);
+    const outcome = await upload(`k-${size}`, bytes);
+    t.equal(outcome.bytes, size, `${size}: size`);
+    t.equal(outcome.sha256, sha256(bytes), `${size}: SHA-256 of the content`);
+    t.ok((await s3.get(`k-${size}`))!.equals(bytes), `${size}: stored byte for byte`);
+  }
+  t.equal(await s3.storedParts(''), 0, 'no upload left unfinished');
+});
+
+t.test('multipartEtags: the S3 form and the whole-object form', async (t) => {
+  const parts = [Buffer.from('a'), Buffer.from('b')].map((b) => createHash('md5').update(b).digest());
+  const [s3Form, whole] = multipartEtags(parts, md5(Buffer.from('ab')));
+  t.equal(s3Form, `${md5(Buffer.concat(parts))}-2`);
+  t.equal(whole, md5(Buffer.from('ab')));
+});
+
+/** An S3 that stores nothing and answers as scripted. */
+function fakeS3(answers: { partEtag?: (md5: string) => string; complete?: () => unknown; head?: () => unknown; get?: () => unknown }) {
+  const calls: string[] = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: { ContentMD5?: string } }) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      calls.push(name);
+      switch (name) {
+        case 'CreateMultipartUpload':
+          return { UploadId: 'u1' };
+        case 'UploadPart': {
+          const sent = Buffer.from(command.input.ContentMD5!, 'base64').toString('hex');
+          return { ETag: `"${answers.partEtag ? answers.partEtag(sent) : sent}"` };
+        }
+        case 'CompleteMultipartUpload':
+          return answers.complete!();
+        case 'HeadObject':
+          return answers.head!();
+        case 'GetObject':
+          return answers.get!();
+        default:
+          return {};
+      }
+    },
+  };
+  return { client: client as unknown as S3Client, calls };
+}
+
+t.test('wrong answers are caught', async (t) => {
+  const bytes = randomBytes(6 * MiB);
+  const run = (client: S3Client) =>
+    verifiedUpload({ client, bucket: 'b', key: 'k', body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
+  const parts = [bytes.subarray(0, 5 * MiB), bytes.subarray(5 * MiB)].map((p) => createHash('md5').update(p).digest());
+  const [etag] = multipartEtags(parts, md5(bytes));
+
+  const changedPart = fakeS3({ partEtag: () => 'f'.repeat(32) });
+  await t.rejects(run(changedPart.client), ArchiveVerificationError, 'a part stored with another MD5');
+  t.ok(changedPart.calls.includes('AbortMultipartUpload'), 'the upload is aborted, its parts not left behind');
+
+  const lostAnswer = fakeS3({
+    complete: () => Promise.reject(Object.assign(new Error('The specified upload does not exist'), { name: 'NoSuchUpload' })),
+    head: () => ({ ContentLength: bytes.length, ETag: `"${etag}"` }),
+  });
+  t.equal((await run(lostAnswer.client)).etag, etag, 'a completion whose answer was lost is settled by the stored object');
+
+  const otherObject = fakeS3({ complete: () => ({ ETag: `"${etag}"` }), head: () => ({ ContentLength: bytes.length, ETag: `"${'0'.repeat(32)}-2"` }) });
+  await t.rejects(run(otherObject.client), { name: 'ArchiveVerificationError', message: /not what was uploaded/ }, 'the key holds another object (another writer)');
+
+  const shorter = fakeS3({ complete: () => ({ ETag: `"${etag}"` }), head: () => ({ ContentLength: 5, ETag: `"${etag}"` }) });
+  await t.rejects(run(shorter.client), { message: /holds 5 bytes/ });
+
+  const encrypted = (stored: Buffer) =>
+    fakeS3({ complete: () => ({ ETag: '"kms-opaque"' }), head: () => ({ ContentLength: bytes.length, ETag: '"kms-opaque"' }), get: () => ({ Body: Readable.from([stored]) }) });
+  t.equal((await run(encrypted(bytes).client)).etag, 'kms-opaque', 'an ETag that is no MD5: read back and compared by SHA-256');
+  const flipped = Buffer.from(bytes);
+  flipped[0] = flipped[0]! ^ 1;
+  await t.rejects(run(encrypted(flipped).client), { message: /reads back with SHA-256/ });
+});
