@@ -174,6 +174,7 @@ export async function verifyJob(job: SubmittedJob, receipts: Receipt[], archive:
       continue;
     }
     bytes += archived.length;
+    if (!record) continue; // already reported once for the whole job
     if (!entry) found('record', `${what}: archived intact but ${describeEntry(entry)}`);
     else if (entry.bytes !== receipt.bytes) found('record', `${what}: archived intact (${receipt.bytes} B), but the ${describeEntry(entry)}`);
     else if (recordedIncomplete(entry)) found('record', `${what}: archived intact, but the ${describeEntry(entry)}`);
