@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive-layout.js';
+import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive/layout.js';
 import { bodySlice, digestOf, LONG_LINE, outputChunks, resultValue } from './job-output.mjs';
 import { planChaos, type JobSpec, type PlannedJob } from './plan.js';
 import { seededRandom } from './prng.js';

@@ -5,20 +5,15 @@
  * (local-cluster, S3). Every process's output goes to a file of its own.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { childEnv } from '../helpers/child-env.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-/** The command line's entry point (cmd/ once the layout moved there, lib/cli before). */
-export function cliEntry(): string {
-  const candidates = [path.join(ROOT, 'cmd', 'main.ts'), path.join(ROOT, 'cmd', 'cli', 'main.ts'), path.join(ROOT, 'lib', 'cli', 'main.ts')];
-  const found = candidates.find((file) => existsSync(file));
-  if (!found) throw new Error(`no CLI entry point among ${candidates.join(', ')}`);
-  return found;
-}
+/** The command line's entry point, run through tsx (no build needed). */
+export const CLI_ENTRY = path.join(ROOT, 'cmd', 'main.ts');
 
 export interface Part {
   name: string;
@@ -38,7 +33,7 @@ function logStream(logDir: string, name: string): WriteStream {
 export function startPart(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Part {
   const log = logStream(logDir, name);
   log.write(`--- ${new Date().toISOString()} start ${name}: serve ${args.join(' ')}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry(), 'serve', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', ...args], {
     cwd: ROOT,
     env: childEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],

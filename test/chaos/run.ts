@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { jobRecordKey } from '../../lib/archive-layout.js';
+import { jobRecordKey } from '../../lib/archive/layout.js';
 import { jobNameFor, LOG_FINALIZER, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../../lib/contract.js';
 import { isApiError } from '../../lib/kube/http.js';
 import { resultValue } from './job-output.mjs';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeHttp } from '../../lib/kube/http.js';
 import { ENVIRONMENT_VARIABLES } from '../../lib/config/environment.js';
-import { registerWebhook } from '../../lib/local/register-webhook.js';
+import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import type { ClusterCommand, ClusterMessage } from './cluster-process.js';
 import type { S3Command, S3Message } from './s3-process.js';
 import { forkHelper, startPart, type Part } from './processes.js';

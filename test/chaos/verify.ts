@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive-layout.js';
+import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive/layout.js';
 import { digestOf, outputChunks, resultValue } from './job-output.mjs';
 import type { PlannedJob } from './plan.js';
 
