@@ -192,6 +192,7 @@ t.test('verification: which logs, and what counts as lost, corrupt or misrecorde
   const lost = await verifyJob(job, receipts, access(empty, honest));
   t.same(lost.findings.map((f) => f.kind), ['lost'], 'recorded as incomplete: lost, not corrupt');
   t.equal(recordedIncomplete({ pod: 'p', container: 'c', key: 'k', bytes: 0, complete: false, reason: 'x' }), 'complete: false (x)');
+  t.equal(recordedIncomplete({ pod: 'p', container: 'c', key: 'k', bytes: 0, complete: false, incompleteReason: 'log removed' }), 'complete: false (log removed)');
   t.equal(recordedIncomplete({ pod: 'p', container: 'c', key: 'k', bytes: 0, incomplete: 'gone' }), 'incomplete: "gone"');
   t.equal(recordedIncomplete({ pod: 'p', container: 'c', key: 'k', bytes: 0 }), undefined);
 

@@ -74,7 +74,7 @@ export function startPart(name: string, args: string[], env: NodeJS.ProcessEnv, 
 
 export interface Helper<M> {
   child: ChildProcess;
-  /** The first message of the given type. */
+  /** The first message of the given type (the default bound is generous: a loaded machine starts processes slowly). */
   next<T extends M>(match: (message: M) => message is T, timeoutMs?: number): Promise<T>;
   send(message: unknown): void;
   stop(): Promise<void>;
@@ -94,7 +94,7 @@ export function forkHelper<M extends { type: string }>(name: string, file: strin
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
-    next: (match, timeoutMs = 60_000) =>
+    next: (match, timeoutMs = 300_000) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           child.off('message', on);
