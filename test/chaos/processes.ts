@@ -1,8 +1,9 @@
 /**
  * The chaos run's processes: the manager's parts as the real command line
- * (`k8s-job-manager serve …` through tsx, so SIGKILL kills exactly what a
- * container runtime would), and the helpers forked with an IPC channel
- * (local-cluster, S3). Every process's output goes to a file of its own.
+ * (`node cmd/main.js serve …` from build.ts's transpiled tree, so SIGKILL
+ * kills exactly what a container runtime would), and the helpers forked with
+ * an IPC channel (local-cluster, S3). Every process's output goes to a file
+ * of its own.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -11,9 +12,6 @@ import { createInterface } from 'node:readline';
 import { childEnv } from '../helpers/child-env.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-/** The command line's entry point, run through tsx (no build needed). */
-export const CLI_ENTRY = path.join(ROOT, 'cmd', 'main.ts');
 
 export interface Part {
   name: string;
@@ -29,11 +27,11 @@ function logStream(logDir: string, name: string): WriteStream {
   return createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
 }
 
-/** `k8s-job-manager serve <args>` with `env` on top of a clean environment. */
-export function startPart(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Part {
+/** `k8s-job-manager serve <args>` (`cli`: the transpiled cmd/main.js) with `env` on top of a clean environment. */
+export function startPart(name: string, cli: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Part {
   const log = logStream(logDir, name);
   log.write(`--- ${new Date().toISOString()} start ${name}: serve ${args.join(' ')}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'serve', ...args], {
+  const child = spawn(process.execPath, [cli, 'serve', ...args], {
     cwd: ROOT,
     env: childEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,12 +78,12 @@ export interface Helper<M> {
   stop(): Promise<void>;
 }
 
-/** A TypeScript helper forked with tsx and an IPC channel. */
+/** A helper (transpiled JavaScript) forked with an IPC channel. */
 export function forkHelper<M extends { type: string }>(name: string, file: string, args: string[], logDir: string): Helper<M> {
   const log = logStream(logDir, name);
   const child = fork(file, args, {
     cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: [],
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

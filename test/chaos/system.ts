@@ -15,6 +15,7 @@ import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import type { ClusterCommand, ClusterMessage } from './cluster-process.js';
 import type { S3Command, S3Message } from './s3-process.js';
 import { forkHelper, startPart, type Part } from './processes.js';
+import { transpileProduct } from './build.js';
 import type { S3FaultStats } from './s3-fault-proxy.js';
 
 export const JOBS_NAMESPACE = 'default';
@@ -114,12 +115,16 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   };
 
   try {
-    const here = import.meta.dirname;
-    const cluster = forkHelper<ClusterMessage>('local-cluster', path.join(here, 'cluster-process.ts'), [kubeconfig, String(options.removalDelayMs)], logs);
+    const build = path.join(options.dir, 'build');
+    await transpileProduct(build);
+    options.note('transpiled the manager for plain node');
+    const cli = path.join(build, 'cmd', 'main.js');
+    const here = path.join(build, 'test', 'chaos');
+    const cluster = forkHelper<ClusterMessage>('local-cluster', path.join(here, 'cluster-process.js'), [kubeconfig, String(options.removalDelayMs)], logs);
     stops.push(() => cluster.stop());
     const s3 = forkHelper<S3Message>(
       's3',
-      path.join(here, 's3-process.ts'),
+      path.join(here, 's3-process.js'),
       [path.join(options.dir, 's3'), BUCKET, options.seed, String(options.s3Faults.refuse), String(options.s3Faults.cut)],
       logs,
     );
@@ -167,6 +172,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       return {
         current: () => part,
         restart: async () => {
+          if (stopping) return;
           part = launch();
           watch(part);
           await part.ready;
@@ -183,12 +189,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     };
     const webhook = supervise(
       'webhook',
-      () => startPart('webhook', [...common, '--webhook', '--webhook-port', '0'], { ...base, PYGEOAPI_K8S_MANAGER_NAMESPACE: SYSTEM_NAMESPACE }, logs),
+      () => startPart('webhook', cli, [...common, '--webhook', '--webhook-port', '0'], { ...base, PYGEOAPI_K8S_MANAGER_NAMESPACE: SYSTEM_NAMESPACE }, logs),
       exposeWebhook,
     );
     // A fixed port, so the API keeps its address across restarts.
     const apiPort = await freePort();
-    const api = supervise('api', () => startPart('api', [...common, '--api', '--port', String(apiPort)], { ...base, PYGEOAPI_K8S_MANAGER_NAMESPACE: JOBS_NAMESPACE, ...bucket(s3Ready.direct) }, logs));
+    const api = supervise('api', () => startPart('api', cli, [...common, '--api', '--port', String(apiPort)], { ...base, PYGEOAPI_K8S_MANAGER_NAMESPACE: JOBS_NAMESPACE, ...bucket(s3Ready.direct) }, logs));
 
     // The spool survives a restart in the same pod (emptyDir): same folder, same identity.
     const spoolVariable = ENVIRONMENT_VARIABLES.find((v) => /SPOOL/.test(v.name))?.name;
@@ -200,7 +206,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       ...(spoolVariable ? { [spoolVariable]: path.join(options.dir, `spool-${i}`) } : {}),
     });
     const replicas = Array.from({ length: options.replicas }, (_, i) =>
-      supervise(`controller-${i}`, () => startPart(`controller-${i}`, [...common, '--controller'], replicaEnv(i), logs)),
+      supervise(`controller-${i}`, () => startPart(`controller-${i}`, cli, [...common, '--controller'], replicaEnv(i), logs)),
     );
     await Promise.all([exposeWebhook(webhook.current()), api.current().ready, ...replicas.map((r) => r.current().ready)]);
 
