@@ -17,6 +17,7 @@ import {
   MANAGED_LABEL_VALUE,
 } from '../lib/contract.js';
 import type { AdmissionRequestLike, JsonPatchOp, WebhookSettings } from './types.js';
+import { isRecord } from '../lib/is-record.js';
 
 export interface AdmissionPlan {
   patch: JsonPatchOp[];
@@ -238,6 +239,3 @@ function metadataOf(object: Record<string, unknown>): V1ObjectMeta | undefined {
   return isRecord(object.metadata) ? (object.metadata as V1ObjectMeta) : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
