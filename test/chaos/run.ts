@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Jobs running at once, at most (the machine runs every container as a process). */
   maxActive: number;
   settleTimeoutMs: number;
+  /** Stop submitting after this long (the rest of the plan is skipped; every kill still happens). */
+  submitForMs?: number;
   /** Keep the run folder (logs of every process, the S3 files, receipts) even when the run passes. */
   keep: boolean;
   /** Progress lines go here (stderr by default). */
@@ -254,16 +256,31 @@ async function drive(
     note(`controller-${replica} restarted`);
   };
 
-  // --- submitting the jobs ---
+  // --- submitting the jobs (until --submit-for runs out, if given) ---
   const active = (): number => tracked.filter((j) => j.finishedAt === undefined).length;
-  for (const [i, job] of jobs.entries()) {
+  const submitStart = Date.now();
+  const fired = new Set<PlannedKill>();
+  // A kill is due after its share of the jobs, or of the submission time when that is bounded.
+  const due = (k: PlannedKill, submitted: number): boolean =>
+    submitted >= k.afterJobs || (options.submitForMs !== undefined && Date.now() - submitStart >= (k.afterJobs / jobs.length) * options.submitForMs);
+  let submitted = 0;
+  for (const job of jobs) {
     while (active() >= options.maxActive) await sleep(100);
+    if (options.submitForMs !== undefined && Date.now() - submitStart > options.submitForMs) {
+      note(`--submit-for ${options.submitForMs / 1000} s ran out after ${submitted} jobs`);
+      break;
+    }
     const entry = await submit(system, job, note, retrying);
+    submitted++;
     if (entry) tracked.push({ ...entry, deleted: false, dismissing: false });
-    for (const k of kills.filter((k) => k.afterJobs === i + 1)) killChain = killChain.then(() => kill(k));
+    for (const k of kills.filter((k) => !fired.has(k) && due(k, submitted))) {
+      fired.add(k);
+      killChain = killChain.then(() => kill(k));
+    }
     await sleep(job.gapMs);
   }
-  note(`all ${jobs.length} jobs submitted (${tracked.length} accepted); waiting for them to finish`);
+  for (const k of kills.filter((k) => !fired.has(k))) killChain = killChain.then(() => kill(k));
+  note(`${submitted} jobs submitted (${tracked.length} accepted); waiting for them to finish`);
 
   // --- settling: every job finished, every pod released, every record written ---
   const deadline = Date.now() + options.settleTimeoutMs;
@@ -460,7 +477,7 @@ function parseSize(text: string): number {
   return Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
 }
 
-const USAGE = `usage: npm run chaos -- --jobs N --kills K [--seed S] [--replicas R] [--max-bytes SIZE] [--max-active N] [--settle-timeout SECONDS] [--keep]`;
+const USAGE = `usage: npm run chaos -- --jobs N --kills K [--seed S] [--replicas R] [--max-bytes SIZE] [--max-active N] [--settle-timeout SECONDS] [--submit-for SECONDS] [--keep]`;
 
 export function parseChaosArgs(argv: string[]): Omit<RunOptions, 'progress'> {
   const { values } = parseArgs({
@@ -473,6 +490,7 @@ export function parseChaosArgs(argv: string[]): Omit<RunOptions, 'progress'> {
       'max-bytes': { type: 'string' },
       'max-active': { type: 'string' },
       'settle-timeout': { type: 'string' },
+      'submit-for': { type: 'string' },
       keep: { type: 'boolean' },
     },
     strict: true,
@@ -492,6 +510,7 @@ export function parseChaosArgs(argv: string[]): Omit<RunOptions, 'progress'> {
     maxBytes: values['max-bytes'] ? parseSize(values['max-bytes']) : 32 * 1024 * 1024,
     maxActive: int('max-active', 12, 1),
     settleTimeoutMs: int('settle-timeout', 300, 1) * 1000,
+    ...(values['submit-for'] !== undefined ? { submitForMs: int('submit-for', 0, 1) * 1000 } : {}),
     keep: values.keep ?? false,
   };
 }
