@@ -212,6 +212,8 @@ t.test('command line', async (t) => {
   const defaults = parseChaosArgs([]);
   t.match(defaults, { jobs: 30, kills: 2, replicas: 2, maxBytes: 32 * 1024 * 1024, keep: false });
   t.match(parseChaosArgs(['--jobs', '300', '--kills', '5', '--seed', 'abc', '--max-bytes', '256KiB']), { jobs: 300, kills: 5, seed: 'abc', maxBytes: 262_144 });
+  t.match(parseChaosArgs(['--submit-for', '600']), { submitForMs: 600_000 });
+  t.notOk('submitForMs' in parseChaosArgs([]), 'no submission bound unless asked');
   t.throws(() => parseChaosArgs(['--jobs', 'many']), /--jobs must be an integer/);
   t.throws(() => parseChaosArgs(['--replicas', '1']), /--replicas must be an integer ≥ 2/);
   t.throws(() => parseChaosArgs(['--max-bytes', 'lots']), /not a size/);
