@@ -202,7 +202,9 @@ t.test('verification: which logs, and what counts as lost, corrupt or misrecorde
 
   const misrecorded = { ...record, status: { status: 'running' }, result: { value: '' }, logs: record.logs.map((l) => ({ ...l, bytes: l.bytes + 1 })) };
   const kinds = (await verifyJob(job, receipts, access(objects, misrecorded))).findings.map((f) => f.kind).sort();
-  t.same(kinds, ['record', 'record', 'record', 'result', 'status']);
+  t.same(kinds, ['record', 'record', 'record', 'status'], 'sizes and status; no result expected from an unfinished record');
+  const wrongResult = { ...record, result: { value: '' } };
+  t.same((await verifyJob(job, receipts, access(objects, wrongResult))).findings.map((f) => f.kind), ['result'], 'a successful record with the wrong result');
   t.same((await verifyJob(job, receipts, access(objects, undefined))).findings.map((f) => f.kind), ['record'], 'no record');
   t.equal(firstDifference(planned, receipts[0]!, all(s, 'init', 1, 'p1')), all(s, 'init', 1, 'p1').length, 'no difference: the length');
   t.same((await verifyJob(job, [receipts[0]!], access(objects, record))).findings.map((f) => f.kind), ['generator'], 'a job whose main never ran');
