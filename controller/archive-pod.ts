@@ -111,6 +111,7 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
       pod: podName,
       status: { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) },
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
+      ...(annotations[ANNOTATIONS.owner] ? { owner: annotations[ANNOTATIONS.owner] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
       ...(result ? { result } : {}),
       logs: entries,

@@ -61,7 +61,8 @@ export interface HarnessOptions {
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
-  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, ...options.env };
+  // Access control is off unless a test asks for a mode: the explicit opt-in `none` needs.
+  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...options.env };
   const { config } = loadConfigFile(options.configFile, env);
   const kubeConfig = options.cluster.kubeConfig(options.namespace);
   const metrics = new Registry();

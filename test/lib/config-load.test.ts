@@ -42,7 +42,6 @@ t.test('the shipped example loads with no error and no warning', async (t) => {
     url: 'http://localhost:5000',
     languages: ['en-US'],
     prettyPrint: true,
-    cors: true,
     limits: { defaultItems: 10, maxItems: 1000 },
     manager: { name: 'pygeoapi_k8s_manager.manager.KubernetesManager', finalizerController: true },
     identification: {
