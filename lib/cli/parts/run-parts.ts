@@ -71,6 +71,7 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
         settings: {
           archiveLogs: config.server.manager.finalizerController,
           jobNamePrefix: config.settings.jobNamePrefix,
+          trustedJobCreators: config.settings.trustedJobCreators,
           defaultTtlSecondsAfterFinished: config.settings.defaultTtlSecondsAfterFinished,
           ...(config.settings.defaultActiveDeadlineSeconds !== undefined ? { defaultActiveDeadlineSeconds: config.settings.defaultActiveDeadlineSeconds } : {}),
         },
