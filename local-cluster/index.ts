@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ObjectStore } from './api-server/store.js';
 import { Registry } from './api-server/registry.js';
-import { NAMESPACE } from './api-server/resources.js';
+import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, SERVICE_ACCOUNT } from './api-server/resources.js';
 import { Faults } from './api-server/http/faults.js';
 import { startApiServer, type RunningApiServer } from './api-server/http/server.js';
 import { mutatingAdmission, type AdmissionObserver } from './api-server/admission/mutating-admission.js';
@@ -20,6 +20,9 @@ import { GarbageCollector } from './controllers/garbage-collector.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
+import { AccessControl } from './auth/access.js';
+import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from './auth/bootstrap-policy.js';
+import { newTokenSecrets, TokenAuthority, DEFAULT_EXPIRATION_SECONDS, API_AUDIENCES } from './auth/tokens.js';
 import { createCertificateAuthority, createServingCertificate } from '../certs/generate.js';
 
 export interface LocalClusterOptions {
@@ -38,6 +41,23 @@ export interface LocalClusterOptions {
   /** Namespaces to create besides default, kube-system, kube-public and kube-node-lease. */
   namespaces?: string[];
   admissionObserver?: AdmissionObserver;
+  /**
+   * Refuse requests RBAC does not allow (403), as a real cluster does. Off by
+   * default: every authenticated or anonymous request is then allowed.
+   */
+  enforceRbac?: boolean;
+}
+
+export interface TokenOptions {
+  audiences?: string[];
+  /** Default 3600, at least 600 (TokenRequest's limits). */
+  expirationSeconds?: number;
+}
+
+/** Whose credentials a kubeconfig carries: the administrator's (default) or a bearer token's. */
+export interface KubeconfigOptions {
+  namespace?: string;
+  token?: string;
 }
 
 export interface LocalCluster {
@@ -46,9 +66,14 @@ export interface LocalCluster {
   caPem: string;
   registry: Registry;
   faults: Faults;
-  kubeConfig(namespace?: string): KubeConfig;
-  kubeconfigYaml(namespace?: string): string;
-  writeKubeconfig(path: string, namespace?: string): Promise<void>;
+  /** Whether RBAC refuses requests (LocalClusterOptions.enforceRbac). */
+  enforceRbac: boolean;
+  /** Kubeconfigs for the administrator (kubernetes-admin in system:masters) or, with `token`, another identity. */
+  kubeConfig(namespace?: string | KubeconfigOptions): KubeConfig;
+  kubeconfigYaml(namespace?: string | KubeconfigOptions): string;
+  writeKubeconfig(path: string, namespace?: string | KubeconfigOptions): Promise<void>;
+  /** A ServiceAccount token, as `kubectl create token` gets it (the account must exist). */
+  createToken(namespace: string, serviceAccount: string, options?: TokenOptions): Promise<string>;
   /** Maps a Service to a local address, for webhooks configured with `clientConfig.service`. */
   exposeService(namespace: string, name: string, port: number, target: { host: string; port: number }): void;
   stop(): Promise<void>;
@@ -65,6 +90,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   for (const name of [...BUILT_IN_NAMESPACES, ...(options.namespaces ?? [])]) {
     await registry.create(NAMESPACE, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, system);
   }
+
+  for (const role of BOOTSTRAP_CLUSTER_ROLES) await registry.create(CLUSTER_ROLE, undefined, role, system);
+  for (const binding of BOOTSTRAP_CLUSTER_ROLE_BINDINGS) await registry.create(CLUSTER_ROLE_BINDING, undefined, binding, system);
+  const tokens = await TokenAuthority.create(await newTokenSecrets(), (namespace, name) => store.get(SERVICE_ACCOUNT, namespace, name)?.metadata.uid);
+  const access = new AccessControl(store, tokens, options.enforceRbac === true);
 
   const faults = new Faults(store);
   const events = new EventRecorder(registry);
@@ -100,6 +130,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       registry,
       faults,
       logs: kubeletLogSource(kubelet),
+      access,
       watchTimeoutSeconds: options.watchTimeoutSeconds ?? 1800,
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     });
@@ -108,18 +139,28 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     throw error;
   }
 
+  const yaml = (which: string | KubeconfigOptions = {}): string => {
+    const { namespace, token } = typeof which === 'string' ? { namespace: which, token: undefined } : which;
+    return kubeconfigYaml(server.url, ca.certPem, token ?? tokens.secrets.adminToken, namespace);
+  };
   return {
     url: server.url,
     caPem: ca.certPem,
     registry,
     faults,
-    kubeconfigYaml: (namespace) => kubeconfigYaml(server.url, ca.certPem, namespace),
-    kubeConfig: (namespace) => {
+    enforceRbac: access.enforce,
+    kubeconfigYaml: yaml,
+    kubeConfig: (which) => {
       const kc = new KubeConfig();
-      kc.loadFromString(kubeconfigYaml(server.url, ca.certPem, namespace));
+      kc.loadFromString(yaml(which));
       return kc;
     },
-    writeKubeconfig: (path, namespace) => writeFile(path, kubeconfigYaml(server.url, ca.certPem, namespace), { mode: 0o600 }),
+    writeKubeconfig: (path, which) => writeFile(path, yaml(which), { mode: 0o600 }),
+    createToken: async (namespace, name, tokenOptions = {}) => {
+      const account = registry.get(SERVICE_ACCOUNT, namespace, name);
+      const issued = await tokens.issue(namespace, name, account.metadata.uid ?? '', tokenOptions.audiences ?? API_AUDIENCES, tokenOptions.expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS);
+      return issued.token;
+    },
     exposeService: (namespace, name, port, target) => services.set(`${namespace}/${name}:${port}`, target),
     stop: async () => {
       await server.close();

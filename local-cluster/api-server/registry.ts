@@ -28,6 +28,8 @@ export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 export interface RequestContext {
   /** Who asks; webhooks see it as userInfo.username. */
   user: string;
+  uid?: string;
+  groups?: string[];
   dryRun?: boolean;
 }
 

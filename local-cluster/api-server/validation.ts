@@ -15,6 +15,13 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { rbacCauses } from '../auth/rbac-validation.js';
 import { badRequest, invalid, type ApiError, type StatusCause } from './errors.js';
 import { isRecord, type KubeObject } from './types.js';
 import type { ResourceType } from './resources.js';
@@ -36,6 +43,12 @@ const MODELS: Record<string, ModelConstructor> = {
   Job: Job as unknown as ModelConstructor,
   Lease: Lease as unknown as ModelConstructor,
   MutatingWebhookConfiguration: MutatingWebhookConfiguration as unknown as ModelConstructor,
+  Role: Role as unknown as ModelConstructor,
+  RoleBinding: RoleBinding as unknown as ModelConstructor,
+  ClusterRole: ClusterRole as unknown as ModelConstructor,
+  ClusterRoleBinding: ClusterRoleBinding as unknown as ModelConstructor,
+  Deployment: Deployment as unknown as ModelConstructor,
+  PodDisruptionBudget: PodDisruptionBudget as unknown as ModelConstructor,
 };
 
 interface SchemaError {
@@ -77,6 +90,13 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 function nameCauses(type: ResourceType, name: string | undefined): StatusCause[] {
   if (!name) return [{ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' }];
   // Job names become label values of their pods, hence the label length limit.
+  if (type.group === 'rbac.authorization.k8s.io') {
+    // RBAC names are path segments (system:discovery is one), not DNS subdomains.
+    if (name === '.' || name === '..' || /[/%]/.test(name)) {
+      return [{ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": may not be '.' or '..' and may not contain '/' or '%'` }];
+    }
+    return [];
+  }
   const maxLength = type.kind === 'Job' || type.kind === 'Namespace' || type.kind === 'Service' ? 63 : 253;
   const pattern = type.kind === 'Namespace' || type.kind === 'Service' ? DNS_LABEL : DNS_SUBDOMAIN;
   if (name.length > maxLength || !pattern.test(name)) {
@@ -148,6 +168,7 @@ export function validateCreate(type: ResourceType, obj: KubeObject): ApiError | 
   const causes = [...nameCauses(type, obj.metadata.name)];
   if (obj.kind === 'Pod') causes.push(...containerCauses(obj.spec, 'spec'));
   if (obj.kind === 'Job') causes.push(...jobCauses(obj));
+  causes.push(...rbacCauses(obj));
   return causes.length ? invalid(type.kind, type.group, obj.metadata.name ?? '', causes) : undefined;
 }
 
@@ -198,5 +219,6 @@ export function validateUpdate(type: ResourceType, next: KubeObject, previous: K
     causes.push({ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations)' });
   }
   if (type.kind === 'Job') causes.push(...jobCauses(next));
+  causes.push(...rbacCauses(next, previous));
   return causes.length ? invalid(type.kind, type.group, next.metadata.name ?? '', causes) : undefined;
 }

@@ -5,7 +5,7 @@
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { ApiException, type V1Job, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type V1Job, type V1Pod, type V1PodSpec } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../local-cluster/index.js';
 
 /** What the tests need of tap's `t` to clean up after themselves. */
@@ -24,6 +24,26 @@ export async function startTestCluster(t: Teardown, options: LocalClusterOptions
   const cluster = await startLocalCluster({ ...FAST, ...options, port: 0 });
   t.teardown(() => cluster.stop());
   return cluster;
+}
+
+/** A cluster that refuses what RBAC does not allow (for tests of our manifests' Roles). */
+export function startEnforcingCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  return startTestCluster(t, { ...options, enforceRbac: true });
+}
+
+/**
+ * A client-node KubeConfig that acts as the ServiceAccount `namespace/name`
+ * with a token minted by the cluster; the account is created when missing.
+ */
+export async function serviceAccountKubeConfig(cluster: LocalCluster, namespace: string, name: string): Promise<{ kubeConfig: KubeConfig; token: string }> {
+  const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+  try {
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 409)) throw error;
+  }
+  const token = await cluster.createToken(namespace, name);
+  return { kubeConfig: cluster.kubeConfig({ namespace, token }), token };
 }
 
 /** A metav1.Status as the API server sends it with an error. */
@@ -73,9 +93,9 @@ export function rawRequest(
   cluster: LocalCluster,
   method: string,
   path: string,
-  options: { body?: unknown; contentType?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; contentType?: string; headers?: Record<string, string>; token?: string } = {},
 ): Promise<RawResponse> {
-  const headers: Record<string, string> = { ...options.headers };
+  const headers: Record<string, string> = { ...options.headers, ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);

@@ -36,7 +36,11 @@ function reviewFor(attributes: AdmissionAttributes, object: KubeObject, uid: str
       name: attributes.name ?? object.metadata.name ?? '',
       ...(attributes.namespace ? { namespace: attributes.namespace } : {}),
       operation: attributes.operation,
-      userInfo: { username: attributes.context.user, groups: ['system:authenticated'] },
+      userInfo: {
+        username: attributes.context.user,
+        ...(attributes.context.uid ? { uid: attributes.context.uid } : {}),
+        groups: attributes.context.groups ?? ['system:authenticated'],
+      },
       object,
       oldObject: attributes.oldObject ?? null,
       dryRun: attributes.context.dryRun === true,

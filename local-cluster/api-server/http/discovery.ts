@@ -1,5 +1,5 @@
 /** Discovery documents, derived from the resource table. */
-import { apiVersionOf, groupVersions, RESOURCE_TYPES, SUPPORTED_VERBS } from '../resources.js';
+import { type ResourceType, apiVersionOf, groupVersions, RESOURCE_TYPES, verbsOf } from '../resources.js';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-local-cluster' };
 
@@ -36,6 +36,14 @@ export function apiGroup(group: string): unknown | undefined {
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) };
 }
 
+function subresourceEntry(r: ResourceType, sub: ResourceType['subresources'][number]) {
+  const base = { name: `${r.plural}/${sub}`, singularName: '', namespaced: r.namespaced };
+  if (sub === 'log') return { ...base, kind: 'Pod', verbs: ['get'] };
+  // The TokenRequest API: POST serviceaccounts/<name>/token answers an authentication.k8s.io/v1 TokenRequest.
+  if (sub === 'token') return { ...base, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+  return { ...base, kind: r.kind, verbs: ['get', 'patch', 'update'] };
+}
+
 export function apiResourceList(group: string, version: string): unknown | undefined {
   const types = RESOURCE_TYPES.filter((r) => r.group === group && r.version === version);
   if (!types.length) return undefined;
@@ -45,17 +53,11 @@ export function apiResourceList(group: string, version: string): unknown | undef
       singularName: r.singular,
       namespaced: r.namespaced,
       kind: r.kind,
-      verbs: SUPPORTED_VERBS,
+      verbs: verbsOf(r),
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories ? { categories: r.categories } : {}),
     },
-    ...r.subresources.map((sub) => ({
-      name: `${r.plural}/${sub}`,
-      singularName: '',
-      namespaced: r.namespaced,
-      kind: sub === 'log' ? 'Pod' : r.kind,
-      verbs: sub === 'log' ? ['get'] : ['get', 'patch', 'update'],
-    })),
+    ...r.subresources.map((sub) => subresourceEntry(r, sub)),
   ]);
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(types[0]!), resources };
 }

@@ -43,7 +43,7 @@ function patchOperation(group: string, version: string, kind: string): Field[] {
 export function openApiV2Protobuf(): Buffer {
   const paths: Field[] = [];
   for (const { group, version } of groupVersions()) {
-    for (const r of RESOURCE_TYPES.filter((t) => t.group === group && t.version === version)) {
+    for (const r of RESOURCE_TYPES.filter((t) => t.group === group && t.version === version && !t.createOnly)) {
       const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
       const path = `${prefix}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}`;
       paths.push([2, [[1, path], [2, [[8, patchOperation(group, version, r.kind)]]]]]); // Paths.path: NamedPathItem{name, value: PathItem{patch}}

@@ -36,6 +36,10 @@ export function groupVersionDocument(group: string, version: string): unknown | 
       parameters: QUERY_PARAMETERS,
       responses: { '200': { description: 'OK' } },
     });
+    if (r.createOnly) {
+      paths[base] = { post: operation('post') };
+      continue;
+    }
     paths[base] = { post: operation('post'), get: operation('list') };
     paths[`${base}/{name}`] = {
       get: operation('get'),

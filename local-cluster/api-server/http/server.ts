@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, notFound, tooManyRequests, successStatus, unsupportedMediaType } from '../errors.js';
-import { apiVersionOf } from '../resources.js';
+import { apiVersionOf, NAMESPACE } from '../resources.js';
 import type { Registry } from '../registry.js';
 import type { ListOptions } from '../list.js';
 import { patchTypeOf } from '../patch/apply-patch.js';
@@ -23,10 +23,15 @@ import { serveWatch } from './watch.js';
 import { toTable, wantsTable } from './table.js';
 import type { Faults } from './faults.js';
 import type { PodLogSource } from './pod-logs.js';
+import { queryBool } from './query.js';
+import { decodeKubernetesProtobuf, ProtobufError } from '../protobuf/decode.js';
+
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+import type { AccessControl } from '../../auth/access.js';
+import type { Attributes, UserInfo } from '../../auth/rbac.js';
+import { requestToken, review } from '../../auth/reviews.js';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
-/** Identity of HTTP clients as webhooks see it (the stand-in does not authenticate). */
-const CLIENT_USER = 'kubernetes-admin';
 
 export interface ApiServerOptions {
   host: string;
@@ -36,6 +41,7 @@ export interface ApiServerOptions {
   registry: Registry;
   faults: Faults;
   logs: PodLogSource;
+  access: AccessControl;
   watchTimeoutSeconds: number;
   bookmarkIntervalMs: number;
 }
@@ -50,7 +56,8 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  // The real server's JSON encoder ends every body with a newline.
+  const text = `${JSON.stringify(body)}\n`;
   res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
   res.end(text);
 }
@@ -77,15 +84,25 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', 'the request body is too large');
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return undefined;
+  const body = Buffer.concat(chunks);
   const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  if (contentType === PROTOBUF) {
+    if (body.length === 0) return undefined;
+    try {
+      return decodeKubernetesProtobuf(body);
+    } catch (error) {
+      if (error instanceof ProtobufError || error instanceof SyntaxError) throw badRequest(`the body of the request could not be decoded as ${PROTOBUF}: ${error.message}`);
+      throw error;
+    }
+  }
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
   if (contentType.includes('protobuf') || contentType.includes('cbor')) {
-    // Clients fall back to JSON when a server refuses their binary encoding.
-    throw unsupportedMediaType(`the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml`);
+    // client-go falls back to JSON when a server refuses CBOR with 415.
+    throw unsupportedMediaType(`the body of the request was in an unknown format (${contentType}) - accepted media types include: application/json, application/yaml, ${PROTOBUF}`);
   }
   try {
-    return contentType === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
+    return contentType === 'application/yaml' || contentType === 'application/apply-patch+yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
     throw badRequest(`the body of the request could not be decoded as ${contentType}: ${(error as Error).message}`);
   }
@@ -110,8 +127,8 @@ function listOptions(query: URLSearchParams): ListOptions {
 
 function propagationOf(value: unknown, orphanDependents: unknown): PropagationPolicy | undefined {
   if (value === undefined || value === null || value === '') {
-    if (orphanDependents === true || orphanDependents === 'true') return 'Orphan';
-    if (orphanDependents === false || orphanDependents === 'false') return 'Background';
+    if (orphanDependents === true) return 'Orphan';
+    if (orphanDependents === false) return 'Background';
     return undefined;
   }
   if (value === 'Background' || value === 'Foreground' || value === 'Orphan') return value;
@@ -126,13 +143,40 @@ function isDryRun(query: URLSearchParams, body: unknown): boolean {
   return all.length > 0;
 }
 
+function requestAttributes(user: UserInfo, info: ResourceRequest): Attributes {
+  const name = info.name ?? info.selectedName;
+  // A namespace is authorized in its own namespace (RequestInfoFactory: namespaces/<n> sets the namespace).
+  const namespace = info.type === NAMESPACE ? name : info.namespace;
+  return {
+    user,
+    resourceRequest: true,
+    verb: info.verb,
+    apiGroup: info.type.group,
+    resource: info.type.plural,
+    ...(info.subresource ? { subresource: info.subresource } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+  };
+}
+
 export function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const { registry, faults } = options;
   const store = registry.store;
 
-  async function handleResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, query: URLSearchParams): Promise<void> {
+  async function handleResource(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
     const { type, namespace, name, subresource } = info;
-    const context = { user: CLIENT_USER, dryRun: false };
+    const context = { user: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups, dryRun: false };
+    if (type.createOnly) {
+      if (info.verb !== 'create' || subresource !== undefined) throw methodNotAllowed(`the server does not allow this method on the requested resource`);
+      sendJson(res, 201, await review(options.access, { type, namespace, body: await readBody(req), user }));
+      return;
+    }
+    if (subresource === 'token' && type.subresources.includes('token')) {
+      if (info.verb !== 'create' || !name) throw methodNotAllowed('the server does not allow this method on the requested resource');
+      const serviceAccount = registry.get(type, namespace, name);
+      sendJson(res, 201, await requestToken(options.access, serviceAccount, await readBody(req)));
+      return;
+    }
     if (subresource === 'log') {
       if (info.verb !== 'get' || type.kind !== 'Pod' || !name) throw methodNotAllowed('the server does not allow this method on the requested resource');
       const pod = registry.get(type, namespace, name);
@@ -163,13 +207,13 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
       case 'watch': {
         const timeout = intParam(query, 'timeoutSeconds') ?? options.watchTimeoutSeconds * (1 + Math.random());
         // Validate selectors before the 200 goes out, so bad ones are a 400.
-        registry.list(type, namespace, { ...listOptions(query), limit: 1, continue: undefined });
+        registry.list(type, namespace, { ...listOptions(query), fieldSelector: info.fieldSelector, limit: 1, continue: undefined });
         serveWatch(store, faults, type, {
           namespace,
           labelSelector: query.get('labelSelector') ?? undefined,
-          fieldSelector: query.get('fieldSelector') ?? undefined,
+          fieldSelector: info.fieldSelector,
           resourceVersion: query.get('resourceVersion') ?? undefined,
-          allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
+          allowWatchBookmarks: queryBool(query, 'allowWatchBookmarks') === true,
           timeoutSeconds: timeout,
           bookmarkIntervalMs: options.bookmarkIntervalMs,
           asTable: wantsTable(req.headers.accept),
@@ -205,7 +249,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
         const grace = intParam(query, 'gracePeriodSeconds') ?? (typeof opts.gracePeriodSeconds === 'number' ? opts.gracePeriodSeconds : undefined);
         const preconditions = isRecord(opts.preconditions) ? (opts.preconditions as { uid?: string; resourceVersion?: string }) : undefined;
         const result = await registry.delete(type, namespace, name!, {
-          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, query.get('orphanDependents') ?? opts.orphanDependents),
+          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, queryBool(query, 'orphanDependents') ?? opts.orphanDependents),
           gracePeriodSeconds: grace,
           preconditions,
         }, context);
@@ -220,7 +264,7 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
         const opts = isRecord(body) ? body : {};
         context.dryRun = isDryRun(query, body);
         const items = await registry.deleteCollection(type, namespace, listOptions(query), {
-          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, opts.orphanDependents),
+          propagationPolicy: propagationOf(query.get('propagationPolicy') ?? opts.propagationPolicy, queryBool(query, 'orphanDependents') ?? opts.orphanDependents),
           gracePeriodSeconds: intParam(query, 'gracePeriodSeconds'),
         }, context);
         sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(store.currentRevision) }, items });
@@ -268,13 +312,15 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
       throw injected === 500 ? internalError('injected fault') : new ApiError(injected, injected === 503 ? 'ServiceUnavailable' : 'Timeout', 'injected fault');
     }
     if (faults.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.delayMs));
-    if (method === 'GET' && handleNonResource(res, url.pathname, req.headers.accept)) return;
-    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    const info = parseResourcePath(method, url.pathname, watch);
+    const user = await options.access.authenticate(req.headers);
+    const info = parseResourcePath(method, url.pathname, url.searchParams);
     if (!info) {
+      options.access.check({ user, resourceRequest: false, verb: method.toLowerCase(), path: url.pathname });
+      if (method === 'GET' && handleNonResource(res, url.pathname, req.headers.accept)) return;
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    await handleResource(req, res, info, url.searchParams);
+    options.access.check(requestAttributes(user, info));
+    await handleResource(req, res, info, url.searchParams, user);
   }
 
   const server = https.createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
