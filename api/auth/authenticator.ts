@@ -30,6 +30,8 @@ export interface AuthenticatorOptions {
   tokens?: readonly StaticToken[];
   kubeConfig: KubeConfig;
   namespace: string;
+  /** `oidc` mode: least time between two fetches of the keys for unknown kids (default 30 s; tests shorten it). */
+  oidcKeyCooldownMs?: number;
   /** Replaces the API server's reviews (benchmarks count calls through it); defaults to KubernetesReviews. */
   reviews?: ReviewClient;
 }
@@ -63,7 +65,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       };
     }
     case 'oidc': {
-      const verifier = new OidcVerifier(settings.oidc);
+      const verifier = new OidcVerifier(settings.oidc, options.oidcKeyCooldownMs);
       return {
         ...base,
         identify: async (header) => {
@@ -73,7 +75,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           const verdict = await verifier.verify(token);
           return 'principal' in verdict ? verdict : { invalid: true, problem: verdict.problem };
         },
-        grant: async (principal, action) => roleGrant(principal.role ?? 'user', action),
+        // A valid token whose roles claim maps to no role may do nothing (403).
+        grant: async (principal, action) => (principal.role ? roleGrant(principal.role, action) : { mayDo: false, seesAll: false }),
       };
     }
     case 'kubernetes': {

@@ -30,5 +30,6 @@ export function principalFromClaims(payload: JWTPayload, mapping: ClaimMapping):
   const roles = claimValues(claim(payload, mapping.rolesClaim));
   if (roles.some((r) => mapping.operatorRoles.includes(r))) return { principal: { subject, role: 'operator' } };
   if (mapping.userRoles.length === 0 || roles.some((r) => mapping.userRoles.includes(r))) return { principal: { subject, role: 'user' } };
-  return { problem: `${subject} has none of the roles that give access (claim ${mapping.rolesClaim})` };
+  // Known, but with no role: every action answers 403.
+  return { principal: { subject } };
 }

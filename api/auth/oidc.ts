@@ -32,7 +32,10 @@ const INVALID_TOKEN = new Set([
 export class OidcVerifier {
   private keys: JWTVerifyGetKey | undefined;
 
-  constructor(private readonly settings: AuthSettings['oidc']) {}
+  constructor(
+    private readonly settings: AuthSettings['oidc'],
+    private readonly cooldownMs = KEY_REFETCH_COOLDOWN_MS,
+  ) {}
 
   /** The principal, or the reason the token is refused; throws 503 when the issuer's keys cannot be had. */
   async verify(token: string): Promise<ClaimVerdict> {
@@ -56,7 +59,7 @@ export class OidcVerifier {
     if (this.keys) return this.keys;
     const uri = this.settings.jwksUri ?? (await this.discoverJwksUri());
     this.keys = createRemoteJWKSet(new URL(uri), {
-      cooldownDuration: KEY_REFETCH_COOLDOWN_MS,
+      cooldownDuration: this.cooldownMs,
       cacheMaxAge: KEY_MAX_AGE_MS,
       timeoutDuration: FETCH_TIMEOUT_MS,
     });

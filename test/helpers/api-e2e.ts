@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/index.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import type { ManagerConfig } from '../../lib/config/types.js';
+import type { Authenticator } from '../../api/auth/authenticator.js';
 import type { LocalCluster } from '../../local-cluster/index.js';
 import type { Teardown } from './local-cluster.js';
 import { validateOgc, type OgcDocumentKind } from './ogc-schemas.js';
@@ -58,6 +59,8 @@ export interface HarnessOptions {
   configFile: string;
   env?: Record<string, string>;
   archiveLogs?: boolean;
+  /** Made from the loaded configuration, replacing the one the auth mode would make. */
+  authenticator?: (config: ManagerConfig, kubeConfig: KubeConfig) => Authenticator;
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
@@ -86,6 +89,7 @@ export async function startApiHarness(t: Teardown, options: HarnessOptions): Pro
     logger,
     metrics,
     archiveLogs: options.archiveLogs ?? false,
+    ...(options.authenticator ? { authenticator: options.authenticator(config, kubeConfig) } : {}),
   });
   t.teardown(() => api.close());
   const publicUrl = config.server.url;
