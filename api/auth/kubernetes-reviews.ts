@@ -31,6 +31,8 @@ export class KubernetesReviews implements ReviewClient {
   private readonly decisions: TtlCache<boolean>;
   // In flight only: an entry lives until its review answers.
   private readonly pending = new Map<string, Promise<unknown>>();
+  /** Reviews sent to the API server so far (cache misses). */
+  sent = 0;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -106,6 +108,7 @@ export class KubernetesReviews implements ReviewClient {
 
   /** A review the API server cannot answer is the server's problem, not the caller's: 503, never a 500 or a 401. */
   private async call<T>(doing: string, request: () => Promise<T>): Promise<T> {
+    this.sent += 1;
     try {
       return await request();
     } catch (error) {

@@ -35,8 +35,7 @@ export const REDACTED = '[redacted]';
 const BUCKET_ENDPOINT = 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT';
 const AUTH_MODE = 'PYGEOAPI_K8S_MANAGER_AUTH_MODE';
 const OIDC_ISSUER = 'PYGEOAPI_K8S_MANAGER_OIDC_ISSUER';
-/** The API's service account in the shipped manifests. */
-const API_SERVICE_ACCOUNT = 'system:serviceaccount:k8s-job-manager:k8s-job-manager-api';
+
 const SEVEN_DAYS = 7 * 24 * 60 * 60;
 /** Job names are prefix + job id (a UUID, 36 characters) and must stay within the 63 characters of a label value. */
 const MAX_JOB_NAME_PREFIX = 63 - 36;
@@ -449,14 +448,15 @@ export const ENVIRONMENT = {
   },
   trustedJobCreators: {
     name: 'PYGEOAPI_K8S_MANAGER_TRUSTED_JOB_CREATORS',
-    default: API_SERVICE_ACCOUNT,
+    default: "the API's service account",
     description:
       'Webhook: comma-separated usernames (as the API server authenticates them) whose Jobs keep the `pygeoapi.io/identifier` and ' +
-      '`pygeoapi.io/owner` they carry — the API\'s service account. For everyone else the webhook sets both: a fresh id and the ' +
-      'creator as owner. Add the Python manager\'s service account when both run side by side.',
+      '`pygeoapi.io/owner` they carry. Unset: `system:serviceaccount:<the webhook\'s namespace>:k8s-job-manager-api`, the API of ' +
+      'the shipped manifests. For everyone else the webhook sets both: a fresh id and the creator as owner. Add the Python ' +
+      'manager\'s service account when both run side by side.',
     secret: false,
     origin: 'ours',
-    read: list([API_SERVICE_ACCOUNT]),
+    read: (raw: string | undefined): string[] | undefined => (raw === undefined ? undefined : parseList(raw)),
   },
 } satisfies Record<string, EnvironmentVariable<unknown>>;
 
@@ -507,7 +507,7 @@ export function readSettings(env: Env = process.env): Settings {
       checksums: read(ENVIRONMENT.bucketChecksums),
     },
     auth: authSettings(read),
-    trustedJobCreators: read(ENVIRONMENT.trustedJobCreators),
+    ...optional('trustedJobCreators', read(ENVIRONMENT.trustedJobCreators)),
     secrets: secretSettings({
       apiToken: read(ENVIRONMENT.apiToken),
       bucketSecret: read(ENVIRONMENT.bucketSecret),
@@ -524,6 +524,10 @@ export function readSettings(env: Env = process.env): Settings {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return settings;
+}
+
+function optional<K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Record<K, T>>);
 }
 
 function authSettings(read: <T>(variable: EnvironmentVariable<T>) => T): AuthSettings {

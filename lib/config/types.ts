@@ -193,8 +193,8 @@ export interface Settings {
   logArchiveLayout: LogArchiveLayout;
   bucket: BucketSettings;
   auth: AuthSettings;
-  /** Webhook: usernames whose Jobs keep their identifier and owner annotations. */
-  trustedJobCreators: string[];
+  /** Webhook: usernames whose Jobs keep their identifier and owner annotations; undefined: the API's service account. */
+  trustedJobCreators?: string[];
   secrets: SecretSettings;
 }
 

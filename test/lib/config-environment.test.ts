@@ -39,7 +39,6 @@ t.test('defaults', async (t) => {
       ownerCheck: true,
       oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
     },
-    trustedJobCreators: ['system:serviceaccount:k8s-job-manager:k8s-job-manager-api'],
     secrets: {},
   });
   t.equal(settings.defaultActiveDeadlineSeconds, undefined, 'no deadline unless configured');
@@ -96,7 +95,6 @@ t.test('every variable read', async (t) => {
       ownerCheck: true,
       oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
     },
-    trustedJobCreators: ['system:serviceaccount:k8s-job-manager:k8s-job-manager-api'],
     secrets: { apiToken: REDACTED, bucketSecret: REDACTED },
   });
   t.equal(settings.secrets.apiToken, 'token-1', 'code can read the token');
