@@ -87,6 +87,14 @@ t.test('discovery stays public', async (t) => {
   for (const route of ['/', '/conformance', '/processes', '/processes/echo', '/api']) {
     t.equal((await api.request('GET', route)).status, 200, route);
   }
+  t.notOk('warning' in (await api.request('GET', '/')).json(), 'no warning on the landing page with access control on');
+});
+
+t.test('none mode: a warning on the landing page and in the log', async (t) => {
+  const open = await startApiHarness(t, { cluster, namespace: NS, configFile: path.join(API_FIXTURES, 'auth-processes.yaml') });
+  t.match((await open.request('GET', '/')).json(), { warning: /Access control is off/ });
+  t.match(open.logText(), /ACCESS CONTROL IS OFF/);
+  t.equal((await open.request('GET', '/jobs')).status, 200, 'no credentials needed');
 });
 
 t.test('executions are owned by the token name', async (t) => {
