@@ -10,6 +10,7 @@ import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod } from '@kuberne
 import { createHash } from 'node:crypto';
 import {
   ANNOTATIONS,
+  formatAnnotationTime,
   hasManagedLabel,
   isJobId,
   JOB_ENV,
@@ -19,6 +20,7 @@ import {
   MANAGED_LABEL_VALUE,
 } from '../lib/contract.js';
 import type { AdmissionRequestLike, JsonPatchOp, WebhookSettings } from './types.js';
+import { isRecord } from '../lib/is-record.js';
 
 export interface AdmissionPlan {
   patch: JsonPatchOp[];
@@ -60,7 +62,7 @@ function planJob(job: V1Job, request: AdmissionRequestLike, settings: WebhookSet
   // What the API writes on the Jobs it makes, so kubectl-made Jobs show up in
   // the OGC job list alike. `job-name` is left out: the Python manager does
   // not write it either, and at admission a generateName Job has no name yet.
-  const started = now.toISOString();
+  const started = formatAnnotationTime(now);
   const annotations: Record<string, string | undefined> = {
     [ANNOTATIONS.identifier]: identity.jobId,
     [ANNOTATIONS.processId]: identity.processId,
@@ -333,6 +335,3 @@ function metadataOf(object: Record<string, unknown>): V1ObjectMeta | undefined {
   return isRecord(object.metadata) ? (object.metadata as V1ObjectMeta) : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

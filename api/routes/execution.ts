@@ -16,16 +16,13 @@ import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/re
 import type { StatusInfo } from '../../lib/job-status.js';
 import { ANNOTATIONS } from '../../lib/contract.js';
 import { guard } from '../auth/guard.js';
+import { isRecord } from '../../lib/is-record.js';
 
 interface ExecuteBody {
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
   response?: 'raw' | 'document';
   subscriber?: { successUri?: string; inProgressUri?: string; failedUri?: string };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseBody(body: unknown): ExecuteBody {

@@ -118,8 +118,6 @@ export interface ServerConfig {
   port: number;
   /** Public base URL, without a trailing slash. */
   url: string;
-  languages: string[];
-  prettyPrint: boolean;
   /** Undefined: no CORS headers at all (the default). */
   cors?: CorsPolicy;
   limits: { defaultItems: number; maxItems: number };
