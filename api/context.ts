@@ -5,6 +5,7 @@ import type { ManagerConfig, ProcessDefinition } from '../lib/config/types.js';
 import type { JobCache } from './kube/job-cache.js';
 import type { JobClient } from './kube/job-client.js';
 import type { ArchiveIndex } from '../lib/archive/archive-index.js';
+import type { Authenticator } from './auth/authenticator.js';
 
 export interface ApiContext {
   config: ManagerConfig;
@@ -15,6 +16,8 @@ export interface ApiContext {
   archive?: ArchiveIndex;
   /** The controller archives logs, so pods get the log finalizer. */
   archiveLogs: boolean;
+  /** Who the caller is and what it may do (PYGEOAPI_K8S_MANAGER_AUTH_MODE). */
+  auth: Authenticator;
   logger: Logger;
   metrics: Registry;
   /** Ready to serve: caches synced, not shutting down. */

@@ -17,6 +17,7 @@ import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
+import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
 
 export interface ApiOptions {
   config: ManagerConfig;
@@ -28,6 +29,8 @@ export interface ApiOptions {
   metrics: Registry;
   /** Pods get the log finalizer (the controller is deployed). */
   archiveLogs: boolean;
+  /** Replaces the one PYGEOAPI_K8S_MANAGER_AUTH_MODE makes (benchmarks count review calls through it). */
+  authenticator?: Authenticator;
 }
 
 export interface RunningApi {
@@ -52,6 +55,19 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     archive = new ArchiveIndex(reader, logger);
   }
   let closing = false;
+  const auth =
+    options.authenticator ??
+    createAuthenticator({
+      settings: settings.auth,
+      ...(settings.secrets.authTokens ? { tokens: settings.secrets.authTokens } : {}),
+      kubeConfig: options.kubeConfig,
+      namespace: options.namespace,
+    });
+  if (auth.mode === 'none') {
+    logger.warn(
+      `ACCESS CONTROL IS OFF (PYGEOAPI_K8S_MANAGER_AUTH_MODE=none): everyone who can reach ${options.host}:${options.port} can run, read, read the logs of and dismiss every job`,
+    );
+  } else logger.info({ mode: auth.mode, publicDiscovery: auth.publicDiscovery }, 'access control');
   const context: ApiContext = {
     config,
     namespace: options.namespace,
@@ -59,6 +75,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     client: new JobClient(options.kubeConfig, options.namespace),
     ...(archive ? { archive } : {}),
     archiveLogs: options.archiveLogs,
+    auth,
     logger,
     metrics: options.metrics,
     isReady: () => !closing && jobs.synced,

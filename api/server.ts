@@ -14,8 +14,12 @@ import { processRoutes } from './routes/processes.js';
 import { executionRoutes } from './routes/execution.js';
 import { jobRoutes } from './routes/jobs.js';
 import { operationRoutes } from './routes/operations.js';
+import { discoveryGuard } from './auth/guard.js';
+import { registerCors } from './auth/cors.js';
 
 export const API_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Probes and metrics: never behind access control (kubelets and Prometheus bring no tokens). */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/';
 
 /** Fastify's own client errors (bad JSON, wrong content type, too large) as OGC exceptions. */
@@ -35,6 +39,11 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
     loggerInstance: context.logger as FastifyBaseLogger,
     bodyLimit: API_BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
+  });
+  // Access control: a route without a guard of its own (landing page, conformance,
+  // OpenAPI, its UI, processes) gets the discovery guard; probes and metrics stay open.
+  app.addHook('onRoute', (route) => {
+    if (route.preHandler === undefined && !OPEN_ROUTES.has(route.url)) route.preHandler = discoveryGuard(context.auth);
   });
   const duration = new Histogram({
     name: 'ogc_api_request_duration_seconds',
@@ -56,20 +65,7 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
-  if (context.config.server.cors) {
-    // server.cors: answer browsers from any origin, including their preflight requests.
-    app.addHook('onRequest', async (request, reply) => {
-      reply.header('access-control-allow-origin', '*');
-      reply.header('access-control-expose-headers', 'location, preference-applied');
-      if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
-        reply.header('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
-        reply.header('access-control-allow-headers', request.headers['access-control-request-headers'] ?? 'content-type, prefer');
-        reply.header('access-control-max-age', '600');
-        return reply.code(204).send();
-      }
-      return undefined;
-    });
-  }
+  registerCors(app, context.config.server.cors);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const ogc = asOgcError(error);

@@ -137,6 +137,7 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
       // A job whose result was lost is never reported as a success with an empty result.
       status: resultLost !== undefined ? { ...status, status: 'failed', message: `The job ended successfully, but its result was lost with its log (${resultLost}).` } : status,
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
+      ...(annotations[ANNOTATIONS.owner] ? { owner: annotations[ANNOTATIONS.owner] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
       ...(result ? { result } : {}),
       ...(resultLost !== undefined ? { resultLost } : {}),

@@ -41,6 +41,12 @@ export const ANNOTATIONS = {
   logArchive: `${ANNOTATION_PREFIX}log-archive`,
   /** Ours, on Jobs: OGC states whose callback was delivered (comma separated). */
   callbacksSent: `${ANNOTATION_PREFIX}callbacks-sent`,
+  /**
+   * Ours, on Jobs: who owns the job — the authenticated subject of the API
+   * execution (username, token name or OIDC subject), or for kubectl-made
+   * Jobs the creator's username, stamped by the webhook. Never a credential.
+   */
+  owner: `${ANNOTATION_PREFIX}owner`,
 } as const;
 
 /** Finalizer on job pods that holds them until their logs are archived. */
@@ -61,6 +67,13 @@ export const RESULT_MARKERS = {
   /** A line containing this; everything after that line is the result value. */
   start: 'PYGEOAPI_K8S_MANAGER_RESULT_START',
 } as const;
+
+/** The shape of every job id the API and the webhook hand out (a UUID); ids in URLs are checked against it before any lookup. */
+export const JOB_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isJobId(value: string): boolean {
+  return JOB_ID_PATTERN.test(value);
+}
 
 /** Default prefix of Job names; `PYGEOAPI_K8S_MANAGER_JOB_NAME_PREFIX` overrides it. */
 export const DEFAULT_JOB_NAME_PREFIX = 'pygeoapi-job-';

@@ -60,6 +60,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
       ...optionalString('name', request.name),
       ...(request.object !== undefined && request.object !== null ? { object: request.object } : {}),
       ...(request.dryRun === true ? { dryRun: true } : {}),
+      ...(isRecord(request.userInfo) && typeof request.userInfo.username === 'string' ? { userInfo: { username: request.userInfo.username } } : {}),
     },
   };
 }

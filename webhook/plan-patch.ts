@@ -7,10 +7,12 @@
  * never replaced wholesale: other admission plugins may have appended to them.
  */
 import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import {
   ANNOTATIONS,
   formatAnnotationTime,
   hasManagedLabel,
+  isJobId,
   JOB_ENV,
   jobIdFromName,
   LOG_FINALIZER,
@@ -37,16 +39,20 @@ export function planAdmissionPatch(request: AdmissionRequestLike, settings: Webh
   // before admission, so past the checks above its shape can be trusted;
   // the planners still guard every array they index.
   const { group, kind } = request.kind;
-  if (group === 'batch' && kind === 'Job') planJob(request.object as V1Job, request.uid, settings, now, plan);
+  if (group === 'batch' && kind === 'Job') planJob(request.object as V1Job, request, settings, now, plan);
   else if (group === '' && kind === 'Pod') planPod(request.object as V1Pod, request.uid, settings, plan);
   return plan;
 }
 
-function planJob(job: V1Job, requestUid: string, settings: WebhookSettings, now: Date, plan: AdmissionPlan): void {
+function planJob(job: V1Job, request: AdmissionRequestLike, settings: WebhookSettings, now: Date, plan: AdmissionPlan): void {
   const meta = job.metadata ?? {};
   const template = job.spec?.template;
   const containerLists = template?.spec ? podContainerLists(template.spec, ['spec', 'template', 'spec']) : [];
-  const identity = jobIdentity(meta, containerLists, requestUid, settings.jobNamePrefix, plan.warnings);
+  const creator = request.userInfo?.username;
+  const trusted = settings.trustedJobCreators === undefined || (creator !== undefined && settings.trustedJobCreators.includes(creator));
+  const identity = jobIdentity(meta, containerLists, request.uid, settings.jobNamePrefix, plan.warnings);
+  // Identity and ownership are ours to give, not the creator's to claim.
+  const forced = trusted ? {} : untrustedIdentity(meta, containerLists, request.uid, creator, identity, plan);
 
   if (template) ensurePodTemplateLabel(template.metadata, plan);
   for (const list of containerLists) addMissingEnv(list, identity.env, plan);
@@ -63,7 +69,69 @@ function planJob(job: V1Job, requestUid: string, settings: WebhookSettings, now:
     [ANNOTATIONS.started]: started,
     [ANNOTATIONS.updated]: started,
   };
-  addMissingMapEntries(['metadata', 'annotations'], meta.annotations, annotations, plan);
+  setMapEntries(['metadata', 'annotations'], meta.annotations, forced, annotations, plan);
+}
+
+/**
+ * The identity of a Job made by an untrusted creator (a kubectl user): the id
+ * is the admission request's uid, whatever the manifest claims, and the owner
+ * is the creator. Only our own earlier answer is kept (reinvocation, after
+ * another webhook changed the Job): a UUID identifier with the creator as
+ * owner and every container's PYGEOAPI_JOB_ID agreeing. Updates `identity`
+ * (and the containers' env) to match; returns the annotations to force.
+ */
+function untrustedIdentity(
+  meta: V1ObjectMeta,
+  lists: ContainerList[],
+  requestUid: string,
+  creator: string | undefined,
+  identity: JobIdentity,
+  plan: AdmissionPlan,
+): Record<string, string | null> {
+  const annotations = meta.annotations ?? {};
+  const claimed = annotations[ANNOTATIONS.identifier];
+  const ownAnswer =
+    claimed !== undefined &&
+    isJobId(claimed) &&
+    creator !== undefined &&
+    annotations[ANNOTATIONS.owner] === creator &&
+    allContainers(lists).every((c) => envVars(c).some((v) => v.name === JOB_ENV.jobId && v.value === claimed));
+  const jobId = ownAnswer ? claimed : jobIdOfRequest(requestUid);
+  if (claimed !== undefined && claimed !== jobId) {
+    plan.warnings.push(`annotation ${ANNOTATIONS.identifier} is set by the manager; "${claimed}" was replaced by "${jobId}"`);
+  }
+  identity.jobId = jobId;
+  identity.env = identity.env.map((v) => (v.name === JOB_ENV.jobId ? { name: v.name, value: jobId } : v));
+  for (const list of lists) replaceEnv(list, JOB_ENV.jobId, jobId, plan);
+  const owner = annotations[ANNOTATIONS.owner];
+  if (owner !== undefined && owner !== creator) {
+    plan.warnings.push(`annotation ${ANNOTATIONS.owner} is set by the manager to the Job's creator; "${owner}" was ${creator === undefined ? 'removed' : 'replaced'}`);
+  }
+  return { [ANNOTATIONS.identifier]: jobId, [ANNOTATIONS.owner]: creator ?? null };
+}
+
+/** The admission request's uid as a job id: it is a UUID from a real API server; anything else is hashed into that shape. */
+function jobIdOfRequest(uid: string): string {
+  const lower = uid.toLowerCase();
+  if (isJobId(lower)) return lower;
+  const hex = createHash('sha256').update(uid).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function allContainers(lists: ContainerList[]): unknown[] {
+  return lists.flatMap((l) => l.containers);
+}
+
+/** Sets every env var of that name to the literal value (a `valueFrom` included): the manifest may not choose it. */
+function replaceEnv(list: ContainerList, name: string, value: string, plan: AdmissionPlan): void {
+  list.containers.forEach((container, index) => {
+    if (!isRecord(container) || !Array.isArray(container.env)) return;
+    container.env.forEach((entry: unknown, at: number) => {
+      if (!isRecord(entry) || entry.name !== name) return;
+      if (entry.value === value && entry.valueFrom === undefined) return;
+      plan.patch.push({ op: 'replace', path: pointer([...list.path, String(index), 'env', String(at)]), value: { name, value } });
+    });
+  });
 }
 
 function planPod(pod: V1Pod, requestUid: string, settings: WebhookSettings, plan: AdmissionPlan): void {
@@ -192,6 +260,33 @@ function ensurePodTemplateLabel(templateMeta: V1ObjectMeta | undefined, plan: Ad
     return;
   }
   addMissingMapEntries([...base, 'labels'], templateMeta.labels, { [MANAGED_LABEL]: MANAGED_LABEL_VALUE }, plan);
+}
+
+/**
+ * `forced` entries are set whatever the map holds (null: removed);
+ * `defaults` only where the map lacks them. The whole map when it is absent.
+ */
+function setMapEntries(
+  path: string[],
+  current: Record<string, string> | undefined,
+  forced: Record<string, string | null>,
+  defaults: Record<string, string | undefined>,
+  plan: AdmissionPlan,
+): void {
+  const wanted = Object.entries(forced).filter((e): e is [string, string] => e[1] !== null);
+  if (!current) {
+    const map = { ...Object.fromEntries(Object.entries(defaults).filter((e) => e[1] !== undefined)), ...Object.fromEntries(wanted) };
+    if (Object.keys(map).length) plan.patch.push({ op: 'add', path: pointer(path), value: map });
+    return;
+  }
+  for (const [key, value] of Object.entries(forced)) {
+    if (value === null) {
+      if (current[key] !== undefined) plan.patch.push({ op: 'remove', path: pointer([...path, key]) });
+    } else if (current[key] !== value) {
+      plan.patch.push({ op: current[key] === undefined ? 'add' : 'replace', path: pointer([...path, key]), value });
+    }
+  }
+  addMissingMapEntries(path, current, Object.fromEntries(Object.entries(defaults).filter(([k]) => !(k in forced))), plan);
 }
 
 /** Adds the entries the map lacks; the whole map when it is absent. Undefined values are skipped. */

@@ -10,6 +10,13 @@ export interface WebhookSettings {
   defaultActiveDeadlineSeconds?: number;
   /** Job name prefix from which OGC job ids are derived (see `jobIdFromName`). */
   jobNamePrefix: string;
+  /**
+   * Usernames whose Jobs keep the identifier and owner annotations they carry
+   * (the API's service account). Everyone else's Jobs get a fresh id and their
+   * creator as owner. Undefined: every creator is trusted (no identity
+   * hardening; the CLI always sets it from PYGEOAPI_K8S_MANAGER_TRUSTED_JOB_CREATORS).
+   */
+  trustedJobCreators?: readonly string[];
 }
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -26,11 +33,9 @@ export interface AdmissionRequestLike {
   /** The object being admitted, as the API server sent it (JSON). */
   object?: unknown;
   dryRun?: boolean;
+  /** Who makes the request, as the API server authenticated them. */
+  userInfo?: { username?: string };
 }
 
 /** The RFC 6902 operations the webhook emits. */
-export interface JsonPatchOp {
-  op: 'add' | 'replace';
-  path: string;
-  value: unknown;
-}
+export type JsonPatchOp = { op: 'add' | 'replace'; path: string; value: unknown } | { op: 'remove'; path: string };

@@ -26,6 +26,10 @@ function uidOf(obj: { metadata?: { uid?: string } }): string {
   return obj.metadata?.uid ?? '';
 }
 
+function createdAt(job: V1Job): number {
+  return job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp).getTime() : Number.MAX_SAFE_INTEGER;
+}
+
 function jobUidOfPod(pod: V1Pod): string | undefined {
   return pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.uid ?? pod.metadata?.labels?.['controller-uid'];
 }
@@ -138,6 +142,7 @@ export class JobCache {
     const uid = uidOf(job);
     const id = jobIdOf(job, this.options.jobNamePrefix);
     if (type === 'DELETED') {
+      if (this.jobUidById.get(id) !== uid) return; // an ignored claimant (see below) leaves no trace
       // The last word on a deleted Job: its final objects, and deleted (so an unfinished one is dismissed).
       this.tombstones.set(id, statusInfo({ ...this.objects(job), deleted: true }, this.options.jobNamePrefix));
       this.jobUidById.delete(id);
@@ -145,6 +150,18 @@ export class JobCache {
       this.statusMemo.delete(uid);
       this.notify(id);
       return;
+    }
+    // One id, one Job: a Job claiming an id another Job holds (made while the
+    // webhook was down, which fails open) never takes it over; the older keeps it.
+    const holder = this.jobUidById.get(id);
+    const holderJob = holder !== undefined && holder !== uid ? this.jobByUid.get(holder) : undefined;
+    if (holderJob) {
+      if (createdAt(holderJob) <= createdAt(job)) {
+        this.options.logger.warn({ jobId: id, job: job.metadata?.name, holder: holderJob.metadata?.name }, 'a Job claims the id of another Job; ignored');
+        return;
+      }
+      this.jobByUid.delete(holder!);
+      this.statusMemo.delete(holder!);
     }
     this.tombstones.delete(id);
     this.jobUidById.set(id, uid);

@@ -14,6 +14,8 @@ import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { ANNOTATIONS } from '../../lib/contract.js';
+import { guard } from '../auth/guard.js';
 import { isRecord } from '../../lib/is-record.js';
 
 interface ExecuteBody {
@@ -67,7 +69,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
 
   app.post<{ Params: { processId: string }; Body: unknown }>(
     '/processes/:processId/execution',
-    { schema: { summary: 'Execute a process', tags: ['Processes'] } },
+    { schema: { summary: 'Execute a process', tags: ['Processes'] }, preHandler: guard(context.auth, 'execute') },
     async (request, reply) => {
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
@@ -95,6 +97,8 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
         ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
         now: new Date(),
       });
+      const owner = request.access ? context.auth.ownerOf(request.access.principal) : undefined;
+      if (owner !== undefined) job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [ANNOTATIONS.owner]: owner } };
       const created = await context.client.create(job);
       request.log.info({ jobId, processId: process.id, job: created.metadata?.name }, 'job created');
 

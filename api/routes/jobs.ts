@@ -4,21 +4,23 @@ import { PassThrough } from 'node:stream';
 import { jobNameFor } from '../../lib/contract.js';
 import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
-import { findJob } from '../jobs/job-lookup.js';
 import { jobResultsDocument } from '../jobs/results-document.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { authorizedJob, guard, seesJob } from '../auth/guard.js';
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
   const withLinks = (status: StatusInfo): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request) => {
+  const auth = context.auth;
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] }, preHandler: guard(auth, 'list') }, async (request) => {
     const { defaultItems, maxItems } = context.config.server.limits;
     const query = parseJobListQuery(request.query, defaultItems, maxItems);
     const live = context.jobs.allStatuses();
     const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
-    const all = archived.length ? [...live, ...archived].sort(newestFirst) : live;
+    const merged = archived.length ? [...live, ...archived].sort(newestFirst) : live;
+    const all = request.access?.grant.seesAll === false ? merged.filter((s) => seesJob(context, request, s.jobID)) : merged;
     const selected = page(filterJobs(all, query, Date.now()), query);
     const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
     const at = (offset: number): string => {
@@ -33,26 +35,27 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return { jobs: selected.items.map(withLinks), links };
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] } }, async (request) => {
-    const found = await findJob(context, request.params.jobId);
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'status') }, async (request) => {
+    const found = await authorizedJob(context, request, request.params.jobId, 'status');
     return withLinks(found.status);
   });
 
-  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] } }, async (request) => {
+  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] }, preHandler: guard(auth, 'dismiss') }, async (request) => {
     const jobId = request.params.jobId;
-    const found = await findJob(context, jobId);
+    const found = await authorizedJob(context, request, jobId, 'dismiss');
     if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(jobId, context.config.settings.jobNamePrefix), new Date());
     const now = new Date().toISOString();
     return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] } }, async (request) =>
-    jobResultsDocument(context, request.params.jobId),
-  );
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'results') }, async (request) => {
+    await authorizedJob(context, request, request.params.jobId, 'results');
+    return jobResultsDocument(context, request.params.jobId);
+  });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] } }, async (request, reply: FastifyReply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {
     const jobId = request.params.jobId;
-    const found = await findJob(context, jobId);
+    const found = await authorizedJob(context, request, jobId, 'logs');
     const out = new PassThrough();
     reply.type('text/plain; charset=utf-8').send(out);
     const pods = found.job ? context.jobs.objects(found.job).pods : [];

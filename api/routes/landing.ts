@@ -6,11 +6,16 @@ import { CONFORMANCE_CLASSES } from '../ogc/conformance.js';
 import { link, REL } from '../ogc/links.js';
 import { localized } from '../ogc/process-documents.js';
 
+export const NO_ACCESS_CONTROL_WARNING =
+  'Access control is off (PYGEOAPI_K8S_MANAGER_AUTH_MODE=none): everyone who can reach this server can run, read, read the logs of and dismiss every job.';
+
 export function landingRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
   app.get('/', { schema: { summary: 'Landing page', tags: ['Capabilities'] } }, async () => ({
     title: localized(context.config.server.identification.title) ?? 'k8s-job-manager',
     description: localized(context.config.server.identification.description) ?? 'OGC API – Processes on Kubernetes Jobs',
+    // `none` mode says so where every visitor looks first.
+    ...(context.auth.mode === 'none' ? { warning: NO_ACCESS_CONTROL_WARNING } : {}),
     links: [
       link(base, '/', 'self', 'application/json', 'this document'),
       link(base, '/api', 'service-desc', 'application/vnd.oai.openapi+json;version=3.0', 'the API definition'),

@@ -64,6 +64,8 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME: BUCKET,
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: 'logs/',
+      // One user on this machine: no access control unless asked for; the API binds to 127.0.0.1 only (below).
+      PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none',
       ...process.env,
     };
     const { config, warnings } = loadConfigFile(options.configFile, env);
@@ -88,6 +90,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
       settings: {
         archiveLogs: true,
         jobNamePrefix: config.settings.jobNamePrefix,
+        // No trustedJobCreators: in local-cluster the API and kubectl are one user on one machine.
         defaultTtlSecondsAfterFinished: config.settings.defaultTtlSecondsAfterFinished,
         ...(config.settings.defaultActiveDeadlineSeconds !== undefined ? { defaultActiveDeadlineSeconds: config.settings.defaultActiveDeadlineSeconds } : {}),
       },

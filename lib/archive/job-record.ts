@@ -9,6 +9,7 @@ export interface PodArchive {
   pod: string;
   status: StatusInfo;
   processId?: string;
+  owner?: string;
   parameters?: unknown;
   /** Set when this pod succeeded and so carries the job's result. */
   result?: JobRecord['result'];
@@ -33,9 +34,12 @@ export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArch
   const resultLost = result !== undefined ? undefined : (archive.resultLost ?? existing?.resultLost);
   const processId = archive.processId ?? existing?.processId;
   const parameters = archive.parameters ?? existing?.parameters;
+  // The first owner recorded stays: a later pod's Job stand-in has no annotations.
+  const owner = existing?.owner ?? archive.owner;
   return {
     status,
     ...(processId !== undefined ? { processId } : {}),
+    ...(owner !== undefined ? { owner } : {}),
     ...(parameters !== undefined ? { parameters } : {}),
     ...(result !== undefined ? { result } : {}),
     ...(resultLost !== undefined ? { resultLost } : {}),

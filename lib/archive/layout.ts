@@ -39,6 +39,8 @@ export interface JobRecord {
   /** The OGC statusInfo document at the time of archiving. */
   status: Record<string, unknown>;
   processId?: string;
+  /** The job's owner (the `pygeoapi.io/owner` annotation), for access control once the Job is gone. */
+  owner?: string;
   /** Inputs as stored in the parameters annotation (token never present). */
   parameters?: unknown;
   result?: { mimetype?: string; value?: string; valueKey?: string };

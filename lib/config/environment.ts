@@ -10,7 +10,8 @@ import { ConfigError } from './errors.js';
 import { checkKubernetesObject, type KubernetesObjectKind } from './kubernetes-objects.js';
 import { formatPath } from './paths.js';
 import { isRecord } from '../is-record.js';
-import type { ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
+import type { AuthSettings, ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
+import { AUTH_MODES, parseList, parseStaticTokens, type AuthMode, type StaticToken } from './auth-settings.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,6 +34,9 @@ export interface EnvironmentVariable<T> {
 export const REDACTED = '[redacted]';
 
 const BUCKET_ENDPOINT = 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT';
+const AUTH_MODE = 'PYGEOAPI_K8S_MANAGER_AUTH_MODE';
+const OIDC_ISSUER = 'PYGEOAPI_K8S_MANAGER_OIDC_ISSUER';
+
 const SEVEN_DAYS = 7 * 24 * 60 * 60;
 /** Job names are prefix + job id (a UUID, 36 characters) and must stay within the 63 characters of a label value. */
 const MAX_JOB_NAME_PREFIX = 63 - 36;
@@ -85,6 +89,20 @@ function flag(fallback: (env: Env) => boolean) {
     if (['false', '0', 'no', 'off'].includes(value)) return false;
     throw new InvalidValue('must be true or false');
   };
+}
+
+function list(fallback: string[]) {
+  return (raw: string | undefined): string[] => (raw === undefined ? fallback : parseList(raw));
+}
+
+function httpsUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const value = raw.trim().replace(/\/+$/, '');
+  // Plain http only on loopback (a local identity provider in development and tests).
+  if (!/^https:\/\/\S+$/.test(value) && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(\/\S*)?$/.test(value)) {
+    throw new InvalidValue('must be an https URL (http only for localhost)');
+  }
+  return value;
 }
 
 function securityContext<T extends V1PodSecurityContext | V1SecurityContext>(kind: KubernetesObjectKind, baseline: T) {
@@ -316,12 +334,151 @@ export const ENVIRONMENT = {
       return value;
     },
   },
+  authMode: {
+    name: AUTH_MODE,
+    default: 'kubernetes',
+    description:
+      'How API callers authenticate: `kubernetes` (a Kubernetes bearer token, checked with a TokenReview; every request authorised ' +
+      'with a SubjectAccessReview), `oidc` (JWTs of an OpenID Connect issuer), `token` (the static tokens of ' +
+      '`PYGEOAPI_K8S_MANAGER_AUTH_TOKENS`) or `none` (no access control at all: only for a single user on a loopback address). ' +
+      'See *Access control*.',
+    secret: false,
+    origin: 'ours',
+    read: oneOf<AuthMode>(AUTH_MODES, () => 'kubernetes'),
+  },
+  authTokens: {
+    name: 'PYGEOAPI_K8S_MANAGER_AUTH_TOKENS',
+    default: '(none)',
+    description:
+      '`token` mode: the bearer tokens, as `name:role:token` entries separated by commas or newlines; role `user` or `operator`, ' +
+      'tokens of at least 16 characters. The name is the owner of the jobs executed with the token.',
+    secret: true,
+    origin: 'ours',
+    read: (raw: string | undefined): readonly StaticToken[] | undefined => {
+      if (raw === undefined) return undefined;
+      try {
+        return Object.freeze(parseStaticTokens(raw));
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  },
+  authPublicDiscovery: {
+    name: 'PYGEOAPI_K8S_MANAGER_AUTH_PUBLIC_DISCOVERY',
+    default: 'true',
+    description:
+      'Whether the landing page, `/conformance`, the OpenAPI document and `/processes` answer without credentials. ' +
+      'Job routes and execution always need them (unless the mode is `none`).',
+    secret: false,
+    origin: 'ours',
+    read: flag(() => true),
+  },
+  authCacheSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_AUTH_CACHE_SECONDS',
+    default: '10',
+    description:
+      '`kubernetes` mode: how long TokenReview and SubjectAccessReview answers are reused (keyed by a hash of the token, ' +
+      'at most 10 000 entries); `0`: ask the API server on every request. A revoked token or right may work this long.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(10, 0),
+  },
+  authOwnerCheck: {
+    name: 'PYGEOAPI_K8S_MANAGER_AUTH_OWNER_CHECK',
+    default: 'true',
+    description:
+      '`kubernetes` mode: a caller sees only the jobs it owns unless it may also `get pods/log` in the jobs namespace (the operator ' +
+      'right). `false`: whoever RBAC lets `get`/`list` jobs sees all of them, as with kubectl.',
+    secret: false,
+    origin: 'ours',
+    read: flag(() => true),
+  },
+  oidcIssuer: {
+    name: OIDC_ISSUER,
+    default: '(none)',
+    description: '`oidc` mode: the issuer URL; tokens must carry it as `iss`. Required in `oidc` mode.',
+    secret: false,
+    origin: 'ours',
+    read: httpsUrl,
+  },
+  oidcAudience: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_AUDIENCE',
+    default: '(none)',
+    description: '`oidc` mode: the audience tokens must name in `aud` (the client id of the API). Required in `oidc` mode.',
+    secret: false,
+    origin: 'ours',
+    read: text,
+  },
+  oidcJwksUri: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_JWKS_URI',
+    default: "the issuer's discovery document",
+    description:
+      '`oidc` mode: where the signing keys are; unset: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`. ' +
+      'Keys are cached; a token with an unknown `kid` refetches them at most every 30 seconds.',
+    secret: false,
+    origin: 'ours',
+    read: httpsUrl,
+  },
+  oidcUsernameClaim: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_USERNAME_CLAIM',
+    default: 'sub',
+    description: '`oidc` mode: the claim that names the caller (the job owner); keep a stable one such as `sub`.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string => raw?.trim() ?? 'sub',
+  },
+  oidcRolesClaim: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_ROLES_CLAIM',
+    default: 'groups',
+    description: '`oidc` mode: the claim (a list or a string) holding the groups or roles that are mapped to `user` and `operator`.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string => raw?.trim() ?? 'groups',
+  },
+  oidcOperatorRoles: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_OPERATOR_ROLES',
+    default: '(none)',
+    description: '`oidc` mode: comma-separated values of the roles claim that make a caller an `operator`.',
+    secret: false,
+    origin: 'ours',
+    read: list([]),
+  },
+  oidcUserRoles: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_USER_ROLES',
+    default: '(any)',
+    description:
+      '`oidc` mode: comma-separated values of the roles claim that make a caller a `user`; unset: every valid token of the issuer ' +
+      'and audience is a `user`. A caller with neither gets 403.',
+    secret: false,
+    origin: 'ours',
+    read: list([]),
+  },
+  oidcClockSkewSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_OIDC_CLOCK_SKEW_SECONDS',
+    default: '30',
+    description: '`oidc` mode: tolerated clock difference when checking `exp` and `nbf`.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(30, 0),
+  },
+  trustedJobCreators: {
+    name: 'PYGEOAPI_K8S_MANAGER_TRUSTED_JOB_CREATORS',
+    default: "the API's service account",
+    description:
+      'Webhook: comma-separated usernames (as the API server authenticates them) whose Jobs keep the `pygeoapi.io/identifier` and ' +
+      '`pygeoapi.io/owner` they carry. Unset: `system:serviceaccount:<the webhook\'s namespace>:k8s-job-manager-api`, the API of ' +
+      'the shipped manifests. For everyone else the webhook sets both: a fresh id and the creator as owner. Add the Python ' +
+      'manager\'s service account when both run side by side.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string[] | undefined => (raw === undefined ? undefined : parseList(raw)),
+  },
 } satisfies Record<string, EnvironmentVariable<unknown>>;
 
 /** The table as a list, in documentation order. */
 export const ENVIRONMENT_VARIABLES: ReadonlyArray<EnvironmentVariable<unknown>> = Object.values(ENVIRONMENT);
 
-function secretSettings(values: { apiToken?: string; bucketSecret?: string }): SecretSettings {
+function secretSettings(values: { apiToken?: string; bucketSecret?: string; authTokens?: readonly StaticToken[] }): SecretSettings {
   const redacted = (): Record<string, string> =>
     Object.fromEntries(Object.entries(values).flatMap(([k, v]) => (v === undefined ? [] : [[k, REDACTED]])));
   // Non-enumerable, so neither shows up as data; loggers and console use them instead of the values.
@@ -365,10 +522,50 @@ export function readSettings(env: Env = process.env): Settings {
       forcePathStyle: read(ENVIRONMENT.bucketForcePathStyle),
       checksums: read(ENVIRONMENT.bucketChecksums),
     },
-    secrets: secretSettings({ apiToken: read(ENVIRONMENT.apiToken), bucketSecret: read(ENVIRONMENT.bucketSecret) }),
+    auth: authSettings(read),
+    ...optional('trustedJobCreators', read(ENVIRONMENT.trustedJobCreators)),
+    secrets: secretSettings({
+      apiToken: read(ENVIRONMENT.apiToken),
+      bucketSecret: read(ENVIRONMENT.bucketSecret),
+      authTokens: read(ENVIRONMENT.authTokens),
+    }),
   };
+  // What a mode cannot work without, named at start-up rather than at the first request.
+  if (settings.auth.mode === 'oidc') {
+    if (!settings.auth.oidc.issuer) problems.push(`${OIDC_ISSUER}: required when ${AUTH_MODE} is oidc`);
+    if (!settings.auth.oidc.audience) problems.push(`${ENVIRONMENT.oidcAudience.name}: required when ${AUTH_MODE} is oidc`);
+  }
+  if (settings.auth.mode === 'token' && !settings.secrets.authTokens?.length) {
+    problems.push(`${ENVIRONMENT.authTokens.name}: required when ${AUTH_MODE} is token`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return settings;
+}
+
+function optional<K extends string, T>(key: K, value: T | undefined): Partial<Record<K, T>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Record<K, T>>);
+}
+
+function authSettings(read: <T>(variable: EnvironmentVariable<T>) => T): AuthSettings {
+  const issuer = read(ENVIRONMENT.oidcIssuer);
+  const audience = read(ENVIRONMENT.oidcAudience);
+  const jwksUri = read(ENVIRONMENT.oidcJwksUri);
+  return {
+    mode: read(ENVIRONMENT.authMode),
+    publicDiscovery: read(ENVIRONMENT.authPublicDiscovery),
+    cacheSeconds: read(ENVIRONMENT.authCacheSeconds),
+    ownerCheck: read(ENVIRONMENT.authOwnerCheck),
+    oidc: {
+      ...(issuer ? { issuer } : {}),
+      ...(audience ? { audience } : {}),
+      ...(jwksUri ? { jwksUri } : {}),
+      usernameClaim: read(ENVIRONMENT.oidcUsernameClaim),
+      rolesClaim: read(ENVIRONMENT.oidcRolesClaim),
+      operatorRoles: read(ENVIRONMENT.oidcOperatorRoles),
+      userRoles: read(ENVIRONMENT.oidcUserRoles),
+      clockSkewSeconds: read(ENVIRONMENT.oidcClockSkewSeconds),
+    },
+  };
 }
 
 function cell(value: string): string {

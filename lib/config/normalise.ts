@@ -6,8 +6,9 @@ import type { V1Affinity, V1Container, V1PodSecurityContext, V1SecurityContext, 
 import { echoCommand, echoMetadata, helloWorldCommand, helloWorldMetadata, SCRIPT_IMAGE } from './builtin-processes.js';
 import { isRecord } from '../is-record.js';
 import { DEFAULT_CHECK_AUTH, type ProcessKind } from './processors.js';
-import type { ProcessEntry, RawConfig, RawEnvEntry, RawProcessor, RawQuantities, RawScalar, RawStorageEntry } from './raw-config.js';
+import type { ProcessEntry, RawConfig, RawServer, RawEnvEntry, RawProcessor, RawQuantities, RawScalar, RawStorageEntry } from './raw-config.js';
 import type {
+  CorsPolicy,
   EnvSetting,
   InputDescription,
   ManagerConfig,
@@ -28,6 +29,23 @@ function pythonText(value: RawScalar): string {
   return String(value);
 }
 
+export const CORS_DEFAULT_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'];
+export const CORS_DEFAULT_HEADERS = ['authorization', 'content-type', 'prefer', 'accept', 'accept-language'];
+
+/** `true` (pygeoapi): any origin, reads only; a mapping: its exact origins; absent or false: no CORS. */
+function corsPolicy(raw: RawServer['cors']): { cors?: CorsPolicy } {
+  if (raw === undefined || raw === false) return {};
+  if (raw === true) return { cors: { origins: '*', methods: ['GET', 'HEAD'], headers: ['accept', 'accept-language'], credentials: false } };
+  return {
+    cors: {
+      origins: [...raw.allow_origins],
+      methods: (raw.allow_methods ?? CORS_DEFAULT_METHODS).map((m) => m.toUpperCase()),
+      headers: (raw.allow_headers ?? CORS_DEFAULT_HEADERS).map((h) => h.toLowerCase()),
+      credentials: raw.allow_credentials ?? false,
+    },
+  };
+}
+
 function normaliseServer(raw: RawConfig): ServerConfig {
   const { server } = raw;
   const defaultItems = server.limits?.default_items ?? server.limit ?? 10;
@@ -35,7 +53,7 @@ function normaliseServer(raw: RawConfig): ServerConfig {
     host: server.bind.host,
     port: server.bind.port,
     url: server.url.replace(/\/+$/, ''),
-    cors: server.cors ?? false,
+    ...corsPolicy(server.cors),
     limits: { defaultItems, maxItems: server.limits?.max_items ?? Math.max(defaultItems, 1000) },
     manager: { name: server.manager?.name, finalizerController: server.manager?.finalizer_controller ?? false },
     identification: {

@@ -57,6 +57,13 @@ export interface RawProcessor {
   init_containers?: Array<Record<string, unknown>>;
 }
 
+export interface RawCors {
+  allow_origins: string[];
+  allow_methods?: string[];
+  allow_headers?: string[];
+  allow_credentials?: boolean;
+}
+
 export interface RawServer {
   bind: { host: string; port: number };
   url: string;
@@ -64,7 +71,7 @@ export interface RawServer {
   language?: string;
   languages?: string[];
   pretty_print?: boolean;
-  cors?: boolean;
+  cors?: boolean | RawCors;
   limit?: number;
   limits?: { default_items?: number; max_items?: number };
   manager?: { name?: string; finalizer_controller?: boolean };

@@ -75,7 +75,27 @@ const server: SchemaObject = {
     language: text,
     languages: { type: 'array', items: text, minItems: 1 },
     pretty_print: flag,
-    cors: flag,
+    cors: {
+      anyOf: [
+        flag,
+        {
+          type: 'object',
+          required: ['allow_origins'],
+          additionalProperties: false,
+          properties: {
+            allow_origins: {
+              type: 'array',
+              minItems: 1,
+              items: matching('^https?://[^/\\s*]+$', 'must be an origin such as https://app.example.org (scheme, host, port; no path, no *)'),
+            },
+            allow_methods: { type: 'array', items: { enum: ['GET', 'HEAD', 'POST', 'DELETE', 'get', 'head', 'post', 'delete'] } },
+            allow_headers: { type: 'array', items: matching('^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', 'must be an HTTP header name') },
+            allow_credentials: flag,
+          },
+        },
+      ],
+      message: 'must be true/false, or a mapping with allow_origins (a list of origins), allow_methods, allow_headers, allow_credentials',
+    },
     // pygeoapi before 0.17 had one `limit`; later versions have `limits`.
     limit: wholeNumber(1),
     limits: {

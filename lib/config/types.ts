@@ -5,6 +5,7 @@
  */
 import type { V1Affinity, V1Container, V1PodSecurityContext, V1SecurityContext, V1Toleration } from '@kubernetes/client-node';
 import type { ProcessKind } from './processors.js';
+import type { AuthMode, StaticToken } from './auth-settings.js';
 
 export type { ProcessKind } from './processors.js';
 
@@ -102,12 +103,23 @@ export interface ProcessDefinition {
   activeDeadlineSeconds?: number;
 }
 
+/** `server.cors`: which browser origins may call the API. */
+export interface CorsPolicy {
+  /** Exact origins; `*` only from pygeoapi's `cors: true`, which then allows reads (GET, HEAD) without credentials. */
+  origins: '*' | string[];
+  methods: string[];
+  headers: string[];
+  /** Access-Control-Allow-Credentials for listed origins (never with `*`). */
+  credentials: boolean;
+}
+
 export interface ServerConfig {
   host: string;
   port: number;
   /** Public base URL, without a trailing slash. */
   url: string;
-  cors: boolean;
+  /** Undefined: no CORS headers at all (the default). */
+  cors?: CorsPolicy;
   limits: { defaultItems: number; maxItems: number };
   manager: {
     name?: string;
@@ -132,10 +144,34 @@ export interface BucketSettings {
   checksums: ChecksumMode;
 }
 
+/** Access control of the API (see environment.ts and the README's *Access control*). */
+export interface AuthSettings {
+  mode: AuthMode;
+  /** Landing page, conformance, OpenAPI and /processes without credentials. */
+  publicDiscovery: boolean;
+  /** `kubernetes` mode: seconds TokenReview/SubjectAccessReview answers are reused; 0 = not at all. */
+  cacheSeconds: number;
+  /** `kubernetes` mode: callers without the operator right see only their own jobs. */
+  ownerCheck: boolean;
+  oidc: {
+    issuer?: string;
+    audience?: string;
+    jwksUri?: string;
+    usernameClaim: string;
+    rolesClaim: string;
+    operatorRoles: string[];
+    /** Empty: every valid token is a user. */
+    userRoles: string[];
+    clockSkewSeconds: number;
+  };
+}
+
 /** Secrets: readable by code, but `[redacted]` in JSON.stringify and util.inspect, so loggers never print them. */
 export interface SecretSettings {
   readonly apiToken?: string;
   readonly bucketSecret?: string;
+  /** `token` mode's bearer tokens. */
+  readonly authTokens?: readonly StaticToken[];
 }
 
 /** Settings from environment variables (see environment.ts for the table). */
@@ -156,6 +192,9 @@ export interface Settings {
   /** undefined = a fresh temp dir per process. */
   controllerSpoolDir?: string;
   bucket: BucketSettings;
+  auth: AuthSettings;
+  /** Webhook: usernames whose Jobs keep their identifier and owner annotations; undefined: the API's service account. */
+  trustedJobCreators?: string[];
   secrets: SecretSettings;
 }
 

@@ -212,9 +212,10 @@ t.test('404s are OGC exception documents with the standard types', async (t) => 
   expectOgc(t, 'exception', unknown.json(), 'unknown path');
 });
 
-t.test('cross-origin requests are answered (server.cors: true in the shipped configuration)', async (t) => {
+t.test('no CORS unless configured (the shipped configuration lists no origins)', async (t) => {
   const response = await api.request('GET', '/processes', { headers: { origin: 'https://viewer.example' } });
-  t.ok(response.headers.get('access-control-allow-origin'), 'Access-Control-Allow-Origin is set');
+  t.equal(response.status, 200);
+  t.equal(response.headers.get('access-control-allow-origin'), null, 'no Access-Control-Allow-Origin');
 });
 
 t.test('probes and metrics', async (t) => {

@@ -238,7 +238,9 @@ t.test('/jobs/{id}/logs: every container, live from the pods', async (t) => {
 t.test('Jobs made without the API are jobs too', async (t) => {
   const markers = 'echo PYGEOAPI_K8S_MANAGER_RESULT_MIMETYPE:text/plain; echo PYGEOAPI_K8S_MANAGER_RESULT_START; echo made by kubectl';
   const kubectl: V1Job = shellJob('kubectl-made-1', markers);
-  kubectl.metadata = { name: 'kubectl-made-1', labels: { 'pygeoapi.io/managed': 'true' } };
+  // The id the webhook gives a kubectl Job (the admission request's uid); this harness runs no webhook.
+  const kubectlId = randomUUID();
+  kubectl.metadata = { name: 'kubectl-made-1', labels: { 'pygeoapi.io/managed': 'true' }, annotations: { 'pygeoapi.io/identifier': kubectlId } };
   kubectl.spec!.template.metadata = { labels: { 'pygeoapi.io/managed': 'true' } };
   const pythonId = randomUUID();
   const python: V1Job = shellJob(jobName(pythonId), markers.replace('kubectl', 'the Python manager'));
@@ -246,10 +248,10 @@ t.test('Jobs made without the API are jobs too', async (t) => {
   const unrelated = shellJob('unrelated-job', 'echo not ours');
   for (const body of [kubectl, python, unrelated]) await api.batch.createNamespacedJob({ namespace: NS, body });
 
-  const kubectlStatus = await api.waitForStatus('kubectl-made-1', ['successful', 'failed']);
-  t.equal(kubectlStatus.status, 'successful', 'a labelled kubectl Job is a job, its name the id');
+  const kubectlStatus = await api.waitForStatus(kubectlId, ['successful', 'failed']);
+  t.equal(kubectlStatus.status, 'successful', 'a labelled kubectl Job is a job, with the id the webhook gave it');
   expectOgc(t, 'statusInfo', kubectlStatus, 'kubectl job');
-  const kubectlResults = await api.request('GET', '/jobs/kubectl-made-1/results');
+  const kubectlResults = await api.request('GET', `/jobs/${kubectlId}/results`);
   t.equal(kubectlResults.status, 200);
   t.same(expectOgc(t, 'results', kubectlResults.json(), 'kubectl results'), { result: 'made by kubectl' }, 'results from the markers in its log');
 
@@ -259,7 +261,7 @@ t.test('Jobs made without the API are jobs too', async (t) => {
 
   const list = await jobList(t, api, 'limit=40');
   const listed = new Set(list.jobs.map((j) => j.jobID));
-  t.ok(listed.has('kubectl-made-1') && listed.has(pythonId), 'both are listed');
+  t.ok(listed.has(kubectlId) && listed.has(pythonId), 'both are listed');
   await waitFor(async () => (await api.batch.readNamespacedJob({ namespace: NS, name: 'unrelated-job' })).status?.succeeded === 1, { what: 'the unrelated Job to finish' });
   t.notOk((await jobList(t, api, 'limit=40')).jobs.some((j) => j.jobID === 'unrelated-job'), 'an unlabelled, unprefixed Job is not a job');
   t.equal((await api.request('GET', '/jobs/unrelated-job')).status, 404);

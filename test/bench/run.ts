@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark in turn, results as JSON. BENCH=api,webhook
- * picks some; BENCH_JOBS, BENCH_REVIEWS and the controller's BENCH_LOG_BYTES
+ * picks some; BENCH_JOBS, BENCH_AUTH_REQUESTS, BENCH_REVIEWS and the controller's BENCH_LOG_BYTES
  * scale them down for a quick look.
  */
 const benchmarks: Record<string, () => Promise<{ run(): Promise<Record<string, unknown>> }>> = {
   api: () => import('./api-bench.js'),
+  auth: () => import('./auth-bench.js'),
   webhook: () => import('./webhook-bench.js'),
   controller: () => import('./controller-archive.js'),
 };

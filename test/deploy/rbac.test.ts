@@ -60,6 +60,9 @@ const KUBE_CALLS: KubeCall[] = [
   { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
   { file: 'api/index.ts', evidence: 'new LeaderElector(', part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'jobs' },
   { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
+  // API, `kubernetes` access-control mode: who a caller's token belongs to, and what RBAC allows it.
+  { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createTokenReview(', part: 'api', group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create', scope: 'cluster' },
+  { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createSubjectAccessReview(', part: 'api', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create', scope: 'cluster' },
   // Webhook: self-managed TLS Secret and the caBundle of its MutatingWebhookConfiguration.
   { file: 'certs/tls-secret.ts', evidence: '.readNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
   { file: 'certs/tls-secret.ts', evidence: '.createNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'create', scope: 'system', selfManagedTlsOnly: true },

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/index.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import type { ManagerConfig } from '../../lib/config/types.js';
+import type { Authenticator } from '../../api/auth/authenticator.js';
 import type { LocalCluster } from '../../local-cluster/index.js';
 import type { Teardown } from './local-cluster.js';
 import { validateOgc, type OgcDocumentKind } from './ogc-schemas.js';
@@ -58,10 +59,13 @@ export interface HarnessOptions {
   configFile: string;
   env?: Record<string, string>;
   archiveLogs?: boolean;
+  /** Made from the loaded configuration, replacing the one the auth mode would make. */
+  authenticator?: (config: ManagerConfig, kubeConfig: KubeConfig) => Authenticator;
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
-  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, ...options.env };
+  // Access control is off unless a test asks for a mode: the explicit opt-in `none` needs.
+  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...options.env };
   const { config } = loadConfigFile(options.configFile, env);
   const kubeConfig = options.cluster.kubeConfig(options.namespace);
   const metrics = new Registry();
@@ -85,6 +89,7 @@ export async function startApiHarness(t: Teardown, options: HarnessOptions): Pro
     logger,
     metrics,
     archiveLogs: options.archiveLogs ?? false,
+    ...(options.authenticator ? { authenticator: options.authenticator(config, kubeConfig) } : {}),
   });
   t.teardown(() => api.close());
   const publicUrl = config.server.url;

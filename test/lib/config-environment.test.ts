@@ -32,6 +32,13 @@ t.test('defaults', async (t) => {
     finalizerGiveUpSeconds: 604800,
     logArchiveLayout: 'per-container',
     bucket: { pathPrefix: '', region: 'us-east-1', forcePathStyle: false, checksums: 'WHEN_SUPPORTED' },
+    auth: {
+      mode: 'kubernetes',
+      publicDiscovery: true,
+      cacheSeconds: 10,
+      ownerCheck: true,
+      oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
+    },
     secrets: {},
   });
   t.equal(settings.defaultActiveDeadlineSeconds, undefined, 'no deadline unless configured');
@@ -80,6 +87,13 @@ t.test('every variable read', async (t) => {
       region: 'eu-de',
       forcePathStyle: false,
       checksums: 'WHEN_SUPPORTED',
+    },
+    auth: {
+      mode: 'kubernetes',
+      publicDiscovery: true,
+      cacheSeconds: 10,
+      ownerCheck: true,
+      oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
     },
     secrets: { apiToken: REDACTED, bucketSecret: REDACTED },
   });
@@ -183,11 +197,25 @@ t.test('the table documents every variable once', async (t) => {
     `${V}SYNC_EXECUTION_TIMEOUT_SECONDS`,
     `${V}FINALIZER_GIVE_UP_SECONDS`,
     `${V}CONTROLLER_SPOOL_DIR`,
+    `${V}AUTH_MODE`,
+    `${V}AUTH_TOKENS`,
+    `${V}AUTH_PUBLIC_DISCOVERY`,
+    `${V}AUTH_CACHE_SECONDS`,
+    `${V}AUTH_OWNER_CHECK`,
+    `${V}OIDC_ISSUER`,
+    `${V}OIDC_AUDIENCE`,
+    `${V}OIDC_JWKS_URI`,
+    `${V}OIDC_USERNAME_CLAIM`,
+    `${V}OIDC_ROLES_CLAIM`,
+    `${V}OIDC_OPERATOR_ROLES`,
+    `${V}OIDC_USER_ROLES`,
+    `${V}OIDC_CLOCK_SKEW_SECONDS`,
+    `${V}TRUSTED_JOB_CREATORS`,
   ];
   t.same([...names].sort(), [...expected].sort());
   t.same(
     ENVIRONMENT_VARIABLES.filter((v) => v.secret).map((v) => v.name),
-    [`${V}API_TOKEN`, `${V}FINALIZER_BUCKET_SECRET`],
+    [`${V}API_TOKEN`, `${V}FINALIZER_BUCKET_SECRET`, `${V}AUTH_TOKENS`],
     'the secrets',
   );
 

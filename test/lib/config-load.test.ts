@@ -40,7 +40,6 @@ t.test('the shipped example loads with no error and no warning', async (t) => {
     host: '0.0.0.0',
     port: 5000,
     url: 'http://localhost:5000',
-    cors: true,
     limits: { defaultItems: 10, maxItems: 1000 },
     manager: { name: 'pygeoapi_k8s_manager.manager.KubernetesManager', finalizerController: true },
     identification: {

@@ -29,8 +29,11 @@ t.test('a well-formed review becomes a request', async (t) => {
       namespace: 'ns',
       name: 'j',
       object: { metadata: { name: 'j' } },
+      userInfo: { username: 'someone' },
     },
   });
+  const anonymous = parseAdmissionReview(review({ ...goodRequest, userInfo: { username: 42 } }));
+  t.notOk(anonymous.kind === 'request' && 'userInfo' in anonymous.request, 'a userInfo without a string username is left out');
   const dry = parseAdmissionReview(review({ ...goodRequest, dryRun: true, subResource: 'status' }));
   t.match(dry, { kind: 'request', request: { dryRun: true, subResource: 'status' } });
   const del = parseAdmissionReview(review({ ...goodRequest, operation: 'DELETE', object: null }));

@@ -50,6 +50,8 @@ const GROUP_OF_KIND: Record<string, string> = {
   Lease: 'coordination.k8s.io',
   MutatingWebhookConfiguration: 'admissionregistration.k8s.io',
   ValidatingWebhookConfiguration: 'admissionregistration.k8s.io',
+  TokenReview: 'authentication.k8s.io',
+  SubjectAccessReview: 'authorization.k8s.io',
 };
 
 function isKubernetesKind(kind: string): boolean {
