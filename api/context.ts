@@ -5,6 +5,8 @@ import type { ManagerConfig, ProcessDefinition } from '../lib/config/types.js';
 import type { JobCache } from './kube/job-cache.js';
 import type { JobClient } from './kube/job-client.js';
 import type { ArchiveIndex } from './archive/archive-index.js';
+import type { CallbackPolicy } from './callbacks/subscriber-url.js';
+import type { Resolver } from './callbacks/post-callback.js';
 
 export interface ApiContext {
   config: ManagerConfig;
@@ -17,6 +19,9 @@ export interface ApiContext {
   archiveLogs: boolean;
   logger: Logger;
   metrics: Registry;
+  /** Where callbacks may go (checked at execute time and on every connection). */
+  callbackPolicy: CallbackPolicy;
+  resolver: Resolver;
   /** Ready to serve: caches synced, not shutting down. */
   isReady(): boolean;
 }

@@ -17,6 +17,7 @@ import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
+import { systemResolver, type Resolver } from './callbacks/post-callback.js';
 
 export interface ApiOptions {
   config: ManagerConfig;
@@ -28,6 +29,8 @@ export interface ApiOptions {
   metrics: Registry;
   /** Pods get the log finalizer (the controller is deployed). */
   archiveLogs: boolean;
+  /** How callback hosts are resolved; default: the system resolver (tests give their own). */
+  resolver?: Resolver;
 }
 
 export interface RunningApi {
@@ -52,16 +55,19 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     archive = new ArchiveIndex(reader, logger);
   }
   let closing = false;
+  const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const context: ApiContext = {
     config,
     namespace: options.namespace,
     jobs,
-    client: new JobClient(options.kubeConfig, options.namespace),
+    client: new JobClient(options.kubeConfig, options.namespace, identity),
     ...(archive ? { archive } : {}),
     archiveLogs: options.archiveLogs,
     logger,
     metrics: options.metrics,
     isReady: () => !closing && jobs.synced,
+    callbackPolicy: { allow: settings.callbacks.allow, httpsOnly: settings.callbacks.httpsOnly },
+    resolver: options.resolver ?? systemResolver,
   };
   // A Job that leaves the cluster is looked up in the archive, so it stays listed.
   jobs.subscribe((jobId) => {
@@ -72,6 +78,11 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     jobs,
     client: context.client,
     logger: logger.child({ component: 'callbacks' }),
+    metrics: options.metrics,
+    policy: context.callbackPolicy,
+    resolver: context.resolver,
+    retry: { maxAttempts: settings.callbacks.maxAttempts, horizonMs: settings.callbacks.retryHorizonSeconds * 1000 },
+    timeoutMs: settings.callbacks.timeoutSeconds * 1000,
     results: (jobId) => jobResultsDocument(context, jobId),
     statusDocument: (status) => ({ ...status, links: jobLinks(config.server.url, status.jobID, status.status) }),
   });
@@ -79,7 +90,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     kubeConfig: options.kubeConfig,
     namespace: options.namespace,
     name: 'k8s-job-manager-api-callbacks',
-    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    identity,
     logger: logger.child({ component: 'leader-election' }),
     onStartedLeading: () => callbacks.setLeading(true),
     onStoppedLeading: () => callbacks.setLeading(false),

@@ -8,7 +8,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findProcess, type ApiContext } from '../context.js';
 import { buildJob } from '../execution/job-manifest.js';
 import { checkToken, validateInputs } from '../execution/inputs.js';
-import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable } from '../ogc/exceptions.js';
+import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable, unavailable } from '../ogc/exceptions.js';
+import { checkSubscriberUrl, redactUrl } from '../callbacks/subscriber-url.js';
+import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
+import { parseIp } from '../../lib/net/address-policy.js';
 import { jobLinks } from '../ogc/links.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
@@ -38,10 +41,25 @@ function parseBody(body: unknown): ExecuteBody {
     if (!isRecord(body.subscriber)) throw invalidParameter('"subscriber" must be an object with successUri, inProgressUri and failedUri');
     for (const [key, uri] of Object.entries(body.subscriber)) {
       if (!['successUri', 'inProgressUri', 'failedUri'].includes(key)) throw invalidParameter(`subscriber.${key} is not a known callback`);
-      if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) throw invalidParameter(`subscriber.${key} must be an http(s) URI`);
+      if (typeof uri !== 'string') throw invalidParameter(`subscriber.${key} must be a URI`);
     }
   }
   return body as ExecuteBody;
+}
+
+/** Each subscriber URL: scheme, credentials, and every address its host resolves to (checked again when sending). */
+async function checkSubscriber(subscriber: Record<string, string>, context: ApiContext): Promise<void> {
+  for (const [key, uri] of Object.entries(subscriber)) {
+    const checked = checkSubscriberUrl(uri, context.callbackPolicy);
+    if (!checked.ok) throw invalidParameter(`subscriber.${key} (${redactUrl(uri)}) ${checked.problem}`);
+    if (parseIp(checked.url.hostname)) continue;
+    try {
+      await resolveChecked(checked.url.hostname, context.resolver, context.callbackPolicy.allow);
+    } catch (error) {
+      if (error instanceof CallbackRefused) throw invalidParameter(`subscriber.${key} (${redactUrl(uri)}) ${error.message}`);
+      throw unavailable(`subscriber.${key}: ${(error as Error).message}; try again later`);
+    }
+  }
 }
 
 function prefersAsync(header: string | string[] | undefined): boolean {
@@ -75,6 +93,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
       const body = parseBody(request.body);
+      if (body.subscriber) await checkSubscriber(body.subscriber as Record<string, string>, context);
       const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
       if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
       const rawInputs = body.inputs ?? {};

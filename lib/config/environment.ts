@@ -9,6 +9,7 @@ import { DEFAULT_JOB_NAME_PREFIX } from '../contract.js';
 import { ConfigError } from './errors.js';
 import { checkKubernetesObject, type KubernetesObjectKind } from './kubernetes-objects.js';
 import { formatPath, isRecord } from './paths.js';
+import { parseAllowList, type AllowEntry } from '../net/address-policy.js';
 import type { ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -33,6 +34,7 @@ export const REDACTED = '[redacted]';
 
 const BUCKET_ENDPOINT = 'PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT';
 const SEVEN_DAYS = 7 * 24 * 60 * 60;
+const ONE_DAY = 24 * 60 * 60;
 /** Job names are prefix + job id (a UUID, 36 characters) and must stay within the 63 characters of a label value. */
 const MAX_JOB_NAME_PREFIX = 63 - 36;
 
@@ -54,6 +56,17 @@ function wholeSeconds(raw: string, minimum: number): number {
   const number = Number(value);
   if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
   return number;
+}
+
+function count(fallback: number, minimum: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined) return fallback;
+    const value = raw.trim();
+    if (!/^[0-9]+$/.test(value)) throw new InvalidValue('must be a whole number');
+    const number = Number(value);
+    if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
+    return number;
+  };
 }
 
 function seconds(fallback: number, minimum: number) {
@@ -291,6 +304,92 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: oneOf<LogArchiveLayout>(['per-container', 'python'], () => 'per-container'),
   },
+  callbackAllow: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_ALLOW',
+    default: '(none)',
+    description:
+      'Callback receivers allowed although their addresses are not public: host names, `*.domain` suffixes and CIDRs, comma separated ' +
+      '(e.g. `receiver.tools.svc.cluster.local,10.8.0.0/16`). Without an entry, callbacks to loopback, private, link-local, CGNAT, ' +
+      'multicast, reserved and cloud metadata addresses are refused.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): AllowEntry[] => {
+      try {
+        return parseAllowList(raw ?? '');
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  },
+  callbackHttpsOnly: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_HTTPS_ONLY',
+    default: 'false',
+    description: 'Refuse `http:` subscriber URLs; only `https:` callbacks are sent.',
+    secret: false,
+    origin: 'ours',
+    read: flag(() => false),
+  },
+  callbackMaxAttempts: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_MAX_ATTEMPTS',
+    default: '12',
+    description:
+      'Attempts per callback (exponential back-off with jitter from 5 s up to 1 h between them) before giving up with a log line, ' +
+      'an Event on the Job and the metric `ogc_callbacks_given_up_total`.',
+    secret: false,
+    origin: 'ours',
+    read: count(12, 1),
+  },
+  callbackRetryHorizonSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_RETRY_HORIZON_SECONDS',
+    default: String(ONE_DAY),
+    description: 'Give up on a callback that has been failing for this long, whatever the attempts left.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(ONE_DAY, 1),
+  },
+  callbackTimeoutSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_TIMEOUT_SECONDS',
+    default: '10',
+    description: 'Longest time one callback attempt may take, connecting included (connecting alone: at most 5 s).',
+    secret: false,
+    origin: 'ours',
+    read: seconds(10, 1),
+  },
+  maxInputsBytes: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_INPUTS_BYTES',
+    default: String(64 * 1024),
+    description:
+      'Largest serialized `inputs` of an execute request, in bytes (they are stored in an annotation and an environment variable ' +
+      'of the job, where Kubernetes and the kernel set hard limits); larger requests get 413.',
+    secret: false,
+    origin: 'ours',
+    read: count(64 * 1024, 2),
+  },
+  requestsPerMinute: {
+    name: 'PYGEOAPI_K8S_MANAGER_RATE_LIMIT_PER_MINUTE',
+    default: '600',
+    description: 'Requests per minute the API accepts from one client address, and from one principal; beyond: 429 with `Retry-After`. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(600, 0),
+  },
+  maxActiveJobs: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_ACTIVE_JOBS',
+    default: '500',
+    description: 'Unfinished (accepted or running) jobs in the namespace above which executions get 429. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(500, 0),
+  },
+  maxActiveJobsPerPrincipal: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_ACTIVE_JOBS_PER_PRINCIPAL',
+    default: '50',
+    description:
+      'Unfinished jobs one principal (the authenticated subject, else the client address) may have; beyond: 429. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(50, 0),
+  },
   finalizerGiveUpSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_GIVE_UP_SECONDS',
     default: String(SEVEN_DAYS),
@@ -348,6 +447,19 @@ export function readSettings(env: Env = process.env): Settings {
       region: read(ENVIRONMENT.bucketRegion),
       forcePathStyle: read(ENVIRONMENT.bucketForcePathStyle),
       checksums: read(ENVIRONMENT.bucketChecksums),
+    },
+    callbacks: {
+      allow: read(ENVIRONMENT.callbackAllow),
+      httpsOnly: read(ENVIRONMENT.callbackHttpsOnly),
+      maxAttempts: read(ENVIRONMENT.callbackMaxAttempts),
+      retryHorizonSeconds: read(ENVIRONMENT.callbackRetryHorizonSeconds),
+      timeoutSeconds: read(ENVIRONMENT.callbackTimeoutSeconds),
+    },
+    limits: {
+      maxInputsBytes: read(ENVIRONMENT.maxInputsBytes),
+      requestsPerMinute: read(ENVIRONMENT.requestsPerMinute),
+      maxActiveJobs: read(ENVIRONMENT.maxActiveJobs),
+      maxActiveJobsPerPrincipal: read(ENVIRONMENT.maxActiveJobsPerPrincipal),
     },
     secrets: secretSettings({ apiToken: read(ENVIRONMENT.apiToken), bucketSecret: read(ENVIRONMENT.bucketSecret) }),
   };
