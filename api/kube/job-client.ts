@@ -6,37 +6,12 @@ import { BatchV1Api, CoreV1Api, Log, PatchStrategy, setHeaderOptions, type KubeC
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { ANNOTATIONS } from '../../lib/contract.js';
-import { serverError, unavailable } from '../ogc/exceptions.js';
-
-interface HttpError {
-  code?: number;
-  body?: unknown;
-}
+import { unavailable } from '../ogc/exceptions.js';
+import { kubeFailure } from './kube-errors.js';
 
 function statusOf(error: unknown): number | undefined {
-  const e = error as HttpError;
-  return typeof e.code === 'number' ? e.code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  const e = error as HttpError & { message?: string };
-  if (typeof e.body === 'string') {
-    try {
-      const parsed = JSON.parse(e.body) as { message?: string };
-      if (parsed.message) return parsed.message;
-    } catch {
-      return e.body;
-    }
-  }
-  if (e.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
-  return e.message ?? String(error);
-}
-
-/** Maps a Kubernetes API failure to what the OGC client should see. */
-export function kubeFailure(error: unknown, doing: string): Error {
-  const status = statusOf(error);
-  if (status === undefined || status >= 500 || status === 429) return unavailable(`Kubernetes API unavailable while ${doing}: ${messageOf(error)}`);
-  return serverError(`Kubernetes refused ${doing}: ${messageOf(error)}`);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 export const EVENT_COMPONENT = 'k8s-job-manager-api';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findProcess, type ApiContext } from '../context.js';
 import { buildJob } from '../execution/job-manifest.js';
-import { checkToken, validateInputs } from '../execution/inputs.js';
+import { checkInputsSize, checkToken, validateInputs } from '../execution/inputs.js';
 import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable, unavailable } from '../ogc/exceptions.js';
 import { checkSubscriberUrl, redactUrl } from '../callbacks/subscriber-url.js';
 import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
@@ -99,6 +99,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const rawInputs = body.inputs ?? {};
       checkToken(process, rawInputs, settings.secrets.apiToken);
       const inputs = validateInputs(process, rawInputs);
+      checkInputsSize(inputs, settings.limits.maxInputsBytes);
 
       const options = process.metadata.jobControlOptions;
       const canSync = options.includes('sync-execute');

@@ -200,13 +200,14 @@ export const ENVIRONMENT = {
   },
   defaultActiveDeadlineSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS',
-    default: '(none)',
+    default: String(ONE_DAY),
     description:
-      'Longest time a job may run before Kubernetes stops it and marks it failed; `0` or unset: no limit, as in the Python manager ' +
-      "(model runs may legitimately take days). A process's `active_deadline_seconds` takes precedence.",
+      'Longest time a job may run before Kubernetes stops it and marks it failed, so a runaway job cannot run forever; `0`: no limit, ' +
+      "as in the Python manager. A process's `active_deadline_seconds` takes precedence (`0` there: no limit for that process). " +
+      'The webhook applies it to managed Jobs created with kubectl too.',
     secret: false,
     origin: 'ours',
-    read: optionalSeconds,
+    read: (raw: string | undefined) => optionalSeconds(raw ?? String(ONE_DAY)),
   },
   syncExecutionTimeoutSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_SYNC_EXECUTION_TIMEOUT_SECONDS',

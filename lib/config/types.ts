@@ -101,6 +101,10 @@ export interface ProcessDefinition {
   ttlSecondsAfterFinished: number;
   /** Resolved: processor setting, else PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS; undefined = no deadline. */
   activeDeadlineSeconds?: number;
+  /** `free_form_inputs`: inputs the description does not declare are passed on instead of refused. */
+  freeFormInputs: boolean;
+  /** `href_inputs`: inputs that may be given by reference (`{"href": ...}`). */
+  hrefInputs: string[];
 }
 
 export interface ServerConfig {

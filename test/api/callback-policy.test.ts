@@ -52,5 +52,5 @@ t.test('retries back off, with jitter, within attempts and horizon', async (t) =
   ];
   for (const [what, attempts, elapsed, random, want] of cases) t.same(nextRetry(attempts, 0, elapsed, policy, random), want, what);
   t.match(nextRetry(2, 0, 59_000, policy, 0.5), { giveUp: /retry horizon is 60 s/ }, 'the next try would fall past the horizon');
-  t.same(nextRetry(1, 0, 0, { ...policy, maxAttempts: 1 }), { giveUp: '1 attempt failed' }, 'one attempt only');
+  t.same(nextRetry(1, 0, 0, { ...policy, maxAttempts: 1 }, 0), { giveUp: '1 attempt failed' }, 'one attempt only');
 });

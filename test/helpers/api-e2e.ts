@@ -8,6 +8,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/index.js';
+import type { Resolver } from '../../api/callbacks/post-callback.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import type { ManagerConfig } from '../../lib/config/types.js';
 import type { LocalCluster } from '../../local-cluster/index.js';
@@ -58,6 +59,8 @@ export interface HarnessOptions {
   configFile: string;
   env?: Record<string, string>;
   archiveLogs?: boolean;
+  /** How the API resolves callback hosts (default: the system resolver). */
+  resolver?: Resolver;
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
@@ -85,6 +88,7 @@ export async function startApiHarness(t: Teardown, options: HarnessOptions): Pro
     logger,
     metrics,
     archiveLogs: options.archiveLogs ?? false,
+    ...(options.resolver ? { resolver: options.resolver } : {}),
   });
   t.teardown(() => api.close());
   const publicUrl = config.server.url;
