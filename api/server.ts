@@ -12,6 +12,7 @@ import type { ApiContext } from './context.js';
 import { OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
 import { landingRoutes } from './routes/landing.js';
 import { parseJsonBody } from './json-body.js';
+import { registerRateLimits } from './limits.js';
 import { processRoutes } from './routes/processes.js';
 import { executionRoutes } from './routes/execution.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -71,6 +72,7 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
     duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  await registerRateLimits(app, context.config.settings.limits);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

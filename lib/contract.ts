@@ -40,6 +40,8 @@ export const ANNOTATIONS = {
   logArchive: `${ANNOTATION_PREFIX}log-archive`,
   /** Ours, on Jobs: OGC states whose callback was delivered (comma separated). */
   callbacksSent: `${ANNOTATION_PREFIX}callbacks-sent`,
+  /** Ours, on Jobs: digest of who started the job, for the per-principal cap on unfinished jobs. */
+  principalKey: `${ANNOTATION_PREFIX}principal-key`,
 } as const;
 
 /** Finalizer on job pods that holds them until their logs are archived. */

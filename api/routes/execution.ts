@@ -12,6 +12,7 @@ import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavai
 import { checkSubscriberUrl, redactUrl } from '../callbacks/subscriber-url.js';
 import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
 import { parseIp } from '../../lib/net/address-policy.js';
+import { checkActiveJobs, principalKey, principalOf } from '../limits.js';
 import { jobLinks } from '../ogc/links.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
@@ -107,6 +108,8 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const wantsAsync = prefersAsync(request.headers.prefer);
       const async = canAsync && (wantsAsync || !canSync);
 
+      const principal = principalKey(principalOf(request));
+      checkActiveJobs(context.jobs, settings.limits, principal);
       const jobId = randomUUID();
       const job = buildJob({
         process,
@@ -116,6 +119,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
         jobNamePrefix: settings.jobNamePrefix,
         archiveLogs: context.archiveLogs,
         ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
+        principalKey: principal,
         now: new Date(),
       });
       const created = await context.client.create(job);

@@ -64,7 +64,8 @@ export interface HarnessOptions {
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
-  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, ...options.env };
+  // Tests poll fast from one address: no request rate limit unless a test sets one.
+  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, PYGEOAPI_K8S_MANAGER_RATE_LIMIT_PER_MINUTE: '0', ...options.env };
   const { config } = loadConfigFile(options.configFile, env);
   const kubeConfig = options.cluster.kubeConfig(options.namespace);
   const metrics = new Registry();
