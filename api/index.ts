@@ -5,8 +5,8 @@ import type { Registry } from 'prom-client';
 import type { ManagerConfig } from '../lib/config/types.js';
 import { createS3Client, missingBucketSettings } from '../lib/s3/client.js';
 import { jobNameFor } from '../lib/contract.js';
-import { ArchiveReader } from './archive/archive-reader.js';
-import { ArchiveIndex } from './archive/archive-index.js';
+import { ArchiveReader } from '../lib/archive/reader.js';
+import { ArchiveIndex } from '../lib/archive/archive-index.js';
 import { JobCache } from './kube/job-cache.js';
 import { JobClient } from './kube/job-client.js';
 import { buildApiServer } from './server.js';
@@ -95,22 +95,35 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     onStartedLeading: () => callbacks.setLeading(true),
     onStoppedLeading: () => callbacks.setLeading(false),
   });
-  await Promise.all([jobs.start(), archive?.load()]);
-  callbacks.start();
-  await elector.start();
-  const app = await buildApiServer(context);
-  await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
+  const stopStarted = async (): Promise<void> => {
+    closing = true;
+    await elector.stop();
+    await callbacks.stop();
+    await jobs.stop();
+  };
+  let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
+  try {
+    await Promise.all([jobs.start(), archive?.load()]);
+    callbacks.start();
+    await elector.start();
+    app = await buildApiServer(context);
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    // A port in use (or any failure to start) must not leave the watches and the Lease running behind it.
+    await app?.close().catch(() => undefined);
+    await stopStarted().catch(() => undefined);
+    throw error;
+  }
+  const server = app;
+  const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
     ready: context.isReady,
     close: async () => {
       closing = true;
-      await app.close();
-      await elector.stop();
-      await callbacks.stop();
-      await jobs.stop();
+      await server.close();
+      await stopStarted();
     },
   };
 }
