@@ -60,6 +60,8 @@ const KUBE_CALLS: KubeCall[] = [
   { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'get', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
   { file: 'api/index.ts', evidence: 'new LeaderElector(', part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'jobs' },
   { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
+  // API: Events on Jobs whose callbacks were refused or given up.
+  { file: 'api/kube/job-client.ts', evidence: '.createNamespacedEvent(', part: 'api', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
   // Webhook: self-managed TLS Secret and the caBundle of its MutatingWebhookConfiguration.
   { file: 'certs/tls-secret.ts', evidence: '.readNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
   { file: 'certs/tls-secret.ts', evidence: '.createNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'create', scope: 'system', selfManagedTlsOnly: true },
