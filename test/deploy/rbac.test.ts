@@ -184,8 +184,9 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
       [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['k8s-job-manager-api-callbacks'], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],
-      'API: its callback Lease',
+      'API: its callback Lease, Events about refused callbacks',
     );
     t.same(
       findObject<V1Role>(objects, 'Role', 'k8s-job-manager-controller', jobs).rules,
