@@ -39,7 +39,7 @@
 #
 # Scan it, e.g.:  trivy image k8s-job-manager:0.1.0   or   grype k8s-job-manager:0.1.0
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- build: compile TypeScript with the dev dependencies ---------------------
 FROM ${NODE_IMAGE} AS build

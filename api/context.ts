@@ -6,6 +6,8 @@ import type { JobCache } from './kube/job-cache.js';
 import type { JobClient } from './kube/job-client.js';
 import type { ArchiveIndex } from '../lib/archive/archive-index.js';
 import type { Authenticator } from './auth/authenticator.js';
+import type { CallbackPolicy } from './callbacks/subscriber-url.js';
+import type { Resolver } from './callbacks/post-callback.js';
 
 export interface ApiContext {
   config: ManagerConfig;
@@ -20,6 +22,9 @@ export interface ApiContext {
   auth: Authenticator;
   logger: Logger;
   metrics: Registry;
+  /** Where callbacks may go (checked at execute time and on every connection). */
+  callbackPolicy: CallbackPolicy;
+  resolver: Resolver;
   /** Ready to serve: caches synced, not shutting down. */
   isReady(): boolean;
 }

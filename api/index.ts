@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
+import { systemResolver, type Resolver } from './callbacks/post-callback.js';
 
 export interface ApiOptions {
   config: ManagerConfig;
@@ -31,6 +32,8 @@ export interface ApiOptions {
   archiveLogs: boolean;
   /** Replaces the one PYGEOAPI_K8S_MANAGER_AUTH_MODE makes (benchmarks count review calls through it). */
   authenticator?: Authenticator;
+  /** How callback hosts are resolved; default: the system resolver (tests give their own). */
+  resolver?: Resolver;
 }
 
 export interface RunningApi {
@@ -68,17 +71,20 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       `ACCESS CONTROL IS OFF (PYGEOAPI_K8S_MANAGER_AUTH_MODE=none): everyone who can reach ${options.host}:${options.port} can run, read, read the logs of and dismiss every job`,
     );
   } else logger.info({ mode: auth.mode, publicDiscovery: auth.publicDiscovery }, 'access control');
+  const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const context: ApiContext = {
     config,
     namespace: options.namespace,
     jobs,
-    client: new JobClient(options.kubeConfig, options.namespace),
+    client: new JobClient(options.kubeConfig, options.namespace, identity),
     ...(archive ? { archive } : {}),
     archiveLogs: options.archiveLogs,
     auth,
     logger,
     metrics: options.metrics,
     isReady: () => !closing && jobs.synced,
+    callbackPolicy: { allow: settings.callbacks.allow, httpsOnly: settings.callbacks.httpsOnly },
+    resolver: options.resolver ?? systemResolver,
   };
   // A Job that leaves the cluster is looked up in the archive, so it stays listed.
   jobs.subscribe((jobId) => {
@@ -89,6 +95,11 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     jobs,
     client: context.client,
     logger: logger.child({ component: 'callbacks' }),
+    metrics: options.metrics,
+    policy: context.callbackPolicy,
+    resolver: context.resolver,
+    retry: { maxAttempts: settings.callbacks.maxAttempts, horizonMs: settings.callbacks.retryHorizonSeconds * 1000 },
+    timeoutMs: settings.callbacks.timeoutSeconds * 1000,
     results: (jobId) => jobResultsDocument(context, jobId),
     statusDocument: (status) => ({ ...status, links: jobLinks(config.server.url, status.jobID, status.status) }),
   });
@@ -96,7 +107,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     kubeConfig: options.kubeConfig,
     namespace: options.namespace,
     name: 'k8s-job-manager-api-callbacks',
-    identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    identity,
     logger: logger.child({ component: 'leader-election' }),
     onStartedLeading: () => callbacks.setLeading(true),
     onStoppedLeading: () => callbacks.setLeading(false),

@@ -3,6 +3,7 @@
  * documents for every error, the OpenAPI document generated from the route
  * schemas, request metrics and request ids.
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,6 +11,8 @@ import { Histogram } from 'prom-client';
 import type { ApiContext } from './context.js';
 import { OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
 import { landingRoutes } from './routes/landing.js';
+import { parseJsonBody } from './json-body.js';
+import { registerRateLimits } from './limits.js';
 import { processRoutes } from './routes/processes.js';
 import { executionRoutes } from './routes/execution.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -23,28 +26,50 @@ const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/';
 
 /** Fastify's own client errors (bad JSON, wrong content type, too large) as OGC exceptions. */
-function asOgcError(error: FastifyError): OgcError {
+function asOgcError(error: FastifyError, bodyLimit: number): OgcError {
   if (error instanceof OgcError) return error;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return payloadTooLarge(API_BODY_LIMIT_BYTES);
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return payloadTooLarge(bodyLimit);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const detail = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the request body must be application/json' : error.message;
     return new OgcError(status, `${TYPE_BASE}invalid-request`, 'Invalid request', detail);
   }
-  return serverError('the server could not complete the request; see the server log for its request id');
+  return serverError('the server could not complete the request');
+}
+
+/** A client's x-request-id is kept when it is a plain token (it ends up in log lines); otherwise a fresh UUID. */
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[\w.:-]{1,100}$/.test(header) ? header : randomUUID();
 }
 
 export async function buildApiServer(context: ApiContext): Promise<FastifyInstance> {
+  // Room for the largest inputs allowed, and never less than 1 MiB.
+  const bodyLimit = Math.max(API_BODY_LIMIT_BYTES, context.config.settings.limits.maxInputsBytes + 64 * 1024);
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
-    bodyLimit: API_BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: (request) => requestId(request.headers['x-request-id']),
   });
   // Access control: a route without a guard of its own (landing page, conformance,
   // OpenAPI, its UI, processes) gets the discovery guard; probes and metrics stay open.
   app.addHook('onRoute', (route) => {
     if (route.preHandler === undefined && !OPEN_ROUTES.has(route.url)) route.preHandler = discoveryGuard(context.auth);
   });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // JSON only: without fastify's text/plain parser a text body is a 415, not a confusing 400 about its shape.
+  app.removeAllContentTypeParsers();
+  const parseJson = (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void => {
+    try {
+      done(null, parseJsonBody(body.toString()));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  };
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser(/^application\/[\w.+-]+\+json$/, { parseAs: 'string' }, parseJson);
   const duration = new Histogram({
     name: 'ogc_api_request_duration_seconds',
     help: 'OGC API request latency by route and status code',
@@ -56,6 +81,7 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
     duration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  await registerRateLimits(app, context.config.settings.limits);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -68,9 +94,12 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
   registerCors(app, context.config.server.cors);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const ogc = asOgcError(error);
-    if (ogc.status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ status: ogc.status, detail: ogc.message }, 'client error');
+    let ogc = asOgcError(error, bodyLimit);
+    if (ogc.status >= 500) {
+      // The upstream failure (the error's cause) is logged, never sent: the client gets the request id to quote.
+      request.log.error({ err: error, cause: (error as { cause?: unknown }).cause, requestId: request.id }, 'request failed');
+      if (ogc.status === 500) ogc = new OgcError(500, ogc.type, ogc.title, `${ogc.message}; the server log has the details under request id ${request.id}`, ogc.headers);
+    } else request.log.info({ status: ogc.status, detail: ogc.message }, 'client error');
     void reply.code(ogc.status).headers(ogc.headers).type('application/problem+json').send(ogc.body(request.url));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -47,6 +47,8 @@ export const ANNOTATIONS = {
    * Jobs the creator's username, stamped by the webhook. Never a credential.
    */
   owner: `${ANNOTATION_PREFIX}owner`,
+  /** Ours, on Jobs: digest of who started the job, for the per-principal cap on unfinished jobs. */
+  principalKey: `${ANNOTATION_PREFIX}principal-key`,
 } as const;
 
 /** Finalizer on job pods that holds them until their logs are archived. */

@@ -92,6 +92,20 @@ function eventTime(e: CoreV1Event): string {
   return iso(e.lastTimestamp) ?? iso(e.eventTime as unknown as string) ?? iso(e.metadata?.creationTimestamp) ?? '';
 }
 
+/**
+ * Waiting reasons a pod never recovers from (its spec is immutable): the
+ * job has failed even though Kubernetes keeps it active. Pull errors
+ * (ErrImagePull, ImagePullBackOff) and missing Secrets may heal, so they stay
+ * `accepted` with the reason as message, until the job's deadline ends them.
+ */
+const CANNOT_START: ReadonlySet<string> = new Set(['InvalidImageName', 'ErrImageNeverPull']);
+
+function cannotStartMessage(pods: V1Pod[]): string | undefined {
+  const stuck = containerStatuses(pods).find((c) => CANNOT_START.has(c.state?.waiting?.reason ?? ''));
+  const w = stuck?.state?.waiting;
+  return w ? `the pod cannot start: container "${stuck.name}": ${w.reason ?? ''}${w.message ? `: ${w.message}` : ''}` : undefined;
+}
+
 export function decideStatus(objects: JobObjects): { status: OgcStatus; message?: string } {
   const { job, pods, events } = objects;
   const annotations = job.metadata?.annotations ?? {};
@@ -107,6 +121,8 @@ export function decideStatus(objects: JobObjects): { status: OgcStatus; message?
       return { status: 'failed', message: failureMessage(job, pods) };
     }
   }
+  const cannotStart = cannotStartMessage(pods);
+  if (cannotStart) return { status: 'failed', message: cannotStart };
   const running = containerStatuses(pods).some((c) => c.state?.running);
   if (running) return { status: 'running', message: 'job is running' };
   const pending = pendingMessage(pods, events);

@@ -6,7 +6,7 @@
  * (and a second webhook replica) never adds anything twice, and arrays are
  * never replaced wholesale: other admission plugins may have appended to them.
  */
-import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import {
   ANNOTATIONS,
@@ -55,6 +55,7 @@ function planJob(job: V1Job, request: AdmissionRequestLike, settings: WebhookSet
   const forced = trusted ? {} : untrustedIdentity(meta, containerLists, request.uid, creator, identity, plan);
 
   if (template) ensurePodTemplateLabel(template.metadata, plan);
+  if (template?.spec) ensureNoServiceAccountToken(template.spec, ['spec', 'template', 'spec'], plan);
   for (const list of containerLists) addMissingEnv(list, identity.env, plan);
   ensureSpecDefault(job.spec, 'ttlSecondsAfterFinished', settings.defaultTtlSecondsAfterFinished, plan);
   ensureSpecDefault(job.spec, 'activeDeadlineSeconds', settings.defaultActiveDeadlineSeconds, plan);
@@ -142,6 +143,8 @@ function planPod(pod: V1Pod, requestUid: string, settings: WebhookSettings, plan
   // creation); only a bare labelled pod needs it here.
   const ownedByJob = (meta.ownerReferences ?? []).some((ref) => ref.kind === 'Job');
   if (ownedByJob || !pod.spec) return;
+  // Too late for a pod's token volume (the ServiceAccount admission plugin ran first), but the kubelet honours the field.
+  ensureNoServiceAccountToken(pod.spec, ['spec'], plan);
   const containerLists = podContainerLists(pod.spec, ['spec']);
   const identity = jobIdentity(meta, containerLists, requestUid, settings.jobNamePrefix, plan.warnings);
   for (const list of containerLists) addMissingEnv(list, identity.env, plan);
@@ -315,6 +318,17 @@ function ensureSpecDefault(
 ): void {
   if (value === undefined || !spec || spec[field] != null) return;
   plan.patch.push({ op: 'add', path: pointer(['spec', field]), value });
+}
+
+/**
+ * Job pods get no Kubernetes API token unless they name a service account of
+ * their own: a process's code has no business calling the API, and a leaked
+ * default token is a foothold in the jobs namespace.
+ */
+function ensureNoServiceAccountToken(spec: V1PodSpec, path: string[], plan: AdmissionPlan): void {
+  const account = spec.serviceAccountName ?? spec.serviceAccount;
+  if ((account && account !== 'default') || spec.automountServiceAccountToken === false) return;
+  plan.patch.push({ op: 'add', path: pointer([...path, 'automountServiceAccountToken']), value: false });
 }
 
 /** Appends the finalizer unless present; other finalizers are left untouched. */

@@ -43,10 +43,31 @@ export interface WebhookServer {
   setTlsCredentials(key: string, cert: string): void;
 }
 
+/**
+ * TLS 1.2 at least, and on 1.2 only ECDHE key exchange with AEAD ciphers
+ * (forward secret); TLS 1.3 (all of whose suites qualify) is preferred by
+ * any client that speaks it.
+ */
+export const WEBHOOK_TLS = {
+  minVersion: 'TLSv1.2',
+  ciphers: [
+    'TLS_AES_128_GCM_SHA256',
+    'TLS_AES_256_GCM_SHA384',
+    'TLS_CHACHA20_POLY1305_SHA256',
+    'ECDHE-ECDSA-AES128-GCM-SHA256',
+    'ECDHE-RSA-AES128-GCM-SHA256',
+    'ECDHE-ECDSA-AES256-GCM-SHA384',
+    'ECDHE-RSA-AES256-GCM-SHA384',
+    'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-CHACHA20-POLY1305',
+  ].join(':'),
+  honorCipherOrder: true,
+} as const;
+
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { settings, onReview } = options;
   const app = Fastify({
-    https: { key: options.tls.key, cert: options.tls.cert },
+    https: { key: options.tls.key, cert: options.tls.cert, ...WEBHOOK_TLS },
     loggerInstance: options.logger,
     // Each review is logged once below, without the object (its env may hold secrets).
     logController: new LogController({ disableRequestLogging: true }),
@@ -101,6 +122,6 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     url: `https://${urlHost}:${port}`,
     port,
     close: () => app.close(),
-    setTlsCredentials: (key, cert) => app.server.setSecureContext({ key, cert }),
+    setTlsCredentials: (key, cert) => app.server.setSecureContext({ key, cert, ...WEBHOOK_TLS }),
   };
 }

@@ -26,7 +26,8 @@ export function parseSubscriber(annotation: string | undefined): Subscriber | un
     const parsed: unknown = JSON.parse(annotation);
     if (typeof parsed !== 'object' || parsed === null) return undefined;
     const s = parsed as Record<string, unknown>;
-    const uri = (v: unknown): string | undefined => (typeof v === 'string' && /^https?:\/\//.test(v) ? v : undefined);
+    // Any text is kept: the sender checks it and reports a refused URL with an Event instead of ignoring it.
+    const uri = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
     const subscriber: Subscriber = {};
     if (uri(s.successUri)) subscriber.successUri = uri(s.successUri);
     if (uri(s.inProgressUri)) subscriber.inProgressUri = uri(s.inProgressUri);

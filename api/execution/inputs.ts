@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { InputDescription, ProcessDefinition } from '../../lib/config/types.js';
-import { invalidInput, missingToken, wrongToken } from '../ogc/exceptions.js';
+import { inputsTooLarge, invalidInput, missingToken, wrongToken } from '../ogc/exceptions.js';
 import { isRecord } from '../../lib/is-record.js';
 
 export const TOKEN_INPUT = 'token';
@@ -41,14 +41,44 @@ function describe(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? []).map((e) => `${e.instancePath || 'value'} ${e.message ?? 'is invalid'}`).join('; ');
 }
 
-function checkOne(id: string, description: InputDescription, value: unknown, problems: string[]): void {
+const LINK_KEYS = new Set(['href', 'rel', 'type', 'hreflang', 'title']);
+
+/** A reference is allowed only for the inputs the process lists in `href_inputs`, and must be a plain http(s) link. */
+function checkLink(id: string, process: ProcessDefinition, description: InputDescription, link: Record<string, unknown>, problems: string[]): void {
+  if (!process.hrefInputs.includes(id)) {
+    problems.push(`input "${id}" cannot be given by reference ({"href": ...}); give its value`);
+    return;
+  }
+  const extra = Object.keys(link).filter((k) => !LINK_KEYS.has(k));
+  if (extra.length) problems.push(`input "${id}": a reference has only href, rel, type, hreflang and title, not ${extra.join(', ')}`);
+  let url: URL | undefined;
+  try {
+    url = new URL(String(link.href));
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) problems.push(`input "${id}": href must be an absolute http(s) URL`);
+  const wanted = description.schema.contentMediaType;
+  if (typeof wanted === 'string' && link.type !== undefined && link.type !== wanted) {
+    problems.push(`input "${id}": the reference's type ${JSON.stringify(link.type)} is not the ${wanted} the process takes`);
+  }
+}
+
+function checkOne(id: string, process: ProcessDefinition, description: InputDescription, value: unknown, problems: string[]): void {
   const { value: plain, link } = plainValue(value);
-  if (link) return;
+  if (link) return checkLink(id, process, description, value as Record<string, unknown>, problems);
   const validate = validatorFor(description.schema);
   if (!validate(plain)) problems.push(`input "${id}": ${describe(validate.errors)}`);
 }
 
-/** Returns the inputs without the token; throws a 400 naming every bad input. */
+/** The serialized size limit: the inputs go into an annotation and an environment variable of the job. */
+export function checkInputsSize(inputs: Record<string, unknown>, maxBytes: number): void {
+  if (maxBytes === 0) return;
+  const size = Buffer.byteLength(JSON.stringify(inputs), 'utf8');
+  if (size > maxBytes) throw inputsTooLarge(size, maxBytes);
+}
+
+/** Returns the inputs without the token; throws a 400 naming every bad input (and every undeclared one). */
 export function validateInputs(process: ProcessDefinition, inputs: Record<string, unknown>): Record<string, unknown> {
   const problems: string[] = [];
   const described = process.metadata.inputs;
@@ -66,8 +96,14 @@ export function validateInputs(process: ProcessDefinition, inputs: Record<string
     if (Array.isArray(value) && many && !schemaIsArray) {
       if (value.length < min) problems.push(`input "${id}" needs at least ${min} values`);
       if (max !== 'unbounded' && value.length > max) problems.push(`input "${id}" takes at most ${max} values`);
-      value.forEach((v) => checkOne(id, description, v, problems));
-    } else if (id !== TOKEN_INPUT) checkOne(id, description, value, problems);
+      value.forEach((v) => checkOne(id, process, description, v, problems));
+    } else if (id !== TOKEN_INPUT) checkOne(id, process, description, value, problems);
+  }
+  if (!process.freeFormInputs) {
+    const undeclared = Object.keys(inputs).filter((id) => !(id in described) && id !== TOKEN_INPUT);
+    if (undeclared.length) {
+      problems.push(`the process has no input ${undeclared.map((id) => `"${id}"`).join(', ')} (it takes ${Object.keys(described).map((id) => `"${id}"`).join(', ') || 'no inputs'})`);
+    }
   }
   if (problems.length) throw invalidInput(problems.join('; '));
   const { [TOKEN_INPUT]: _token, ...rest } = inputs;

@@ -18,6 +18,8 @@ export interface JobRequest {
   archiveLogs: boolean;
   /** OGC subscriber for callbacks, stored with the job. */
   subscriber?: Record<string, string>;
+  /** Digest of the principal (api/limits.ts), counted against its cap on unfinished jobs. */
+  principalKey?: string;
   now: Date;
 }
 
@@ -77,6 +79,7 @@ export function buildJob(request: JobRequest): V1Job {
     [ANNOTATIONS.jobName]: name,
     [ANNOTATIONS.parameters]: JSON.stringify(inputs),
     ...(request.subscriber ? { [ANNOTATIONS.subscriber]: JSON.stringify(request.subscriber) } : {}),
+    ...(request.principalKey ? { [ANNOTATIONS.principalKey]: request.principalKey } : {}),
   };
   const labels = { [MANAGED_LABEL]: MANAGED_LABEL_VALUE };
   return {
@@ -104,7 +107,8 @@ export function buildJob(request: JobRequest): V1Job {
           ...(process.imagePullSecrets.length ? { imagePullSecrets: process.imagePullSecrets.map((n) => ({ name: n })) } : {}),
           ...(process.nodeSelector ? { nodeSelector: process.nodeSelector } : {}),
           ...(process.affinity ? { affinity: process.affinity } : {}),
-          ...(process.serviceAccount ? { serviceAccountName: process.serviceAccount } : {}),
+          // No API token in job pods unless the process names a service account for them.
+          ...(process.serviceAccount ? { serviceAccountName: process.serviceAccount } : { automountServiceAccountToken: false }),
           ...(process.podSecurityContext ? { securityContext: process.podSecurityContext } : {}),
         },
       },

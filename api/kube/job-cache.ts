@@ -34,6 +34,9 @@ function jobUidOfPod(pod: V1Pod): string | undefined {
   return pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.uid ?? pod.metadata?.labels?.['controller-uid'];
 }
 
+/** Deleted Jobs whose last status the API keeps in memory. */
+export const MAX_TOMBSTONES = 10_000;
+
 export class JobCache {
   private readonly jobs: Reflector<V1Job>;
   private readonly pods: Reflector<V1Pod>;
@@ -44,6 +47,7 @@ export class JobCache {
   private readonly jobUidByPodUid = new Map<string, string>();
   private readonly eventsByObjectUid = new Map<string, Map<string, CoreV1Event>>();
   private readonly statusMemo = new Map<string, StatusInfo>();
+  /** Last statuses of deleted Jobs. Bound: MAX_TOMBSTONES, the oldest dropped first (the archive index still lists those jobs when a bucket is configured). */
   private readonly tombstones = new Map<string, StatusInfo>();
   private readonly listeners = new Set<Listener>();
   /** All statuses, newest first; dropped on any change and rebuilt on the next request. */
@@ -145,6 +149,10 @@ export class JobCache {
       if (this.jobUidById.get(id) !== uid) return; // an ignored claimant (see below) leaves no trace
       // The last word on a deleted Job: its final objects, and deleted (so an unfinished one is dismissed).
       this.tombstones.set(id, statusInfo({ ...this.objects(job), deleted: true }, this.options.jobNamePrefix));
+      for (const oldest of this.tombstones.keys()) {
+        if (this.tombstones.size <= MAX_TOMBSTONES) break;
+        this.tombstones.delete(oldest);
+      }
       this.jobUidById.delete(id);
       this.jobByUid.delete(uid);
       this.statusMemo.delete(uid);

@@ -2,52 +2,60 @@
  * The API's writes to Kubernetes and its live log reads: create a Job,
  * dismiss one, stream a container's log.
  */
-import { BatchV1Api, Log, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, Log, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { ANNOTATIONS } from '../../lib/contract.js';
-import { serverError, unavailable } from '../ogc/exceptions.js';
-
-interface HttpError {
-  code?: number;
-  body?: unknown;
-}
+import { unavailable } from '../ogc/exceptions.js';
+import { kubeFailure } from './kube-errors.js';
 
 function statusOf(error: unknown): number | undefined {
-  const e = error as HttpError;
-  return typeof e.code === 'number' ? e.code : undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
 }
 
-function messageOf(error: unknown): string {
-  const e = error as HttpError & { message?: string };
-  if (typeof e.body === 'string') {
-    try {
-      const parsed = JSON.parse(e.body) as { message?: string };
-      if (parsed.message) return parsed.message;
-    } catch {
-      return e.body;
-    }
-  }
-  if (e.body && typeof e.body === 'object' && 'message' in e.body) return String((e.body as { message: unknown }).message);
-  return e.message ?? String(error);
-}
-
-/** Maps a Kubernetes API failure to what the OGC client should see. */
-export function kubeFailure(error: unknown, doing: string): Error {
-  const status = statusOf(error);
-  if (status === undefined || status >= 500 || status === 429) return unavailable(`Kubernetes API unavailable while ${doing}: ${messageOf(error)}`);
-  return serverError(`Kubernetes refused ${doing}: ${messageOf(error)}`);
-}
+export const EVENT_COMPONENT = 'k8s-job-manager-api';
 
 export class JobClient {
   private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
   private readonly log: Log;
 
   constructor(
     kubeConfig: KubeConfig,
     private readonly namespace: string,
+    private readonly identity = 'api',
   ) {
     this.batch = kubeConfig.makeApiClient(BatchV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.log = new Log(kubeConfig);
+  }
+
+  /** An Event on the Job, so `kubectl describe job` says what happened; best effort (resolves false when not recorded). */
+  async jobEvent(job: V1Job, type: 'Normal' | 'Warning', reason: string, message: string): Promise<boolean> {
+    const name = job.metadata?.name ?? 'job';
+    const time = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace: this.namespace,
+        body: {
+          metadata: { name: `${name}.${randomBytes(8).toString('hex')}`, namespace: this.namespace },
+          involvedObject: { apiVersion: 'batch/v1', kind: 'Job', name, namespace: this.namespace, uid: job.metadata?.uid, resourceVersion: job.metadata?.resourceVersion },
+          reason,
+          message,
+          type,
+          source: { component: EVENT_COMPONENT },
+          firstTimestamp: time,
+          lastTimestamp: time,
+          count: 1,
+          reportingComponent: EVENT_COMPONENT,
+          reportingInstance: this.identity,
+        },
+      });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async create(job: V1Job): Promise<V1Job> {

@@ -64,6 +64,9 @@ export const wrongToken = (): OgcError =>
 export const payloadTooLarge = (limit: number): OgcError =>
   new OgcError(413, `${TYPE_BASE}payload-too-large`, 'Payload too large', `the request body exceeds ${limit} bytes`);
 
+export const inputsTooLarge = (size: number, limit: number): OgcError =>
+  new OgcError(413, `${TYPE_BASE}payload-too-large`, 'Inputs too large', `the inputs take ${size} bytes serialized; the limit is ${limit} bytes (PYGEOAPI_K8S_MANAGER_MAX_INPUTS_BYTES); pass large data by reference`);
+
 export const unavailable = (detail: string): OgcError =>
   new OgcError(503, `${TYPE_BASE}unavailable`, 'Service unavailable', detail, { 'retry-after': '5' });
 

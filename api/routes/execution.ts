@@ -7,8 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findProcess, type ApiContext } from '../context.js';
 import { buildJob } from '../execution/job-manifest.js';
-import { checkToken, validateInputs } from '../execution/inputs.js';
-import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable } from '../ogc/exceptions.js';
+import { checkInputsSize, checkToken, validateInputs } from '../execution/inputs.js';
+import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable, unavailable } from '../ogc/exceptions.js';
+import { checkSubscriberUrl, redactUrl } from '../callbacks/subscriber-url.js';
+import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
+import { parseIp } from '../../lib/net/address-policy.js';
+import { checkActiveJobs, principalKey, principalOf } from '../limits.js';
 import { jobLinks } from '../ogc/links.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
@@ -37,10 +41,25 @@ function parseBody(body: unknown): ExecuteBody {
     if (!isRecord(body.subscriber)) throw invalidParameter('"subscriber" must be an object with successUri, inProgressUri and failedUri');
     for (const [key, uri] of Object.entries(body.subscriber)) {
       if (!['successUri', 'inProgressUri', 'failedUri'].includes(key)) throw invalidParameter(`subscriber.${key} is not a known callback`);
-      if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) throw invalidParameter(`subscriber.${key} must be an http(s) URI`);
+      if (typeof uri !== 'string') throw invalidParameter(`subscriber.${key} must be a URI`);
     }
   }
   return body as ExecuteBody;
+}
+
+/** Each subscriber URL: scheme, credentials, and every address its host resolves to (checked again when sending). */
+async function checkSubscriber(subscriber: Record<string, string>, context: ApiContext): Promise<void> {
+  for (const [key, uri] of Object.entries(subscriber)) {
+    const checked = checkSubscriberUrl(uri, context.callbackPolicy);
+    if (!checked.ok) throw invalidParameter(`subscriber.${key} (${redactUrl(uri)}) ${checked.problem}`);
+    if (parseIp(checked.url.hostname)) continue;
+    try {
+      await resolveChecked(checked.url.hostname, context.resolver, context.callbackPolicy.allow);
+    } catch (error) {
+      if (error instanceof CallbackRefused) throw invalidParameter(`subscriber.${key} (${redactUrl(uri)}) ${error.message}`);
+      throw unavailable(`subscriber.${key}: ${(error as Error).message}; try again later`);
+    }
+  }
 }
 
 function prefersAsync(header: string | string[] | undefined): boolean {
@@ -74,11 +93,13 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
       const body = parseBody(request.body);
+      if (body.subscriber) await checkSubscriber(body.subscriber as Record<string, string>, context);
       const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
       if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
       const rawInputs = body.inputs ?? {};
       checkToken(process, rawInputs, settings.secrets.apiToken);
       const inputs = validateInputs(process, rawInputs);
+      checkInputsSize(inputs, settings.limits.maxInputsBytes);
 
       const options = process.metadata.jobControlOptions;
       const canSync = options.includes('sync-execute');
@@ -86,6 +107,8 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       const wantsAsync = prefersAsync(request.headers.prefer);
       const async = canAsync && (wantsAsync || !canSync);
 
+      const principal = principalKey(principalOf(request));
+      checkActiveJobs(context.jobs, settings.limits, principal);
       const jobId = randomUUID();
       const job = buildJob({
         process,
@@ -95,6 +118,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
         jobNamePrefix: settings.jobNamePrefix,
         archiveLogs: context.archiveLogs,
         ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
+        principalKey: principal,
         now: new Date(),
       });
       const owner = request.access ? context.auth.ownerOf(request.access.principal) : undefined;

@@ -1,6 +1,7 @@
 /** /jobs, /jobs/{jobId}, its results, its logs, and dismissal. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
+import type { V1Pod } from '@kubernetes/client-node';
 import { jobNameFor } from '../../lib/contract.js';
 import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
@@ -8,6 +9,18 @@ import { jobResultsDocument } from '../jobs/results-document.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { authorizedJob, guard, seesJob } from '../auth/guard.js';
+
+/** Why a container's log cannot be read, in plain words (the client error itself goes to the log). */
+export function logUnavailable(pod: V1Pod, container: string, error: unknown): string {
+  const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((c) => c.name === container);
+  const waiting = status?.state?.waiting;
+  if (waiting && !status?.lastState?.terminated) return `container "${container}" has not started yet${waiting.reason ? ` (${waiting.reason})` : ''}`;
+  if (!status) return `container "${container}" has not started yet`;
+  const code = (error as { code?: unknown }).code;
+  if (code === 404) return `pod ${pod.metadata?.name ?? ''} no longer exists`;
+  if (code === 403) return 'the server is not allowed to read pod logs (check its RBAC role)';
+  return 'the Kubernetes API did not return it; try again later';
+}
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
@@ -67,7 +80,8 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
             try {
               for await (const chunk of await context.client.containerLog(pod.metadata?.name ?? '', container.name)) out.write(chunk);
             } catch (error) {
-              out.write(`(log not available: ${(error as Error).message})\n`);
+              request.log.warn({ err: error, pod: pod.metadata?.name, container: container.name }, 'reading a container log failed');
+              out.write(`(log not available: ${logUnavailable(pod, container.name, error)})\n`);
             }
           }
         }

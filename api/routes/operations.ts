@@ -1,4 +1,8 @@
-/** Probes and metrics, for the kubelet and Prometheus. */
+/**
+ * Probes, for the kubelet. Metrics are served only on the ops port
+ * (cmd/parts/ops-server.ts), never on the public API port: they describe
+ * the server's internals and traffic.
+ */
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
 
@@ -8,9 +12,5 @@ export function operationRoutes(app: FastifyInstance, context: ApiContext): void
   app.get('/readyz', hidden, async (_request, reply) => {
     if (!context.isReady()) return reply.code(503).send({ status: 'not ready' });
     return { status: 'ready' };
-  });
-  app.get('/metrics', hidden, async (_request, reply) => {
-    reply.type(context.metrics.contentType);
-    return context.metrics.metrics();
   });
 }

@@ -12,6 +12,7 @@ import { formatPath } from './paths.js';
 import { isRecord } from '../is-record.js';
 import type { AuthSettings, ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
 import { AUTH_MODES, parseList, parseStaticTokens, type AuthMode, type StaticToken } from './auth-settings.js';
+import { parseAllowList, type AllowEntry } from '../net/address-policy.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,6 +39,7 @@ const AUTH_MODE = 'PYGEOAPI_K8S_MANAGER_AUTH_MODE';
 const OIDC_ISSUER = 'PYGEOAPI_K8S_MANAGER_OIDC_ISSUER';
 
 const SEVEN_DAYS = 7 * 24 * 60 * 60;
+const ONE_DAY = 24 * 60 * 60;
 /** Job names are prefix + job id (a UUID, 36 characters) and must stay within the 63 characters of a label value. */
 const MAX_JOB_NAME_PREFIX = 63 - 36;
 
@@ -59,6 +61,17 @@ function wholeSeconds(raw: string, minimum: number): number {
   const number = Number(value);
   if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
   return number;
+}
+
+function count(fallback: number, minimum: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined) return fallback;
+    const value = raw.trim();
+    if (!/^[0-9]+$/.test(value)) throw new InvalidValue('must be a whole number');
+    const number = Number(value);
+    if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
+    return number;
+  };
 }
 
 function seconds(fallback: number, minimum: number) {
@@ -206,13 +219,14 @@ export const ENVIRONMENT = {
   },
   defaultActiveDeadlineSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS',
-    default: '(none)',
+    default: String(ONE_DAY),
     description:
-      'Longest time a job may run before Kubernetes stops it and marks it failed; `0` or unset: no limit, as in the Python manager ' +
-      "(model runs may legitimately take days). A process's `active_deadline_seconds` takes precedence.",
+      'Longest time a job may run before Kubernetes stops it and marks it failed, so a runaway job cannot run forever; `0`: no limit, ' +
+      "as in the Python manager. A process's `active_deadline_seconds` takes precedence (`0` there: no limit for that process). " +
+      'The webhook applies it to managed Jobs created with kubectl too.',
     secret: false,
     origin: 'ours',
-    read: optionalSeconds,
+    read: (raw: string | undefined) => optionalSeconds(raw ?? String(ONE_DAY)),
   },
   syncExecutionTimeoutSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_SYNC_EXECUTION_TIMEOUT_SECONDS',
@@ -309,6 +323,92 @@ export const ENVIRONMENT = {
     secret: false,
     origin: 'ours',
     read: oneOf<LogArchiveLayout>(['per-container', 'python'], () => 'per-container'),
+  },
+  callbackAllow: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_ALLOW',
+    default: '(none)',
+    description:
+      'Callback receivers allowed although their addresses are not public: host names, `*.domain` suffixes and CIDRs, comma separated ' +
+      '(e.g. `receiver.tools.svc.cluster.local,10.8.0.0/16`). Without an entry, callbacks to loopback, private, link-local, CGNAT, ' +
+      'multicast, reserved and cloud metadata addresses are refused.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): AllowEntry[] => {
+      try {
+        return parseAllowList(raw ?? '');
+      } catch (error) {
+        throw new InvalidValue((error as Error).message);
+      }
+    },
+  },
+  callbackHttpsOnly: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_HTTPS_ONLY',
+    default: 'false',
+    description: 'Refuse `http:` subscriber URLs; only `https:` callbacks are sent.',
+    secret: false,
+    origin: 'ours',
+    read: flag(() => false),
+  },
+  callbackMaxAttempts: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_MAX_ATTEMPTS',
+    default: '12',
+    description:
+      'Attempts per callback (exponential back-off with jitter from 5 s up to 1 h between them) before giving up with a log line, ' +
+      'an Event on the Job and the metric `ogc_callbacks_given_up_total`.',
+    secret: false,
+    origin: 'ours',
+    read: count(12, 1),
+  },
+  callbackRetryHorizonSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_RETRY_HORIZON_SECONDS',
+    default: String(ONE_DAY),
+    description: 'Give up on a callback that has been failing for this long, whatever the attempts left.',
+    secret: false,
+    origin: 'ours',
+    read: seconds(ONE_DAY, 1),
+  },
+  callbackTimeoutSeconds: {
+    name: 'PYGEOAPI_K8S_MANAGER_CALLBACK_TIMEOUT_SECONDS',
+    default: '10',
+    description: 'Longest time one callback attempt may take, connecting included (connecting alone: at most 5 s).',
+    secret: false,
+    origin: 'ours',
+    read: seconds(10, 1),
+  },
+  maxInputsBytes: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_INPUTS_BYTES',
+    default: String(64 * 1024),
+    description:
+      'Largest serialized `inputs` of an execute request, in bytes (they are stored in an annotation and an environment variable ' +
+      'of the job, where Kubernetes and the kernel set hard limits); larger requests get 413.',
+    secret: false,
+    origin: 'ours',
+    read: count(64 * 1024, 2),
+  },
+  requestsPerMinute: {
+    name: 'PYGEOAPI_K8S_MANAGER_RATE_LIMIT_PER_MINUTE',
+    default: '600',
+    description: 'Requests per minute the API accepts from one client address, and from one principal; beyond: 429 with `Retry-After`. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(600, 0),
+  },
+  maxActiveJobs: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_ACTIVE_JOBS',
+    default: '500',
+    description: 'Unfinished (accepted or running) jobs in the namespace above which executions get 429. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(500, 0),
+  },
+  maxActiveJobsPerPrincipal: {
+    name: 'PYGEOAPI_K8S_MANAGER_MAX_ACTIVE_JOBS_PER_PRINCIPAL',
+    default: '50',
+    description:
+      'Unfinished jobs one principal (the authenticated subject, else the client address) may have; beyond: 429. `0`: no limit.',
+    secret: false,
+    origin: 'ours',
+    read: count(50, 0),
   },
   finalizerGiveUpSeconds: {
     name: 'PYGEOAPI_K8S_MANAGER_FINALIZER_GIVE_UP_SECONDS',
@@ -529,6 +629,19 @@ export function readSettings(env: Env = process.env): Settings {
       bucketSecret: read(ENVIRONMENT.bucketSecret),
       authTokens: read(ENVIRONMENT.authTokens),
     }),
+    callbacks: {
+      allow: read(ENVIRONMENT.callbackAllow),
+      httpsOnly: read(ENVIRONMENT.callbackHttpsOnly),
+      maxAttempts: read(ENVIRONMENT.callbackMaxAttempts),
+      retryHorizonSeconds: read(ENVIRONMENT.callbackRetryHorizonSeconds),
+      timeoutSeconds: read(ENVIRONMENT.callbackTimeoutSeconds),
+    },
+    limits: {
+      maxInputsBytes: read(ENVIRONMENT.maxInputsBytes),
+      requestsPerMinute: read(ENVIRONMENT.requestsPerMinute),
+      maxActiveJobs: read(ENVIRONMENT.maxActiveJobs),
+      maxActiveJobsPerPrincipal: read(ENVIRONMENT.maxActiveJobsPerPrincipal),
+    },
   };
   // What a mode cannot work without, named at start-up rather than at the first request.
   if (settings.auth.mode === 'oidc') {

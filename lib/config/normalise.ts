@@ -205,7 +205,9 @@ function normaliseProcess(entry: ProcessEntry, kind: ProcessKind, settings: Sett
     containerSecurityContext: securityContext(processor, 'container_security_context', settings.containerSecurityContext),
     backoffLimit: processor.backoff_limit ?? 0,
     ttlSecondsAfterFinished: processor.ttl_seconds_after_finished ?? settings.defaultTtlSecondsAfterFinished,
-    activeDeadlineSeconds: processor.active_deadline_seconds ?? settings.defaultActiveDeadlineSeconds,
+    activeDeadlineSeconds: processor.active_deadline_seconds === 0 ? undefined : processor.active_deadline_seconds ?? settings.defaultActiveDeadlineSeconds,
+    freeFormInputs: processor.free_form_inputs ?? false,
+    hrefInputs: processor.href_inputs ?? [],
   };
 }
 

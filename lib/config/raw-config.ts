@@ -47,6 +47,8 @@ export interface RawProcessor {
   backoff_limit?: number;
   ttl_seconds_after_finished?: number;
   active_deadline_seconds?: number;
+  free_form_inputs?: boolean;
+  href_inputs?: string[];
   pod_security_context?: Record<string, unknown> | null;
   container_security_context?: Record<string, unknown> | null;
   metadata?: Record<string, unknown>;

@@ -240,7 +240,12 @@ const podKeys = {
   service_account: dnsSubdomain('ServiceAccount name'),
   backoff_limit: wholeNumber(0),
   ttl_seconds_after_finished: wholeNumber(0),
-  active_deadline_seconds: wholeNumber(1),
+  // 0: no deadline for this process, whatever the default.
+  active_deadline_seconds: wholeNumber(0),
+  // Inputs that are not in the process description are refused unless this is true.
+  free_form_inputs: flag,
+  // Inputs that may be given by reference ({"href": ...}); others must be given by value.
+  href_inputs: { type: 'array', items: nonEmptyText },
   // Kubernetes objects in their own (camelCase) field names; null switches the context off.
   pod_security_context: { type: ['object', 'null'] },
   container_security_context: { type: ['object', 'null'] },

@@ -6,6 +6,7 @@
 import type { V1Affinity, V1Container, V1PodSecurityContext, V1SecurityContext, V1Toleration } from '@kubernetes/client-node';
 import type { ProcessKind } from './processors.js';
 import type { AuthMode, StaticToken } from './auth-settings.js';
+import type { AllowEntry } from '../net/address-policy.js';
 
 export type { ProcessKind } from './processors.js';
 
@@ -101,6 +102,10 @@ export interface ProcessDefinition {
   ttlSecondsAfterFinished: number;
   /** Resolved: processor setting, else PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS; undefined = no deadline. */
   activeDeadlineSeconds?: number;
+  /** `free_form_inputs`: inputs the description does not declare are passed on instead of refused. */
+  freeFormInputs: boolean;
+  /** `href_inputs`: inputs that may be given by reference (`{"href": ...}`). */
+  hrefInputs: string[];
 }
 
 /** `server.cors`: which browser origins may call the API. */
@@ -195,7 +200,34 @@ export interface Settings {
   auth: AuthSettings;
   /** Webhook: usernames whose Jobs keep their identifier and owner annotations; undefined: the API's service account. */
   trustedJobCreators?: string[];
+  callbacks: CallbackSettings;
+  limits: LimitSettings;
   secrets: SecretSettings;
+}
+
+/** Where and how OGC callbacks may be sent (see lib/net/address-policy.ts). */
+export interface CallbackSettings {
+  /** Hosts, `*.domains` and CIDRs allowed even though they are not public. */
+  allow: AllowEntry[];
+  httpsOnly: boolean;
+  /** Attempts per callback before giving up. */
+  maxAttempts: number;
+  /** Give up once a callback has failed for this long. */
+  retryHorizonSeconds: number;
+  /** Whole exchange, per attempt. */
+  timeoutSeconds: number;
+}
+
+/** Protection of the API and the cluster; 0 switches a limit off. */
+export interface LimitSettings {
+  /** Serialized `inputs` of one execute request, in bytes. */
+  maxInputsBytes: number;
+  /** Requests per minute per client address and per principal. */
+  requestsPerMinute: number;
+  /** Unfinished jobs in the namespace. */
+  maxActiveJobs: number;
+  /** Unfinished jobs one principal started. */
+  maxActiveJobsPerPrincipal: number;
 }
 
 export interface ManagerConfig {

@@ -23,14 +23,23 @@ export interface StartSpec {
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGABRT: 6, SIGSEGV: 11, SIGPIPE: 13 };
 
 export class ContainerProcess {
-  private readonly child: ChildProcess;
+  private readonly child: ChildProcess | undefined;
   readonly exited: Promise<ContainerExit>;
 
   constructor(spec: StartSpec) {
     const [file, ...args] = spec.argv;
-    this.child = spawn(file!, args, { env: spec.env, cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      this.child = spawn(file!, args, { env: spec.env, cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      // Some failures (E2BIG: arguments and environment too long) are thrown, not emitted: the container fails to start, as a runtime's would.
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'E2BIG' ? 'argument list too long' : (error as Error).message;
+      this.exited = spec.log.close().then(() => ({ exitCode: 128, startError: `exec ${file ?? ''}: ${why}` }));
+      return;
+    }
+    const child = this.child;
     for (const stream of ['stdout', 'stderr'] as const) {
-      const source = this.child[stream]!;
+      const source = child[stream]!;
       source.on('data', (chunk: Buffer) => {
         if (!spec.log.write(stream, chunk)) {
           source.pause();
@@ -39,17 +48,17 @@ export class ContainerProcess {
       });
     }
     // When the main process ends the container ends: nothing it left behind survives (a PID namespace's rule).
-    this.child.once('exit', () => this.signalGroup('SIGKILL'));
+    child.once('exit', () => this.signalGroup('SIGKILL'));
     this.exited = new Promise((resolve) => {
       let settled = false;
-      this.child.once('error', async (error) => {
+      child.once('error', async (error) => {
         if (settled) return;
         settled = true;
         await spec.log.close();
         resolve({ exitCode: 128, startError: error.message });
       });
       // 'close' waits for stdout/stderr to end, so the log is complete.
-      this.child.once('close', async (code, signal) => {
+      child.once('close', async (code, signal) => {
         if (settled) return;
         settled = true;
         await spec.log.close();
@@ -60,17 +69,17 @@ export class ContainerProcess {
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   /** Signals the whole process group. */
   kill(signal: NodeJS.Signals): void {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.signalGroup(signal);
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
-    const pid = this.child.pid;
+    const pid = this.child?.pid;
     if (pid === undefined) return;
     try {
       process.kill(-pid, signal);

@@ -20,7 +20,8 @@ t.test('one callback per state, to the URI for it', async (t) => {
 t.test('subscriber and sent annotations are read defensively', async (t) => {
   t.same(parseSubscriber(JSON.stringify(all)), all);
   t.equal(parseSubscriber('{not json'), undefined);
-  t.equal(parseSubscriber(JSON.stringify({ successUri: 'ftp://x' })), undefined, 'only http(s) URIs');
+  t.same(parseSubscriber(JSON.stringify({ successUri: 'ftp://x' })), { successUri: 'ftp://x' }, 'kept, so the sender can refuse it with an Event');
+  t.equal(parseSubscriber(JSON.stringify({ successUri: 7, failedUri: '' })), undefined, 'only non-empty texts');
   t.equal(parseSubscriber(undefined), undefined);
   t.same([...parseSent(' accepted, running ,')], ['accepted', 'running']);
   t.same([...parseSent(undefined)], []);

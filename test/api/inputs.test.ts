@@ -4,7 +4,7 @@
  * (401 missing, 403 wrong, token never passed on).
  */
 import t from 'tap';
-import { checkToken, validateInputs } from '../../api/execution/inputs.js';
+import { checkInputsSize, checkToken, validateInputs } from '../../api/execution/inputs.js';
 import { OgcError } from '../../api/ogc/exceptions.js';
 import { processDefinition } from '../helpers/api-processes.js';
 import { validateOgc } from '../helpers/ogc-schemas.js';
@@ -18,7 +18,8 @@ const process = processDefinition('inputs-test', {
   bbox: { schema: { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 }, minOccurs: 0 },
   options: { schema: { type: 'object', required: ['mode'], properties: { mode: { type: 'string' } } }, minOccurs: 0 },
   token: { schema: { type: 'string' } },
-});
+  grid: { schema: { type: 'string', contentMediaType: 'application/x-netcdf' }, minOccurs: 0 },
+}, undefined, { hrefInputs: ['options', 'grid'] });
 
 const valid = { name: 'Ada', points: [1, 2] };
 
@@ -66,6 +67,11 @@ t.test('invalid inputs: 400 invalid-input naming each input and why', async (t) 
     ['an array-typed input is checked as a whole', { ...valid, bbox: [0, 0, 1] }, ['"bbox"', /fewer than 4|minItems/]],
     ['object schema: missing property', { ...valid, options: { speed: 1 } }, ['"options"', 'mode']],
     ['a qualified value with a wrong value', { ...valid, count: { value: 'three', mediaType: 'text/plain' } }, ['"count"', 'integer']],
+    ['an input the process does not declare', { ...valid, colour: 'red', nmae: 'typo', extra: 1 }, ['the process has no input "nmae", "extra"', '(it takes "name", "count"']],
+    ['a reference where the process wants a value', { ...valid, name: { href: 'https://example.org/name.txt' } }, ['"name" cannot be given by reference']],
+    ['a reference that is not http(s)', { ...valid, options: { href: 'file:///etc/passwd' } }, ['"options": href must be an absolute http(s) URL']],
+    ['a reference with extra members', { ...valid, options: { href: 'https://example.org/o.json', value: 3 } }, ['"options": a reference has only', 'not value']],
+    ['a reference of the wrong media type', { ...valid, grid: { href: 'https://example.org/g.tif', type: 'image/tiff' } }, ['"grid"', 'not the application/x-netcdf']],
     ['several problems are all named', { name: 7, points: [1], count: -1 }, ['"name"', '"points"', '"count"']],
   ];
   for (const [what, inputs, parts] of rows) {
@@ -79,6 +85,22 @@ t.test('invalid inputs: 400 invalid-input naming each input and why', async (t) 
     for (const part of parts) t.match(error.message, part, `${what}: message has ${String(part)}`);
     t.same(validateOgc('exception', error.body('/processes/inputs-test/execution')), [], `${what}: a valid OGC exception`);
   }
+});
+
+t.test('free-form inputs and references by opt-in only', async (t) => {
+  const freeForm = processDefinition('free', { name: { schema: { type: 'string' } } }, undefined, { freeFormInputs: true });
+  t.same(validateInputs(freeForm, { name: 'x', anything: { deep: [1] } }), { name: 'x', anything: { deep: [1] } }, 'free_form_inputs passes undeclared inputs on');
+  t.same(validateInputs(process, { ...valid, grid: { href: 'https://example.org/g.nc', type: 'application/x-netcdf' } }), { ...valid, grid: { href: 'https://example.org/g.nc', type: 'application/x-netcdf' } }, 'a matching reference');
+  const noInputs = processDefinition('none', {});
+  t.match(thrown(() => validateInputs(noInputs, { a: 1 }))?.message, 'it takes no inputs');
+});
+
+t.test('the serialized inputs have a size limit: 413 naming it', async (t) => {
+  t.doesNotThrow(() => checkInputsSize({ a: 'x'.repeat(100) }, 1024));
+  t.doesNotThrow(() => checkInputsSize({ a: 'x'.repeat(10_000) }, 0), '0: no limit');
+  const error = thrown(() => checkInputsSize({ a: 'é'.repeat(600) }, 1024));
+  t.equal(error?.status, 413, 'bytes are counted, not characters');
+  t.match(error?.message, /take 1208 bytes serialized; the limit is 1024 bytes \(PYGEOAPI_K8S_MANAGER_MAX_INPUTS_BYTES\)/);
 });
 
 t.test('a declared token input is not required by the input check (the token check decides)', async (t) => {

@@ -215,12 +215,17 @@ t.test('security contexts and lifetime from the environment', async (t) => {
       },
     ],
     [
-      'no deadline unless configured, ttl of seven days',
+      'a 24 h deadline and a ttl of seven days by default',
       {},
       (job) => {
         t.equal(job.spec?.ttlSecondsAfterFinished, 7 * 24 * 3600);
-        t.notOk('activeDeadlineSeconds' in (job.spec ?? {}), 'no activeDeadlineSeconds');
+        t.equal(job.spec?.activeDeadlineSeconds, 24 * 3600, 'a runaway job cannot run forever');
       },
+    ],
+    [
+      'deadline 0: none',
+      { PYGEOAPI_K8S_MANAGER_DEFAULT_ACTIVE_DEADLINE_SECONDS: '0' },
+      (job) => t.notOk('activeDeadlineSeconds' in (job.spec ?? {}), 'no activeDeadlineSeconds'),
     ],
   ];
   for (const [what, env, check] of rows) {

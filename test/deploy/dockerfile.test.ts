@@ -77,7 +77,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 t.test('stages: build with dev dependencies, run with production ones only', async (t) => {
   t.same(dockerfile.stages.map((s) => s.name), ['build', 'runtime'], 'two stages');
-  t.equal(dockerfile.globalArgs.NODE_IMAGE, 'node:20-bookworm-slim', 'Node 20 on Debian slim');
+  t.equal(dockerfile.globalArgs.NODE_IMAGE, 'node:22-bookworm-slim', 'Node 22 LTS on Debian slim (Node 20 reached end of life on 2026-04-30)');
   t.same(dockerfile.stages.map((s) => s.base), ['${NODE_IMAGE}', '${NODE_IMAGE}'], 'both stages on the same Node image');
   t.match(pkg.engines.node, />=\s*20/, 'package.json needs Node >= 20, which the image has');
 

@@ -238,8 +238,7 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
       { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
     ], 'Job and pod creation only');
     t.same(webhook.objectSelector, { matchLabels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, 'only labelled objects');
-    t.same(webhook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', ns.system] }] }, 'never kube-system or the manager\'s namespace');
-    t.notOk(webhook.namespaceSelector?.matchExpressions?.[0]?.values?.includes(ns.jobs), 'the jobs namespace is not excluded');
+    t.same(webhook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.jobs] }] }, 'only the jobs namespace');
     t.equal(webhook.sideEffects, 'None', 'sideEffects None');
     t.same(webhook.admissionReviewVersions, ['v1'], 'admission.k8s.io/v1');
     t.equal(webhook.reinvocationPolicy, 'IfNeeded', 'reinvoked if needed');
@@ -292,7 +291,7 @@ t.test('the namespace settings of an overlay move everything', async (t) => {
     t.same(leftovers, [], `${overlay}: no namespace reference left at k8s-job-manager`);
     const webhook = ofKind<V1MutatingWebhookConfiguration>(objects, 'MutatingWebhookConfiguration')[0]?.webhooks?.[0];
     t.equal(webhook?.clientConfig.service?.namespace, 'ogc-system', `${overlay}: the webhook is called in the new namespace`);
-    t.same(webhook?.namespaceSelector?.matchExpressions?.[0]?.values, ['kube-system', 'ogc-system'], `${overlay}: the webhook skips the new manager namespace`);
+    t.same(webhook?.namespaceSelector?.matchExpressions?.[0]?.values, ['ogc-jobs'], `${overlay}: the webhook serves the new jobs namespace only`);
     for (const o of objects) if (o.metadata.namespace) t.ok(['ogc-system', 'ogc-jobs'].includes(o.metadata.namespace), `${overlay}: ${idOf(o)} moved`);
   }
 });

@@ -63,6 +63,8 @@ const KUBE_CALLS: KubeCall[] = [
   // API, `kubernetes` access-control mode: who a caller's token belongs to, and what RBAC allows it.
   { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createTokenReview(', part: 'api', group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create', scope: 'cluster' },
   { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createSubjectAccessReview(', part: 'api', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create', scope: 'cluster' },
+  // API: Events on Jobs whose callbacks were refused or given up.
+  { file: 'api/kube/job-client.ts', evidence: '.createNamespacedEvent(', part: 'api', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
   // Webhook: self-managed TLS Secret and the caBundle of its MutatingWebhookConfiguration.
   { file: 'certs/tls-secret.ts', evidence: '.readNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
   { file: 'certs/tls-secret.ts', evidence: '.createNamespacedSecret(', part: 'webhook', group: '', resource: 'secrets', verb: 'create', scope: 'system', selfManagedTlsOnly: true },
@@ -185,8 +187,9 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
       [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['k8s-job-manager-api-callbacks'], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],
-      'API: its callback Lease',
+      'API: its callback Lease, Events about refused callbacks',
     );
     t.same(
       findObject<V1Role>(objects, 'Role', 'k8s-job-manager-controller', jobs).rules,

@@ -8,6 +8,7 @@ import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node'
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startApi, type RunningApi } from '../../api/index.js';
+import type { Resolver } from '../../api/callbacks/post-callback.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import type { ManagerConfig } from '../../lib/config/types.js';
 import type { Authenticator } from '../../api/auth/authenticator.js';
@@ -61,11 +62,19 @@ export interface HarnessOptions {
   archiveLogs?: boolean;
   /** Made from the loaded configuration, replacing the one the auth mode would make. */
   authenticator?: (config: ManagerConfig, kubeConfig: KubeConfig) => Authenticator;
+  /** How the API resolves callback hosts (default: the system resolver). */
+  resolver?: Resolver;
 }
 
 export async function startApiHarness(t: Teardown, options: HarnessOptions): Promise<ApiHarness> {
-  // Access control is off unless a test asks for a mode: the explicit opt-in `none` needs.
-  const env = { PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...options.env };
+  // Access control is off unless a test asks for a mode (the explicit opt-in `none` needs);
+  // tests poll fast from one address: no request rate limit unless a test sets one.
+  const env = {
+    PYGEOAPI_K8S_MANAGER_API_TOKEN: API_TOKEN,
+    PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none',
+    PYGEOAPI_K8S_MANAGER_RATE_LIMIT_PER_MINUTE: '0',
+    ...options.env,
+  };
   const { config } = loadConfigFile(options.configFile, env);
   const kubeConfig = options.cluster.kubeConfig(options.namespace);
   const metrics = new Registry();
@@ -90,6 +99,7 @@ export async function startApiHarness(t: Teardown, options: HarnessOptions): Pro
     metrics,
     archiveLogs: options.archiveLogs ?? false,
     ...(options.authenticator ? { authenticator: options.authenticator(config, kubeConfig) } : {}),
+    ...(options.resolver ? { resolver: options.resolver } : {}),
   });
   t.teardown(() => api.close());
   const publicUrl = config.server.url;

@@ -30,6 +30,8 @@ export function processDefinition(
     imagePullSecrets: [],
     backoffLimit: 0,
     ttlSecondsAfterFinished: 3600,
+    freeFormInputs: false,
+    hrefInputs: [],
     ...overrides,
   };
 }

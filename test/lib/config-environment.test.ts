@@ -31,6 +31,7 @@ t.test('defaults', async (t) => {
     syncExecutionTimeoutSeconds: 300,
     finalizerGiveUpSeconds: 604800,
     logArchiveLayout: 'per-container',
+    defaultActiveDeadlineSeconds: 86400,
     bucket: { pathPrefix: '', region: 'us-east-1', forcePathStyle: false, checksums: 'WHEN_SUPPORTED' },
     auth: {
       mode: 'kubernetes',
@@ -39,11 +40,20 @@ t.test('defaults', async (t) => {
       ownerCheck: true,
       oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
     },
+    callbacks: { allow: [], httpsOnly: false, maxAttempts: 12, retryHorizonSeconds: 86400, timeoutSeconds: 10 },
+    limits: { maxInputsBytes: 65536, requestsPerMinute: 600, maxActiveJobs: 500, maxActiveJobsPerPrincipal: 50 },
     secrets: {},
   });
-  t.equal(settings.defaultActiveDeadlineSeconds, undefined, 'no deadline unless configured');
+  t.equal(readSettings({ [`${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`]: '0' }).defaultActiveDeadlineSeconds, undefined, '0: no deadline');
   t.equal(settings.namespace, undefined);
   t.not(readSettings({}).podSecurityContext, settings.podSecurityContext, 'each read gets its own baseline object');
+});
+
+t.test('callback and limit variables: bad values named', async (t) => {
+  t.match(problemsOf({ [`${V}CALLBACK_ALLOW`]: 'ok.example,10.0.0.0/99' }), [/PYGEOAPI_K8S_MANAGER_CALLBACK_ALLOW: "10\.0\.0\.0\/99" is not a CIDR/]);
+  t.match(problemsOf({ [`${V}CALLBACK_MAX_ATTEMPTS`]: '0' }), [/CALLBACK_MAX_ATTEMPTS: must be at least 1/]);
+  t.match(problemsOf({ [`${V}MAX_INPUTS_BYTES`]: 'lots' }), [/MAX_INPUTS_BYTES: must be a whole number/]);
+  t.same(readSettings({ [`${V}CALLBACK_ALLOW`]: 'receiver.tools.svc, 10.8.0.0/16' }).callbacks.allow.length, 2);
 });
 
 t.test('every variable read', async (t) => {
@@ -67,6 +77,15 @@ t.test('every variable read', async (t) => {
     [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'when_supported',
     [`${V}LOG_ARCHIVE_LAYOUT`]: 'python',
     [`${V}FINALIZER_GIVE_UP_SECONDS`]: '0',
+    [`${V}CALLBACK_ALLOW`]: 'receiver.tools.svc,10.8.0.0/16',
+    [`${V}CALLBACK_HTTPS_ONLY`]: 'true',
+    [`${V}CALLBACK_MAX_ATTEMPTS`]: '3',
+    [`${V}CALLBACK_RETRY_HORIZON_SECONDS`]: '600',
+    [`${V}CALLBACK_TIMEOUT_SECONDS`]: '4',
+    [`${V}MAX_INPUTS_BYTES`]: '1000',
+    [`${V}RATE_LIMIT_PER_MINUTE`]: '0',
+    [`${V}MAX_ACTIVE_JOBS`]: '7',
+    [`${V}MAX_ACTIVE_JOBS_PER_PRINCIPAL`]: '2',
   });
   t.same(JSON.parse(JSON.stringify(settings)), {
     configPath: '/etc/pygeoapi/config.yml',
@@ -95,6 +114,14 @@ t.test('every variable read', async (t) => {
       ownerCheck: true,
       oidc: { usernameClaim: 'sub', rolesClaim: 'groups', operatorRoles: [], userRoles: [], clockSkewSeconds: 30 },
     },
+    callbacks: {
+      allow: [{ host: 'receiver.tools.svc' }, { network: { family: 4, bytes: [10, 8, 0, 0] }, length: 16 }],
+      httpsOnly: true,
+      maxAttempts: 3,
+      retryHorizonSeconds: 600,
+      timeoutSeconds: 4,
+    },
+    limits: { maxInputsBytes: 1000, requestsPerMinute: 0, maxActiveJobs: 7, maxActiveJobsPerPrincipal: 2 },
     secrets: { apiToken: REDACTED, bucketSecret: REDACTED },
   });
   t.equal(settings.secrets.apiToken, 'token-1', 'code can read the token');
@@ -211,6 +238,15 @@ t.test('the table documents every variable once', async (t) => {
     `${V}OIDC_USER_ROLES`,
     `${V}OIDC_CLOCK_SKEW_SECONDS`,
     `${V}TRUSTED_JOB_CREATORS`,
+    `${V}CALLBACK_ALLOW`,
+    `${V}CALLBACK_HTTPS_ONLY`,
+    `${V}CALLBACK_MAX_ATTEMPTS`,
+    `${V}CALLBACK_RETRY_HORIZON_SECONDS`,
+    `${V}CALLBACK_TIMEOUT_SECONDS`,
+    `${V}MAX_INPUTS_BYTES`,
+    `${V}RATE_LIMIT_PER_MINUTE`,
+    `${V}MAX_ACTIVE_JOBS`,
+    `${V}MAX_ACTIVE_JOBS_PER_PRINCIPAL`,
   ];
   t.same([...names].sort(), [...expected].sort());
   t.same(

@@ -136,7 +136,8 @@ t.test('errors', async (t) => {
     ],
     ['backoff_limit negative', configWith({ processor: { backoff_limit: -1 } }), [`${P}.backoff_limit: must be at least 0`]],
     ['ttl negative', configWith({ processor: { ttl_seconds_after_finished: -5 } }), [`${P}.ttl_seconds_after_finished: must be at least 0`]],
-    ['deadline zero', configWith({ processor: { active_deadline_seconds: 0 } }), [`${P}.active_deadline_seconds: must be at least 1`]],
+    ['deadline negative', configWith({ processor: { active_deadline_seconds: -1 } }), [`${P}.active_deadline_seconds: must be at least 0`]],
+    ['href_inputs not a list', configWith({ processor: { href_inputs: 'a' } }), [`${P}.href_inputs: must be a list`]],
     // --- env
     ['env entry without name', configWith({ processor: { env: [{ value: 'x' }] } }), [`${P}.env[0].name: required`]],
     [

@@ -91,6 +91,18 @@ const cases: Case[] = [
     message: ['container "prepare"', 'ImagePullBackOff'],
   },
   {
+    name: 'an invalid image name can never start: failed, with the reason',
+    objects: { job: job(), pods: [pod([['main', waiting('InvalidImageName', 'couldn\'t parse image name "UPPER:case"')]])], events: [] },
+    want: { status: 'failed', progress: 100 },
+    message: ['the pod cannot start', 'container "main"', 'InvalidImageName', 'UPPER:case'],
+  },
+  {
+    name: 'ErrImageNeverPull in an init container: failed',
+    objects: { job: job(), pods: [pod([['main', waiting('PodInitializing')]], [['prepare', waiting('ErrImageNeverPull', 'image not present with pull policy Never')]])], events: [] },
+    want: { status: 'failed' },
+    message: ['container "prepare"', 'ErrImageNeverPull'],
+  },
+  {
     name: 'CreateContainerConfigError (missing Secret) is reported',
     objects: { job: job(), pods: [pod([['main', waiting('CreateContainerConfigError', 'secret "example-secret" not found')]])], events: [] },
     want: { status: 'accepted' },

@@ -227,6 +227,27 @@ const jobCases: Case[] = [
     },
   },
   {
+    name: 'job pods get no service account token unless they name an account',
+    request: jobReview(job({ name: 'pygeoapi-job-abc' })),
+    check: (t, r) => t.equal(r.spec.template.spec.automountServiceAccountToken, false),
+  },
+  {
+    name: 'an explicit automount true with the default account is overridden',
+    request: jobReview(job({ name: 'pygeoapi-job-abc' }, { serviceAccountName: 'default', automountServiceAccountToken: true, containers: [{ name: 'main', image: 'x' }] })),
+    check: (t, r) => t.equal(r.spec.template.spec.automountServiceAccountToken, false),
+  },
+  {
+    name: 'a named service account keeps its token',
+    request: jobReview(job({ name: 'pygeoapi-job-abc' }, { serviceAccountName: 'model-runner', containers: [{ name: 'main', image: 'x' }] })),
+    check: (t, r) => t.notOk('automountServiceAccountToken' in r.spec.template.spec),
+  },
+  {
+    name: 'the default deadline is injected into kubectl Jobs',
+    request: jobReview(job({ name: 'pygeoapi-job-abc' })),
+    settings: { ...SETTINGS, defaultActiveDeadlineSeconds: 86400 },
+    check: (t, r) => t.equal(r.spec.activeDeadlineSeconds, 86400),
+  },
+  {
     name: 'existing ttl and deadline are kept',
     request: jobReview(job({ name: 'pygeoapi-job-abc' }, undefined, { ttlSecondsAfterFinished: 5, activeDeadlineSeconds: 0 })),
     check: (t, r) => {

@@ -1,5 +1,5 @@
 import { Agent, request, type RequestOptions } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import jsonpatch from 'fast-json-patch';
 import { pino } from 'pino';
 import t from 'tap';
@@ -95,6 +95,22 @@ t.test('probes over verified TLS; a wrong name is refused by the client', async 
   await t.rejects(call('GET', '/healthz', undefined, { servername: 'other.jobs.svc' }), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   const stranger = createCertificateAuthority({ commonName: 'stranger' });
   await t.rejects(call('GET', '/healthz', undefined, { ca: stranger.certPem }), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
+});
+
+t.test('TLS 1.3 preferred; TLS 1.2 only with forward-secret AEAD suites; older versions refused', async (t) => {
+  const handshake = (options: tls.ConnectionOptions): Promise<{ protocol: string | null; cipher: string }> =>
+    new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: server.port, servername: SERVERNAME, ca: ca.certPem, ...options }, () => {
+        const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
+        socket.end();
+        resolve(result);
+      });
+      socket.once('error', reject);
+    });
+  t.match(await handshake({}), { protocol: 'TLSv1.3' }, 'a modern client gets TLS 1.3');
+  t.match(await handshake({ maxVersion: 'TLSv1.2' }), { protocol: 'TLSv1.2', cipher: /^ECDHE-.*(GCM|CHACHA20)/ }, 'TLS 1.2 gets ECDHE with an AEAD');
+  await t.rejects(handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-SHA256:ECDHE-RSA-AES128-SHA256' }), 'static RSA and CBC suites are refused');
+  await t.rejects(handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }), 'TLS 1.1 is refused');
 });
 
 t.test('a review round trip', async (t) => {
