@@ -61,6 +61,14 @@ export const RESULT_MARKERS = {
   start: 'PYGEOAPI_K8S_MANAGER_RESULT_START',
 } as const;
 
+/**
+ * Marker a job prints on stdout to report progress, in the style of the
+ * result markers: a line containing `PYGEOAPI_K8S_MANAGER_PROGRESS: 42` or
+ * `PYGEOAPI_K8S_MANAGER_PROGRESS: 42 optional message` (percent 0-100; the
+ * latest marker before the result start marker counts).
+ */
+export const PROGRESS_MARKER = 'PYGEOAPI_K8S_MANAGER_PROGRESS:';
+
 /** Default prefix of Job names; `PYGEOAPI_K8S_MANAGER_JOB_NAME_PREFIX` overrides it. */
 export const DEFAULT_JOB_NAME_PREFIX = 'pygeoapi-job-';
 

@@ -39,6 +39,21 @@ function iso(value: Date | string | undefined | null): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
+/**
+ * A time annotation as ISO 8601 with milliseconds. The Python manager writes
+ * microseconds (`…T09:59:59.123456Z`), we write milliseconds; plain epoch
+ * numbers (seconds, or milliseconds when that large) are read too.
+ */
+export function annotationTime(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const n = Number(text);
+    return iso(new Date(n < 1e11 ? n * 1000 : n));
+  }
+  return iso(text);
+}
+
 function latest(values: Array<string | undefined>): string | undefined {
   return values.filter((v): v is string => v !== undefined).sort().pop();
 }
@@ -120,14 +135,19 @@ export function jobFinished(job: V1Job): boolean {
   return FINAL.has(decideStatus({ job, pods: [], events: [] }).status);
 }
 
-const PROGRESS: Record<OgcStatus, number> = { accepted: 0, running: 50, successful: 100, failed: 100, dismissed: 100 };
+/**
+ * Progress known from the state alone. A running job's progress is known only
+ * from its progress markers (the API adds them), so it has none here: no
+ * made-up numbers.
+ */
+const PROGRESS: Record<OgcStatus, number | undefined> = { accepted: 0, running: undefined, successful: 100, failed: 100, dismissed: 100 };
 
 export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX): StatusInfo {
   const { job, pods, events } = objects;
   const annotations = job.metadata?.annotations ?? {};
   const { status, message } = decideStatus(objects);
   const statuses = containerStatuses(pods);
-  const created = iso(job.metadata?.creationTimestamp) ?? annotations[ANNOTATIONS.started];
+  const created = iso(job.metadata?.creationTimestamp) ?? annotationTime(annotations[ANNOTATIONS.started]);
   const started =
     earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt))) ??
     iso(job.status?.startTime);
@@ -156,6 +176,6 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
     ...(started ? { started } : {}),
     ...(finished ? { finished } : {}),
     ...(updated ? { updated } : {}),
-    progress: PROGRESS[status],
+    ...(PROGRESS[status] !== undefined ? { progress: PROGRESS[status] } : {}),
   };
 }

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
-import { decideStatus, jobFinished, jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
+import { annotationTime, decideStatus, jobFinished, jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
 import { expectOgc } from '../helpers/ogc-schemas.js';
 
 const ID = '0b3c7d2e-1111-4222-8333-944455556666';
@@ -110,8 +110,8 @@ const cases: Case[] = [
   {
     name: 'a running container makes the job running, started is its start',
     objects: { job: job({ active: 1 }), pods: [pod([['main', running(T1)]])], events: [] },
-    want: { status: 'running', started: T1, progress: 50 },
-    absent: ['finished'],
+    want: { status: 'running', started: T1 },
+    absent: ['finished', 'progress'],
   },
   {
     name: 'started is the first container start (init container before main)',
@@ -199,13 +199,13 @@ const cases: Case[] = [
     want: { status: 'running' },
   },
   {
-    name: 'without a creationTimestamp, created is the started annotation (Python format kept)',
+    name: 'without a creationTimestamp, created is the started annotation (Python microseconds read)',
     objects: {
       job: job({}, { created: null, annotations: { 'pygeoapi.io/identifier': ID, 'pygeoapi.io/started': '2025-03-01T09:59:59.123000Z' } }),
       pods: [],
       events: [],
     },
-    want: { status: 'accepted', created: '2025-03-01T09:59:59.123000Z' },
+    want: { status: 'accepted', created: '2025-03-01T09:59:59.123Z' },
     absent: ['processID'],
   },
 ];
@@ -218,7 +218,7 @@ t.test('status documents from Kubernetes objects', async (t) => {
       t.equal(decideStatus(c.objects).status, c.want.status, 'decideStatus agrees');
       for (const part of c.message ?? []) t.match(info.message ?? '', part, `message has ${String(part)}`);
       for (const key of c.absent ?? []) t.notOk(key in info, `no ${key}`);
-      t.ok(Number.isInteger(info.progress), 'progress is an integer');
+      t.ok(info.progress === undefined || Number.isInteger(info.progress), 'progress is absent or an integer');
       expectOgc(t, 'statusInfo', info, 'valid OGC statusInfo');
       const times = [info.created, info.started, info.finished].filter((v): v is string => v !== undefined).map(Date.parse);
       if (info.updated) t.ok(times.every((v) => v <= Date.parse(info.updated!)), 'updated is not before created/started/finished');
@@ -247,4 +247,18 @@ t.test('a Job deleted before it finished is dismissed; finished ones keep their 
   t.equal(jobFinished(complete), true);
   t.equal(jobFinished(running), false);
   t.equal(statusInfo({ job: { ...running, status: { startTime: new Date('2026-01-01T00:00:30Z') } }, pods: [], events: [] }).started, '2026-01-01T00:00:30.000Z', 'started from the Job when no pod tells');
+});
+
+t.test('time annotations: Python microseconds, our milliseconds, epoch seconds and milliseconds', async (t) => {
+  const rows: Array<[string | undefined, string | undefined]> = [
+    ['2025-03-01T09:59:59.123456Z', '2025-03-01T09:59:59.123Z'],
+    ['2025-03-01T09:59:59.123Z', '2025-03-01T09:59:59.123Z'],
+    ['2025-03-01T09:59:59Z', '2025-03-01T09:59:59.000Z'],
+    ['1740823199', '2025-03-01T09:59:59.000Z'],
+    ['1740823199.5', '2025-03-01T09:59:59.500Z'],
+    ['1740823199123', '2025-03-01T09:59:59.123Z'],
+    ['yesterday', undefined],
+    [undefined, undefined],
+  ];
+  for (const [value, want] of rows) t.equal(annotationTime(value), want, String(value));
 });
