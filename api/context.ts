@@ -5,6 +5,7 @@ import type { ManagerConfig, ProcessDefinition } from '../lib/config/types.js';
 import type { JobCache } from './kube/job-cache.js';
 import type { JobClient } from './kube/job-client.js';
 import type { ArchiveIndex } from './archive/archive-index.js';
+import type { ProgressTracker } from './progress/progress-tracker.js';
 
 export interface ApiContext {
   config: ManagerConfig;
@@ -15,6 +16,8 @@ export interface ApiContext {
   archive?: ArchiveIndex;
   /** The controller archives logs, so pods get the log finalizer. */
   archiveLogs: boolean;
+  /** Live progress of running jobs, from their logs' progress markers. */
+  progress: ProgressTracker;
   logger: Logger;
   metrics: Registry;
   /** Ready to serve: caches synced, not shutting down. */

@@ -13,6 +13,7 @@ import { buildApiServer } from './server.js';
 import { CallbackSender } from './callbacks/callback-sender.js';
 import { jobResultsDocument } from './jobs/results-document.js';
 import { jobLinks } from './ogc/links.js';
+import { ProgressTracker } from './progress/progress-tracker.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -52,11 +53,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     archive = new ArchiveIndex(reader, logger);
   }
   let closing = false;
+  const client = new JobClient(options.kubeConfig, options.namespace);
+  const progress = new ProgressTracker({ jobs, client, logger: logger.child({ component: 'progress' }) });
   const context: ApiContext = {
     config,
     namespace: options.namespace,
     jobs,
-    client: new JobClient(options.kubeConfig, options.namespace),
+    client,
+    progress,
     ...(archive ? { archive } : {}),
     archiveLogs: options.archiveLogs,
     logger,
@@ -73,7 +77,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     client: context.client,
     logger: logger.child({ component: 'callbacks' }),
     results: (jobId) => jobResultsDocument(context, jobId),
-    statusDocument: (status) => ({ ...status, links: jobLinks(config.server.url, status.jobID, status.status) }),
+    statusDocument: (status) => ({ ...progress.apply(status), links: jobLinks(config.server.url, status.jobID, status.status) }),
   });
   const elector = new LeaderElector({
     kubeConfig: options.kubeConfig,
@@ -86,6 +90,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
   await Promise.all([jobs.start(), archive?.load()]);
   callbacks.start();
+  progress.start();
   await elector.start();
   const app = await buildApiServer(context);
   await app.listen({ host: options.host, port: options.port });
@@ -99,6 +104,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       await app.close();
       await elector.stop();
       await callbacks.stop();
+      progress.stop();
       await jobs.stop();
     },
   };

@@ -3,7 +3,7 @@
  * documents for every error, the OpenAPI document generated from the route
  * schemas, request metrics and request ids.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Histogram } from 'prom-client';
@@ -14,6 +14,8 @@ import { processRoutes } from './routes/processes.js';
 import { executionRoutes } from './routes/execution.js';
 import { jobRoutes } from './routes/jobs.js';
 import { operationRoutes } from './routes/operations.js';
+import { formatOf, htmlRoutes, sendHtml, siteOf } from './html/respond.js';
+import { errorPage } from './html/job-pages.js';
 
 export const API_BODY_LIMIT_BYTES = 1024 * 1024;
 const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/';
@@ -75,15 +77,21 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
     const ogc = asOgcError(error);
     if (ogc.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ status: ogc.status, detail: ogc.message }, 'client error');
-    void reply.code(ogc.status).headers(ogc.headers).type('application/problem+json').send(ogc.body(request.url));
+    void sendError(request, reply, ogc);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send(new OgcError(404, `${TYPE_BASE}not-found`, 'Not found', `no resource at ${request.url}`).body(request.url));
+    void sendError(request, reply, new OgcError(404, `${TYPE_BASE}not-found`, 'Not found', `no resource at ${request.url}`));
   });
+  /** An OGC exception document, or a page saying the same to a browser. */
+  function sendError(request: FastifyRequest, reply: FastifyReply, ogc: OgcError): FastifyReply {
+    reply.code(ogc.status).headers(ogc.headers);
+    if (request.method === 'GET' && formatOf(request) === 'html') {
+      return sendHtml(reply, errorPage(siteOf(context), ogc.status, ogc.title, ogc.message, request.url.split('?')[0]!), ogc.status);
+    }
+    return reply.type('application/problem+json').send(ogc.body(request.url));
+  }
 
+  htmlRoutes(app);
   landingRoutes(app, context);
   processRoutes(app, context);
   executionRoutes(app, context);

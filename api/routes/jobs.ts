@@ -8,19 +8,39 @@ import { findJob } from '../jobs/job-lookup.js';
 import { jobResultsDocument } from '../jobs/results-document.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { createHash } from 'node:crypto';
+import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
+import { crossSiteForm, formatOf, permissionsOf, queryOf, sendHtml, siteOf } from '../html/respond.js';
+import { jobListPage, jobPage, type JobListFilters, type ResultsView } from '../html/job-pages.js';
+
+/** The filters of a /jobs query as the page's form shows them. */
+function filtersOf(query: Record<string, unknown>): JobListFilters {
+  const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter(Boolean));
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return {
+    ...(list(query.status) ? { status: list(query.status) } : {}),
+    ...(list(query.processID) ? { processID: list(query.processID) } : {}),
+    ...(text(query.datetime) ? { datetime: text(query.datetime) } : {}),
+    ...(text(query.minDuration) ? { minDuration: text(query.minDuration) } : {}),
+    ...(text(query.maxDuration) ? { maxDuration: text(query.maxDuration) } : {}),
+    ...(text(query.limit) ? { limit: text(query.limit) } : {}),
+  };
+}
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
-  const withLinks = (status: StatusInfo): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
+  const withLinks = (status: StatusInfo): StatusInfo => ({ ...context.progress.apply(status), links: jobLinks(base, status.jobID, status.status) });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request, reply) => {
     const { defaultItems, maxItems } = context.config.server.limits;
-    const query = parseJobListQuery(request.query, defaultItems, maxItems);
+    // The filter form sends empty fields for filters left open.
+    const given = Object.fromEntries(Object.entries(request.query).filter(([k, v]) => k !== 'f' && v !== ''));
+    const query = parseJobListQuery(given, defaultItems, maxItems);
     const live = context.jobs.allStatuses();
     const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
     const all = archived.length ? [...live, ...archived].sort(newestFirst) : live;
     const selected = page(filterJobs(all, query, Date.now()), query);
-    const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
+    const search = new URLSearchParams(Object.entries(given).filter(([k]) => k !== 'offset').flatMap(([k, v]): Array<[string, string]> => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)])));
     const at = (offset: number): string => {
       const q = new URLSearchParams(search);
       q.set('offset', String(offset));
@@ -30,12 +50,43 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     const links = [link(base, at(query.offset), 'self')];
     if (selected.hasNext) links.push(link(base, at(query.offset + query.limit), 'next'));
     if (selected.hasPrev) links.push(link(base, at(Math.max(0, query.offset - query.limit)), 'prev'));
-    return { jobs: selected.items.map(withLinks), links };
+    links.push(link(base, `${at(query.offset)}&f=html`, 'alternate', 'text/html', 'this list as HTML'));
+    const jobs = selected.items.map(withLinks);
+    if (formatOf(request) === 'html') {
+      const processIds = context.config.processes.map((p) => p.id);
+      return sendHtml(reply, jobListPage(siteOf(context), jobs, links, filtersOf(given), processIds, queryOf(request), Date.now()));
+    }
+    return { jobs, links };
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] } }, async (request) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] } }, async (request, reply) => {
     const found = await findJob(context, request.params.jobId);
-    return withLinks(found.status);
+    const status = withLinks(found.status);
+    if (formatOf(request) === 'html') {
+      const results: ResultsView = {};
+      if (status.status === 'successful') {
+        try {
+          results.outputs = await jobResultsDocument(context, status.jobID);
+        } catch (error) {
+          if (!(error instanceof OgcError)) throw error;
+          results.problem = error.message;
+        }
+      }
+      return sendHtml(reply, jobPage(siteOf(context), status, permissionsOf(request), results, Date.now()));
+    }
+    // Pages poll this: an unchanged status answers 304 to If-None-Match.
+    const etag = `"${createHash('sha1').update(JSON.stringify(status)).digest('base64url')}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'accept');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return status;
+  });
+
+  // The dismiss button of the job page (a form cannot send DELETE); answers with the page.
+  app.post<{ Params: { jobId: string } }>('/jobs/:jobId/dismiss', { schema: { hide: true } }, async (request, reply) => {
+    if (crossSiteForm(request.headers, base)) throw crossSiteRefused();
+    const found = await findJob(context, request.params.jobId);
+    if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(found.status.jobID, context.config.settings.jobNamePrefix), new Date());
+    return reply.code(303).header('location', `${siteOf(context).root}/jobs/${found.status.jobID}`).send();
   });
 
   app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] } }, async (request) => {
