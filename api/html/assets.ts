@@ -34,7 +34,7 @@ fieldset { border: 1px solid var(--line); border-radius: 6px; margin: .8rem 0; }
 button { font: inherit; padding: .45rem 1rem; border-radius: 6px; border: 1px solid #1f883d; background: #1f883d; color: #fff; cursor: pointer; }
 button.danger { background: var(--bad); border-color: var(--bad); }
 .filters .row { display: flex; flex-wrap: wrap; gap: 0 1rem; } .filters .row .field { flex: 1 1 10rem; }
-.pager { display: flex; gap: 1.5rem; margin: 1rem 0; }
+.jobs { margin-top: 1.5rem; } .pager { display: flex; gap: 1.5rem; margin: 1rem 0; }
 .status { display: inline-block; padding: 0 .5rem; border-radius: 1rem; background: var(--soft); border: 1px solid var(--line); font-weight: 600; }
 .status-successful { color: var(--good); } .status-failed, .status-dismissed { color: var(--bad); }
 progress { width: 20rem; max-width: 70%; height: 1.2rem; vertical-align: middle; }

@@ -61,7 +61,7 @@ ${STATUSES.map((s) => html`<label class="inline"><input type="checkbox" name="st
 </fieldset>
 <div class="row">
 <div class="field"><label for="f-process">Process</label><select id="f-process" name="processID"><option value="">(any)</option>${processIds.map((p) => html`<option${filters.processID?.includes(p) ? html` selected` : ''}>${p}</option>`)}</select></div>
-<div class="field"><label for="f-datetime">Created (instant or interval)</label><input id="f-datetime" name="datetime" type="text" value="${filters.datetime ?? ''}" placeholder="2025-01-01T00:00:00Z/.."></div>
+<div class="field"><label for="f-datetime">Created</label><input id="f-datetime" name="datetime" type="text" value="${filters.datetime ?? ''}" placeholder="2025-01-01T00:00:00Z/.."></div>
 <div class="field"><label for="f-min">Min. duration (s)</label><input id="f-min" name="minDuration" type="number" min="0" step="1" value="${filters.minDuration ?? ''}"></div>
 <div class="field"><label for="f-max">Max. duration (s)</label><input id="f-max" name="maxDuration" type="number" min="0" step="1" value="${filters.maxDuration ?? ''}"></div>
 <div class="field"><label for="f-limit">Per page</label><input id="f-limit" name="limit" type="number" min="1" step="1" value="${filters.limit ?? ''}"></div>
@@ -92,7 +92,9 @@ export interface ResultsView {
   problem?: string;
 }
 
-function showValue(value: unknown): string {
+function showValue(output: unknown): string {
+  // A qualified value shows its value; its media type is in the download.
+  const value = typeof output === 'object' && output !== null && 'value' in output ? (output as { value: unknown }).value : output;
   const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
   return text.length > 4000 ? `${text.slice(0, 4000)}\n… (${text.length} characters; download for all)` : text;
 }
