@@ -3,9 +3,9 @@
  * disappear from the cluster, so /jobs and /jobs/{id} keep answering for them.
  */
 import type { Logger } from 'pino';
-import type { JobRecord } from '../../lib/archive-layout.js';
-import type { StatusInfo } from '../../lib/job-status.js';
-import type { ArchiveReader } from './archive-reader.js';
+import type { JobRecord } from './layout.js';
+import type { StatusInfo } from '../job-status.js';
+import type { ArchiveReader } from './reader.js';
 
 export class ArchiveIndex {
   private readonly records = new Map<string, JobRecord>();
