@@ -8,7 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Histogram } from 'prom-client';
 import type { ApiContext } from './context.js';
-import { OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
+import { invalidParameter, OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
 import { landingRoutes } from './routes/landing.js';
 import { processRoutes } from './routes/processes.js';
 import { executionRoutes } from './routes/execution.js';
@@ -24,6 +24,8 @@ const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/
 function asOgcError(error: FastifyError): OgcError {
   if (error instanceof OgcError) return error;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return payloadTooLarge(API_BODY_LIMIT_BYTES);
+  // A request the route schemas reject: the parameter and what is wrong with it.
+  if (error.validation) return invalidParameter(error.message);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const detail = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the request body must be application/json' : error.message;

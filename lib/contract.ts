@@ -32,6 +32,8 @@ export const ANNOTATIONS = {
   inputs: `${ANNOTATION_PREFIX}inputs`,
   /** Ours: S3 key holding a result too large for an annotation. */
   resultLocation: `${ANNOTATION_PREFIX}result-location`,
+  /** Ours: the execute request's `response` ("raw" or "document"), when it named one; results answer in it. */
+  response: `${ANNOTATION_PREFIX}response`,
   /** Ours: OGC subscriber (callback URIs) as JSON. */
   subscriber: `${ANNOTATION_PREFIX}subscriber`,
   /** Ours: set when the job was dismissed through the API (ISO time). */

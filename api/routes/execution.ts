@@ -10,10 +10,12 @@ import { buildJob } from '../execution/job-manifest.js';
 import { checkToken, validateInputs } from '../execution/inputs.js';
 import { invalidParameter, jobFailed, noSuchOutput, noSuchProcess, resultsUnavailable } from '../ogc/exceptions.js';
 import { jobLinks } from '../ogc/links.js';
+import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { ANNOTATIONS } from '../../lib/contract.js';
 import { OgcError, crossSiteRefused } from '../ogc/exceptions.js';
 import { processDescription } from '../ogc/process-documents.js';
 import { crossSiteForm, isForm, sendHtml, siteOf } from '../html/respond.js';
@@ -75,7 +77,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
 
   app.post<{ Params: { processId: string }; Body: unknown }>(
     '/processes/:processId/execution',
-    { schema: { summary: 'Execute a process', tags: ['Processes'] } },
+    { schema: ROUTE_SCHEMAS.execute },
     async (request, reply) => {
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
@@ -130,7 +132,9 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
       now: new Date(),
     });
-    const created = await context.client.create(job);
+    // Remembered on the Job, so its results later answer in the mode asked for.
+  if (body.response) job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [ANNOTATIONS.response]: body.response } };
+  const created = await context.client.create(job);
     log.info({ jobId, processId: process.id, job: created.metadata?.name }, 'job created');
 
     const accepted: StatusInfo = {

@@ -1,11 +1,13 @@
 /** /jobs, /jobs/{jobId}, its results, its logs, and dismissal. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
-import { jobNameFor } from '../../lib/contract.js';
+import { ANNOTATIONS, jobNameFor } from '../../lib/contract.js';
 import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
+import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { findJob } from '../jobs/job-lookup.js';
-import { jobResultsDocument } from '../jobs/results-document.js';
+import { jobOutputs, jobResultsDocument } from '../jobs/results-document.js';
+import { rawOutput, resultsDocument } from '../jobs/results.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { createHash } from 'node:crypto';
@@ -31,7 +33,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
   const withLinks = (status: StatusInfo): StatusInfo => ({ ...context.progress.apply(status), links: jobLinks(base, status.jobID, status.status) });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request, reply) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs }, async (request, reply) => {
     const { defaultItems, maxItems } = context.config.server.limits;
     // The filter form sends empty fields for filters left open.
     const given = Object.fromEntries(Object.entries(request.query).filter(([k, v]) => k !== 'f' && v !== ''));
@@ -59,7 +61,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return { jobs, links };
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] } }, async (request, reply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job }, async (request, reply) => {
     const found = await findJob(context, request.params.jobId);
     const status = withLinks(found.status);
     if (formatOf(request) === 'html') {
@@ -89,7 +91,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return reply.code(303).header('location', `${siteOf(context).root}/jobs/${found.status.jobID}`).send();
   });
 
-  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] } }, async (request) => {
+  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.dismiss }, async (request) => {
     const jobId = request.params.jobId;
     const found = await findJob(context, jobId);
     if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(jobId, context.config.settings.jobNamePrefix), new Date());
@@ -97,11 +99,19 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] } }, async (request) =>
-    jobResultsDocument(context, request.params.jobId),
-  );
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: ROUTE_SCHEMAS.results }, async (request, reply) => {
+    const found = await findJob(context, request.params.jobId);
+    const outputs = await jobOutputs(context, request.params.jobId, found);
+    // Executed with response "raw" and one output: that output's bytes, as a synchronous execution would answer.
+    const entries = Object.values(outputs);
+    if (found.job?.metadata?.annotations?.[ANNOTATIONS.response] === 'raw' && entries.length === 1) {
+      const raw = rawOutput(entries[0]!);
+      return reply.type(raw.contentType).send(raw.body);
+    }
+    return resultsDocument(outputs);
+  });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] } }, async (request, reply: FastifyReply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: ROUTE_SCHEMAS.logs }, async (request, reply: FastifyReply) => {
     const jobId = request.params.jobId;
     const found = await findJob(context, jobId);
     const out = new PassThrough();

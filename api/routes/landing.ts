@@ -2,6 +2,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
+import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { CONFORMANCE_CLASSES } from '../ogc/conformance.js';
 import { link, REL } from '../ogc/links.js';
 import { localized } from '../ogc/process-documents.js';
@@ -10,7 +11,7 @@ import { conformancePage, landingPage } from '../html/discovery-pages.js';
 
 export function landingRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
-  app.get('/', { schema: { summary: 'Landing page', tags: ['Capabilities'] } }, async (request, reply) => {
+  app.get('/', { schema: ROUTE_SCHEMAS.landing }, async (request, reply) => {
     const doc = landing();
     return formatOf(request) === 'html' ? sendHtml(reply, landingPage(siteOf(context), doc)) : doc;
   });
@@ -27,7 +28,7 @@ export function landingRoutes(app: FastifyInstance, context: ApiContext): void {
       link(base, '/jobs', REL.jobList, 'application/json', 'jobs'),
     ],
   });
-  app.get('/conformance', { schema: { summary: 'Conformance classes', tags: ['Capabilities'] } }, async (request, reply) =>
+  app.get('/conformance', { schema: ROUTE_SCHEMAS.conformance }, async (request, reply) =>
     formatOf(request) === 'html' ? sendHtml(reply, conformancePage(siteOf(context), CONFORMANCE_CLASSES)) : { conformsTo: CONFORMANCE_CLASSES },
   );
   app.get('/api', { schema: { hide: true } }, async (_request, reply) => {
