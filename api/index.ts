@@ -88,24 +88,37 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     onStartedLeading: () => callbacks.setLeading(true),
     onStoppedLeading: () => callbacks.setLeading(false),
   });
-  await Promise.all([jobs.start(), archive?.load()]);
-  callbacks.start();
-  progress.start();
-  await elector.start();
-  const app = await buildApiServer(context);
-  await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
+  const stopStarted = async (): Promise<void> => {
+    closing = true;
+    await elector.stop();
+    await callbacks.stop();
+    progress.stop();
+    await jobs.stop();
+  };
+  let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
+  try {
+    await Promise.all([jobs.start(), archive?.load()]);
+    callbacks.start();
+    progress.start();
+    await elector.start();
+    app = await buildApiServer(context);
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    // A port in use (or any failure to start) must not leave the watches and the Lease running behind it.
+    await app?.close().catch(() => undefined);
+    await stopStarted().catch(() => undefined);
+    throw error;
+  }
+  const server = app;
+  const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
     ready: context.isReady,
     close: async () => {
       closing = true;
-      await app.close();
-      await elector.stop();
-      await callbacks.stop();
-      progress.stop();
-      await jobs.stop();
+      await server.close();
+      await stopStarted();
     },
   };
 }

@@ -6,7 +6,7 @@
  * it in the job record that outlives the Job.
  */
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATIONS, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from './contract.js';
+import { ANNOTATIONS, parseAnnotationTime, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from './contract.js';
 
 export type OgcStatus = 'accepted' | 'running' | 'successful' | 'failed' | 'dismissed';
 
@@ -37,21 +37,6 @@ function iso(value: Date | string | undefined | null): string | undefined {
   if (value === undefined || value === null) return undefined;
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-/**
- * A time annotation as ISO 8601 with milliseconds. The Python manager writes
- * microseconds (`…T09:59:59.123456Z`), we write milliseconds; plain epoch
- * numbers (seconds, or milliseconds when that large) are read too.
- */
-export function annotationTime(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const n = Number(text);
-    return iso(new Date(n < 1e11 ? n * 1000 : n));
-  }
-  return iso(text);
 }
 
 function latest(values: Array<string | undefined>): string | undefined {
@@ -147,7 +132,7 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
   const annotations = job.metadata?.annotations ?? {};
   const { status, message } = decideStatus(objects);
   const statuses = containerStatuses(pods);
-  const created = iso(job.metadata?.creationTimestamp) ?? annotationTime(annotations[ANNOTATIONS.started]);
+  const created = iso(job.metadata?.creationTimestamp) ?? parseAnnotationTime(annotations[ANNOTATIONS.started])?.toISOString();
   const started =
     earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt))) ??
     iso(job.status?.startTime);

@@ -21,16 +21,13 @@ import { processDescription } from '../ogc/process-documents.js';
 import { crossSiteForm, isForm, sendHtml, siteOf } from '../html/respond.js';
 import { parseForm } from '../html/form-inputs.js';
 import { processPage, type ProcessDoc } from '../html/discovery-pages.js';
+import { isRecord } from '../../lib/is-record.js';
 
 interface ExecuteBody {
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
   response?: 'raw' | 'document';
   subscriber?: { successUri?: string; inProgressUri?: string; failedUri?: string };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseBody(body: unknown): ExecuteBody {
