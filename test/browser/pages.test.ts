@@ -17,6 +17,8 @@ import { API_FIXTURES } from '../helpers/api-processes.js';
 import { axeViolations, CHROMIUM_MISSING, screenshot, startBrowser } from '../helpers/browser.js';
 import { waitFor } from '../helpers/wait-for.js';
 
+// Several pages and two jobs in a real browser: on a loaded machine this file may need more than the default timeout.
+t.setTimeout(600_000);
 if (CHROMIUM_MISSING) {
   t.pass('browser tests', { skip: CHROMIUM_MISSING });
 } else {
