@@ -12,8 +12,10 @@ export async function loadDevOnly<T>(verb: string, load: () => Promise<T>): Prom
   try {
     return await load();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    const missing = /Cannot find (?:package|module) '([^']+)'/.exec((error as Error).message)?.[1] ?? 'a module';
+    // Node says ERR_MODULE_NOT_FOUND; loader hooks (tsx, ts-node) may keep only the message.
+    const named = /Cannot find (?:package|module) '([^']+)'/.exec(error instanceof Error ? error.message : '');
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' && !named) throw error;
+    const missing = named?.[1] ?? 'a module';
     throw new StartupError(`${verb} needs development pieces this installation lacks (${missing}): ${DEV_ONLY_HINT}`);
   }
 }
