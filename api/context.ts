@@ -8,6 +8,7 @@ import type { ArchiveIndex } from '../lib/archive/archive-index.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { CallbackPolicy } from './callbacks/subscriber-url.js';
 import type { Resolver } from './callbacks/post-callback.js';
+import type { ProgressTracker } from './progress/progress-tracker.js';
 
 export interface ApiContext {
   config: ManagerConfig;
@@ -20,6 +21,8 @@ export interface ApiContext {
   archiveLogs: boolean;
   /** Who the caller is and what it may do (PYGEOAPI_K8S_MANAGER_AUTH_MODE). */
   auth: Authenticator;
+  /** Live progress of running jobs, from their logs' progress markers. */
+  progress: ProgressTracker;
   logger: Logger;
   metrics: Registry;
   /** Where callbacks may go (checked at execute time and on every connection). */

@@ -13,6 +13,7 @@ import { buildApiServer } from './server.js';
 import { CallbackSender } from './callbacks/callback-sender.js';
 import { jobResultsDocument } from './jobs/results-document.js';
 import { jobLinks } from './ogc/links.js';
+import { ProgressTracker } from './progress/progress-tracker.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -72,11 +73,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     );
   } else logger.info({ mode: auth.mode, publicDiscovery: auth.publicDiscovery }, 'access control');
   const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const client = new JobClient(options.kubeConfig, options.namespace, identity);
+  const progress = new ProgressTracker({ jobs, client, logger: logger.child({ component: 'progress' }) });
   const context: ApiContext = {
     config,
     namespace: options.namespace,
     jobs,
-    client: new JobClient(options.kubeConfig, options.namespace, identity),
+    client,
+    progress,
     ...(archive ? { archive } : {}),
     archiveLogs: options.archiveLogs,
     auth,
@@ -101,7 +105,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     retry: { maxAttempts: settings.callbacks.maxAttempts, horizonMs: settings.callbacks.retryHorizonSeconds * 1000 },
     timeoutMs: settings.callbacks.timeoutSeconds * 1000,
     results: (jobId) => jobResultsDocument(context, jobId),
-    statusDocument: (status) => ({ ...status, links: jobLinks(config.server.url, status.jobID, status.status) }),
+    statusDocument: (status) => ({ ...progress.apply(status), links: jobLinks(config.server.url, status.jobID, status.status) }),
   });
   const elector = new LeaderElector({
     kubeConfig: options.kubeConfig,
@@ -116,12 +120,14 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     closing = true;
     await elector.stop();
     await callbacks.stop();
+    progress.stop();
     await jobs.stop();
   };
   let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
   try {
     await Promise.all([jobs.start(), archive?.load()]);
     callbacks.start();
+    progress.start();
     await elector.start();
     app = await buildApiServer(context);
     await app.listen({ host: options.host, port: options.port });

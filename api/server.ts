@@ -4,12 +4,12 @@
  * schemas, request metrics and request ids.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Histogram } from 'prom-client';
 import type { ApiContext } from './context.js';
-import { OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
+import { invalidParameter, OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
 import { landingRoutes } from './routes/landing.js';
 import { parseJsonBody } from './json-body.js';
 import { registerRateLimits } from './limits.js';
@@ -19,6 +19,8 @@ import { jobRoutes } from './routes/jobs.js';
 import { operationRoutes } from './routes/operations.js';
 import { discoveryGuard } from './auth/guard.js';
 import { registerCors } from './auth/cors.js';
+import { formatOf, htmlRoutes, sendHtml, siteOf } from './html/respond.js';
+import { errorPage } from './html/job-pages.js';
 
 export const API_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Probes and metrics: never behind access control (kubelets and Prometheus bring no tokens). */
@@ -29,6 +31,8 @@ const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/
 function asOgcError(error: FastifyError, bodyLimit: number): OgcError {
   if (error instanceof OgcError) return error;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return payloadTooLarge(bodyLimit);
+  // A request the route schemas reject: the parameter and what is wrong with it.
+  if (error.validation) return invalidParameter(error.message);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const detail = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the request body must be application/json' : error.message;
@@ -100,15 +104,21 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
       request.log.error({ err: error, cause: (error as { cause?: unknown }).cause, requestId: request.id }, 'request failed');
       if (ogc.status === 500) ogc = new OgcError(500, ogc.type, ogc.title, `${ogc.message}; the server log has the details under request id ${request.id}`, ogc.headers);
     } else request.log.info({ status: ogc.status, detail: ogc.message }, 'client error');
-    void reply.code(ogc.status).headers(ogc.headers).type('application/problem+json').send(ogc.body(request.url));
+    void sendError(request, reply, ogc);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type('application/problem+json')
-      .send(new OgcError(404, `${TYPE_BASE}not-found`, 'Not found', `no resource at ${request.url}`).body(request.url));
+    void sendError(request, reply, new OgcError(404, `${TYPE_BASE}not-found`, 'Not found', `no resource at ${request.url}`));
   });
+  /** An OGC exception document, or a page saying the same to a browser. */
+  function sendError(request: FastifyRequest, reply: FastifyReply, ogc: OgcError): FastifyReply {
+    reply.code(ogc.status).headers(ogc.headers);
+    if (request.method === 'GET' && formatOf(request) === 'html') {
+      return sendHtml(reply, errorPage(siteOf(context), ogc.status, ogc.title, ogc.message, request.url.split('?')[0]!), ogc.status);
+    }
+    return reply.type('application/problem+json').send(ogc.body(request.url));
+  }
 
+  htmlRoutes(app);
   landingRoutes(app, context);
   processRoutes(app, context);
   executionRoutes(app, context);

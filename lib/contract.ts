@@ -33,6 +33,8 @@ export const ANNOTATIONS = {
   inputs: `${ANNOTATION_PREFIX}inputs`,
   /** Ours: S3 key holding a result too large for an annotation. */
   resultLocation: `${ANNOTATION_PREFIX}result-location`,
+  /** Ours: the execute request's `response` ("raw" or "document"), when it named one; results answer in it. */
+  response: `${ANNOTATION_PREFIX}response`,
   /** Ours: OGC subscriber (callback URIs) as JSON. */
   subscriber: `${ANNOTATION_PREFIX}subscriber`,
   /** Ours: set when the job was dismissed through the API (ISO time). */
@@ -76,6 +78,14 @@ export const JOB_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 export function isJobId(value: string): boolean {
   return JOB_ID_PATTERN.test(value);
 }
+
+/**
+ * Marker a job prints on stdout to report progress, in the style of the
+ * result markers: a line containing `PYGEOAPI_K8S_MANAGER_PROGRESS: 42` or
+ * `PYGEOAPI_K8S_MANAGER_PROGRESS: 42 optional message` (percent 0-100; the
+ * latest marker before the result start marker counts).
+ */
+export const PROGRESS_MARKER = 'PYGEOAPI_K8S_MANAGER_PROGRESS:';
 
 /** Default prefix of Job names; `PYGEOAPI_K8S_MANAGER_JOB_NAME_PREFIX` overrides it. */
 export const DEFAULT_JOB_NAME_PREFIX = 'pygeoapi-job-';

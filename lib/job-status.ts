@@ -136,7 +136,12 @@ export function jobFinished(job: V1Job): boolean {
   return FINAL.has(decideStatus({ job, pods: [], events: [] }).status);
 }
 
-const PROGRESS: Record<OgcStatus, number> = { accepted: 0, running: 50, successful: 100, failed: 100, dismissed: 100 };
+/**
+ * Progress known from the state alone. A running job's progress is known only
+ * from its progress markers (the API adds them), so it has none here: no
+ * made-up numbers.
+ */
+const PROGRESS: Record<OgcStatus, number | undefined> = { accepted: 0, running: undefined, successful: 100, failed: 100, dismissed: 100 };
 
 export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX): StatusInfo {
   const { job, pods, events } = objects;
@@ -172,6 +177,6 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
     ...(started ? { started } : {}),
     ...(finished ? { finished } : {}),
     ...(updated ? { updated } : {}),
-    progress: PROGRESS[status],
+    ...(PROGRESS[status] !== undefined ? { progress: PROGRESS[status] } : {}),
   };
 }

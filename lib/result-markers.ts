@@ -8,7 +8,7 @@
  * separator, the value keeps its bytes (one trailing newline removed): JSON
  * parses the same either way, and text results stay intact.
  */
-import { RESULT_MARKERS } from './contract.js';
+import { PROGRESS_MARKER, RESULT_MARKERS } from './contract.js';
 
 export interface ResultMarkers {
   mimetype?: string;
@@ -98,4 +98,67 @@ export function parseResultMarkers(log: string, limitBytes?: number): ResultMark
   const scanner = new ResultMarkerScanner(limitBytes);
   scanner.feed(log);
   return scanner.result();
+}
+
+export interface ProgressReport {
+  /** Whole percent, 0-100. */
+  progress: number;
+  message?: string;
+}
+
+const MAX_PROGRESS_MESSAGE = 200;
+
+/**
+ * The progress a log line reports, or undefined when it carries no valid
+ * marker. The percent is rounded and clamped to 0-100; the message is
+ * trimmed, stripped of control characters and cut to 200 characters (it
+ * ends up in status documents and pages).
+ */
+export function parseProgressLine(line: string): ProgressReport | undefined {
+  const at = line.indexOf(PROGRESS_MARKER);
+  if (at < 0) return undefined;
+  const match = /^\s*(-?\d+(?:\.\d+)?)(?:\s+(.*))?$/.exec(line.slice(at + PROGRESS_MARKER.length));
+  if (!match) return undefined;
+  const progress = Math.min(100, Math.max(0, Math.round(Number(match[1]))));
+  // eslint-disable-next-line no-control-regex
+  const message = (match[2] ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_PROGRESS_MESSAGE);
+  return { progress, ...(message ? { message } : {}) };
+}
+
+/**
+ * Follows a log chunk by chunk and keeps the latest progress report. Lines
+ * after the result start marker are the result value, not progress.
+ * Memory: one partial line, capped at 4 KiB.
+ */
+export class ProgressScanner {
+  private line = '';
+  private done = false;
+  private current: ProgressReport | undefined;
+  private readonly decoder = new TextDecoder('utf-8');
+
+  /** Feeds a chunk; true when the latest report changed. */
+  feed(chunk: Buffer | string): boolean {
+    if (this.done) return false;
+    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const lines = (this.line + text).split('\n');
+    this.line = lines.pop()!.slice(-4096);
+    let changed = false;
+    for (const line of lines) {
+      if (line.includes(RESULT_MARKERS.start)) {
+        this.done = true;
+        this.line = '';
+        return changed;
+      }
+      const report = parseProgressLine(line);
+      if (report && (report.progress !== this.current?.progress || report.message !== this.current?.message)) {
+        this.current = report;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  latest(): ProgressReport | undefined {
+    return this.current;
+  }
 }

@@ -20,7 +20,8 @@ export async function findJob(context: ApiContext, jobId: string): Promise<Found
   const live = context.jobs.status(jobId);
   if (job && live) return { status: live, job };
   const record = await context.archive?.fetch(jobId, jobNameFor(jobId, context.config.settings.jobNamePrefix));
-  if (record) return { status: record.status as unknown as StatusInfo, record };
-  if (live) return { status: live };
+  // A dismissal the cache saw outranks a record written before it (a job dismissed after it finished).
+  if (record && live?.status !== 'dismissed') return { status: record.status as unknown as StatusInfo, record };
+  if (live) return { status: live, ...(record ? { record } : {}) };
   throw noSuchJob(jobId);
 }

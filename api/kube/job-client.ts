@@ -4,7 +4,7 @@
  */
 import { BatchV1Api, CoreV1Api, Log, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { ANNOTATIONS } from '../../lib/contract.js';
 import { unavailable } from '../ogc/exceptions.js';
 import { kubeFailure } from './kube-errors.js';
@@ -118,6 +118,14 @@ export class JobClient {
       }
     }
     throw unavailable(`recording callbacks of Job ${jobName}: too many concurrent changes`);
+  }
+
+  /**
+   * Follows a running container's log into `out` until the container ends
+   * or the returned controller aborts; rejects when the log cannot be read.
+   */
+  async followContainerLog(pod: string, container: string, out: Writable): Promise<AbortController> {
+    return this.log.log(this.namespace, pod, container, out, { follow: true });
   }
 
   /** A container's log as a stream; rejects when the log cannot be read. */

@@ -61,6 +61,9 @@ export const missingToken = (): OgcError =>
 export const wrongToken = (): OgcError =>
   new OgcError(403, `${TYPE_BASE}forbidden`, 'Forbidden', 'the input "token" is not valid for this process');
 
+export const crossSiteRefused = (): OgcError =>
+  new OgcError(403, `${TYPE_BASE}forbidden`, 'Forbidden', 'this form was submitted from another site; open the page on this server and submit it there');
+
 export const payloadTooLarge = (limit: number): OgcError =>
   new OgcError(413, `${TYPE_BASE}payload-too-large`, 'Payload too large', `the request body exceeds ${limit} bytes`);
 

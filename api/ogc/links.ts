@@ -20,7 +20,11 @@ export function link(base: string, path: string, rel: string, type = 'applicatio
 }
 
 export function jobLinks(base: string, jobId: string, status: string): Link[] {
-  const links = [link(base, `/jobs/${jobId}`, 'self', 'application/json', 'this job'), link(base, `/jobs/${jobId}/logs`, 'log', 'text/plain', 'job log')];
+  const links = [
+    link(base, `/jobs/${jobId}`, 'self', 'application/json', 'this job'),
+    link(base, `/jobs/${jobId}?f=html`, 'alternate', 'text/html', 'this job as HTML'),
+    link(base, `/jobs/${jobId}/logs`, 'log', 'text/plain', 'job log'),
+  ];
   if (status === 'successful') links.push(link(base, `/jobs/${jobId}/results`, REL.results, 'application/json', 'job results'));
   links.push(link(base, '/jobs', 'up', 'application/json', 'the job list'));
   return links;

@@ -12,6 +12,7 @@ export function processSummary(process: ProcessDefinition, base: string): Record
   const keywords = Array.isArray(m.keywords) ? m.keywords : m.keywords ? Object.values(m.keywords).flat() : undefined;
   const links: Link[] = [
     link(base, `/processes/${process.id}`, 'self', 'application/json', 'process description'),
+    link(base, `/processes/${process.id}?f=html`, 'alternate', 'text/html', 'process description as HTML'),
     link(base, `/processes/${process.id}/execution`, REL.execute, 'application/json', 'execute the process'),
     ...m.links.map((l) => ({ href: l.href, rel: l.rel ?? 'related', ...(l.type ? { type: l.type } : {}), ...(l.title ? { title: l.title } : {}), ...(l.hreflang ? { hreflang: l.hreflang } : {}) })),
   ];

@@ -4,7 +4,7 @@
  * process's jobControlOptions and the client's Prefer header decide.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findProcess, type ApiContext } from '../context.js';
 import { buildJob } from '../execution/job-manifest.js';
 import { checkInputsSize, checkToken, validateInputs } from '../execution/inputs.js';
@@ -14,12 +14,18 @@ import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
 import { parseIp } from '../../lib/net/address-policy.js';
 import { checkActiveJobs, principalKey, principalOf } from '../limits.js';
 import { jobLinks } from '../ogc/links.js';
+import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { ANNOTATIONS } from '../../lib/contract.js';
 import { guard } from '../auth/guard.js';
+import { OgcError, crossSiteRefused } from '../ogc/exceptions.js';
+import { processDescription } from '../ogc/process-documents.js';
+import { crossSiteForm, isForm, sendHtml, siteOf } from '../html/respond.js';
+import { parseForm } from '../html/form-inputs.js';
+import { processPage, type ProcessDoc } from '../html/discovery-pages.js';
 import { isRecord } from '../../lib/is-record.js';
 
 interface ExecuteBody {
@@ -88,66 +94,105 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
 
   app.post<{ Params: { processId: string }; Body: unknown }>(
     '/processes/:processId/execution',
-    { schema: { summary: 'Execute a process', tags: ['Processes'] }, preHandler: guard(context.auth, 'execute') },
+    { schema: ROUTE_SCHEMAS.execute, preHandler: guard(context.auth, 'execute') },
     async (request, reply) => {
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
+      if (isForm(request)) return executeForm(request.body as Record<string, string | string[]>, process.id, request, reply);
       const body = parseBody(request.body);
-      if (body.subscriber) await checkSubscriber(body.subscriber as Record<string, string>, context);
-      const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
-      if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
-      const rawInputs = body.inputs ?? {};
-      checkToken(process, rawInputs, settings.secrets.apiToken);
-      const inputs = validateInputs(process, rawInputs);
-      checkInputsSize(inputs, settings.limits.maxInputsBytes);
-
-      const options = process.metadata.jobControlOptions;
-      const canSync = options.includes('sync-execute');
-      const canAsync = options.includes('async-execute') || !canSync;
-      const wantsAsync = prefersAsync(request.headers.prefer);
-      const async = canAsync && (wantsAsync || !canSync);
-
-      const principal = principalKey(principalOf(request));
-      checkActiveJobs(context.jobs, settings.limits, principal);
-      const jobId = randomUUID();
-      const job = buildJob({
-        process,
-        jobId,
-        inputs,
-        namespace: context.namespace,
-        jobNamePrefix: settings.jobNamePrefix,
-        archiveLogs: context.archiveLogs,
-        ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
-        principalKey: principal,
-        now: new Date(),
-      });
-      const owner = request.access ? context.auth.ownerOf(request.access.principal) : undefined;
-      if (owner !== undefined) job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [ANNOTATIONS.owner]: owner } };
-      const created = await context.client.create(job);
-      request.log.info({ jobId, processId: process.id, job: created.metadata?.name }, 'job created');
-
-      const accepted: StatusInfo = {
-        jobID: jobId,
-        processID: process.id,
-        type: 'process',
-        status: 'accepted',
-        message: 'job accepted',
-        ...(created.metadata?.creationTimestamp ? { created: new Date(created.metadata.creationTimestamp).toISOString(), updated: new Date(created.metadata.creationTimestamp).toISOString() } : {}),
-        progress: 0,
-        links: jobLinks(base, jobId, 'accepted'),
-      };
-      if (async) {
-        if (wantsAsync) reply.header('preference-applied', 'respond-async');
-        return reply.code(201).header('location', `${base}/jobs/${jobId}`).send(accepted);
-      }
-      const final = await waitForJob(context.jobs, jobId, settings.syncExecutionTimeoutSeconds * 1000);
-      if (!final) {
-        // Still running at the limit: hand the client the job to follow, as an asynchronous execution would.
-        const current = context.jobs.status(jobId) ?? accepted;
-        return reply.code(201).header('location', `${base}/jobs/${jobId}`).send({ ...current, links: jobLinks(base, jobId, current.status) });
-      }
-      if (final.status !== 'successful') throw jobFailed(jobId, final.message ?? final.status);
-      return sendResults(reply, jobId, final, body, process.id);
+      return execute(process.id, body, prefersAsync(request.headers.prefer), reply, request);
     },
   );
+
+  /**
+   * The execute form of the process page: the fields become an execute
+   * request; problems re-render the form with them next to the fields;
+   * otherwise the browser is sent to the job's page (after the job finished,
+   * when the form asked to wait).
+   */
+  async function executeForm(fields: Record<string, string | string[]>, processId: string, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (crossSiteForm(request.headers, base)) throw crossSiteRefused();
+    const process = findProcess(context, processId)!;
+    const doc = processDescription(process, base) as unknown as ProcessDoc;
+    const submitted = parseForm(doc.inputs ?? {}, fields);
+    const values = Object.fromEntries(Object.keys(doc.inputs ?? {}).filter((id) => id !== 'token').map((id) => [id, String([fields[`input.${id}`] ?? ''].flat().pop())]));
+    const site = siteOf(context);
+    if (Object.keys(submitted.errors).length) return sendHtml(reply, processPage(site, doc, { values, errors: submitted.errors, problem: 'some inputs need fixing' }), 400);
+    let jobId: string;
+    try {
+      const created = await createJob(processId, { inputs: submitted.inputs }, request);
+      jobId = created.jobId;
+    } catch (error) {
+      if (error instanceof OgcError && error.status < 500) return sendHtml(reply, processPage(site, doc, { values, problem: error.message }), error.status);
+      throw error;
+    }
+    if (submitted.mode === 'sync') await waitForJob(context.jobs, jobId, settings.syncExecutionTimeoutSeconds * 1000);
+    return reply.code(303).header('location', `${site.root}/jobs/${jobId}`).send();
+  }
+
+  /** Validates the request and creates the Job; returns its id and the accepted status document. */
+  async function createJob(processId: string, body: ExecuteBody, request: FastifyRequest): Promise<{ jobId: string; accepted: StatusInfo }> {
+    const process = findProcess(context, processId)!;
+    if (body.subscriber) await checkSubscriber(body.subscriber as Record<string, string>, context);
+    const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
+    if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
+    const rawInputs = body.inputs ?? {};
+    checkToken(process, rawInputs, settings.secrets.apiToken);
+    const inputs = validateInputs(process, rawInputs);
+    checkInputsSize(inputs, settings.limits.maxInputsBytes);
+    const principal = principalKey(principalOf(request));
+    checkActiveJobs(context.jobs, settings.limits, principal);
+    const jobId = randomUUID();
+    const job = buildJob({
+      process,
+      jobId,
+      inputs,
+      namespace: context.namespace,
+      jobNamePrefix: settings.jobNamePrefix,
+      archiveLogs: context.archiveLogs,
+      ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
+      principalKey: principal,
+      now: new Date(),
+    });
+    const owner = request.access ? context.auth.ownerOf(request.access.principal) : undefined;
+    // The response mode is remembered on the Job, so its results later answer in the mode asked for.
+    const annotations = { ...job.metadata?.annotations, ...(owner !== undefined ? { [ANNOTATIONS.owner]: owner } : {}), ...(body.response ? { [ANNOTATIONS.response]: body.response } : {}) };
+    job.metadata = { ...job.metadata, annotations };
+    const created = await context.client.create(job);
+    request.log.info({ jobId, processId: process.id, job: created.metadata?.name }, 'job created');
+
+    const accepted: StatusInfo = {
+      jobID: jobId,
+      processID: process.id,
+      type: 'process',
+      status: 'accepted',
+      message: 'job accepted',
+      ...(created.metadata?.creationTimestamp ? { created: new Date(created.metadata.creationTimestamp).toISOString(), updated: new Date(created.metadata.creationTimestamp).toISOString() } : {}),
+      progress: 0,
+      links: jobLinks(base, jobId, 'accepted'),
+    };
+    return { jobId, accepted };
+  }
+
+  async function execute(processId: string, body: ExecuteBody, wantsAsync: boolean, reply: FastifyReply, request: FastifyRequest): Promise<unknown> {
+    const process = findProcess(context, processId)!;
+    // Without Prefer: synchronous when the process allows it, else asynchronous (OGC API – Processes 1.0, 7.11.2).
+    const options = process.metadata.jobControlOptions;
+    const canSync = options.includes('sync-execute');
+    const canAsync = options.includes('async-execute') || !canSync;
+    const async = canAsync && (wantsAsync || !canSync);
+    const { jobId, accepted } = await createJob(processId, body, request);
+    if (async) {
+      if (wantsAsync) reply.header('preference-applied', 'respond-async');
+      return reply.code(201).header('location', `${base}/jobs/${jobId}`).send(accepted);
+    }
+    const final = await waitForJob(context.jobs, jobId, settings.syncExecutionTimeoutSeconds * 1000);
+    if (!final) {
+      // Still running at the limit: hand the client the job to follow, as an asynchronous execution would.
+      const current = context.jobs.status(jobId) ?? accepted;
+      return reply.code(201).header('location', `${base}/jobs/${jobId}`).send({ ...current, links: jobLinks(base, jobId, current.status) });
+    }
+    if (final.status !== 'successful') throw jobFailed(jobId, final.message ?? final.status);
+    return sendResults(reply, jobId, final, body, process.id);
+  }
 }

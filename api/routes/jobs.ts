@@ -2,13 +2,19 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
-import { jobNameFor } from '../../lib/contract.js';
+import { ANNOTATIONS, jobNameFor } from '../../lib/contract.js';
 import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
-import { jobResultsDocument } from '../jobs/results-document.js';
+import { authorizedJob, guard, seesJob } from '../auth/guard.js';
+import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
+import { jobOutputs, jobResultsDocument } from '../jobs/results-document.js';
+import { rawOutput, resultsDocument } from '../jobs/results.js';
 import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
-import { authorizedJob, guard, seesJob } from '../auth/guard.js';
+import { createHash } from 'node:crypto';
+import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
+import { crossSiteForm, formatOf, permissionsOf, queryOf, sendHtml, siteOf } from '../html/respond.js';
+import { jobListPage, jobPage, type JobListFilters, type ResultsView } from '../html/job-pages.js';
 
 /** Why a container's log cannot be read, in plain words (the client error itself goes to the log). */
 export function logUnavailable(pod: V1Pod, container: string, error: unknown): string {
@@ -22,20 +28,36 @@ export function logUnavailable(pod: V1Pod, container: string, error: unknown): s
   return 'the Kubernetes API did not return it; try again later';
 }
 
+/** The filters of a /jobs query as the page's form shows them. */
+function filtersOf(query: Record<string, unknown>): JobListFilters {
+  const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter(Boolean));
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return {
+    ...(list(query.status) ? { status: list(query.status) } : {}),
+    ...(list(query.processID) ? { processID: list(query.processID) } : {}),
+    ...(text(query.datetime) ? { datetime: text(query.datetime) } : {}),
+    ...(text(query.minDuration) ? { minDuration: text(query.minDuration) } : {}),
+    ...(text(query.maxDuration) ? { maxDuration: text(query.maxDuration) } : {}),
+    ...(text(query.limit) ? { limit: text(query.limit) } : {}),
+  };
+}
+
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
-  const withLinks = (status: StatusInfo): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
+  const withLinks = (status: StatusInfo): StatusInfo => ({ ...context.progress.apply(status), links: jobLinks(base, status.jobID, status.status) });
 
   const auth = context.auth;
-  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] }, preHandler: guard(auth, 'list') }, async (request) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs, preHandler: guard(auth, 'list') }, async (request, reply) => {
     const { defaultItems, maxItems } = context.config.server.limits;
-    const query = parseJobListQuery(request.query, defaultItems, maxItems);
+    // The filter form sends empty fields for filters left open.
+    const given = Object.fromEntries(Object.entries(request.query).filter(([k, v]) => k !== 'f' && v !== ''));
+    const query = parseJobListQuery(given, defaultItems, maxItems);
     const live = context.jobs.allStatuses();
     const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
     const merged = archived.length ? [...live, ...archived].sort(newestFirst) : live;
     const all = request.access?.grant.seesAll === false ? merged.filter((s) => seesJob(context, request, s.jobID)) : merged;
     const selected = page(filterJobs(all, query, Date.now()), query);
-    const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
+    const search = new URLSearchParams(Object.entries(given).filter(([k]) => k !== 'offset').flatMap(([k, v]): Array<[string, string]> => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)])));
     const at = (offset: number): string => {
       const q = new URLSearchParams(search);
       q.set('offset', String(offset));
@@ -45,15 +67,46 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     const links = [link(base, at(query.offset), 'self')];
     if (selected.hasNext) links.push(link(base, at(query.offset + query.limit), 'next'));
     if (selected.hasPrev) links.push(link(base, at(Math.max(0, query.offset - query.limit)), 'prev'));
-    return { jobs: selected.items.map(withLinks), links };
+    links.push(link(base, `${at(query.offset)}&f=html`, 'alternate', 'text/html', 'this list as HTML'));
+    const jobs = selected.items.map(withLinks);
+    if (formatOf(request) === 'html') {
+      const processIds = context.config.processes.map((p) => p.id);
+      return sendHtml(reply, jobListPage(siteOf(context), jobs, links, filtersOf(given), processIds, queryOf(request), Date.now()));
+    }
+    return { jobs, links };
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Status of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'status') }, async (request) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job, preHandler: guard(auth, 'status') }, async (request, reply) => {
     const found = await authorizedJob(context, request, request.params.jobId, 'status');
-    return withLinks(found.status);
+    const status = withLinks(found.status);
+    if (formatOf(request) === 'html') {
+      const results: ResultsView = {};
+      if (status.status === 'successful') {
+        try {
+          results.outputs = await jobResultsDocument(context, status.jobID);
+        } catch (error) {
+          if (!(error instanceof OgcError)) throw error;
+          results.problem = error.message;
+        }
+      }
+      return sendHtml(reply, jobPage(siteOf(context), status, await permissionsOf(context, request), results, Date.now()));
+    }
+    // Pages poll this: an unchanged status answers 304 to If-None-Match.
+    const etag = `"${createHash('sha1').update(JSON.stringify(status)).digest('base64url')}"`;
+    reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'accept');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return status;
   });
 
-  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: { summary: 'Dismiss a job', tags: ['Jobs'] }, preHandler: guard(auth, 'dismiss') }, async (request) => {
+  // The dismiss button of the job page (a form cannot send DELETE); answers with the page.
+  app.post<{ Params: { jobId: string } }>('/jobs/:jobId/dismiss', { schema: { hide: true }, preHandler: guard(auth, 'dismiss') }, async (request, reply) => {
+    if (crossSiteForm(request.headers, base)) throw crossSiteRefused();
+    const found = await authorizedJob(context, request, request.params.jobId, 'dismiss');
+    if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(found.status.jobID, context.config.settings.jobNamePrefix), new Date());
+    return reply.code(303).header('location', `${siteOf(context).root}/jobs/${found.status.jobID}`).send();
+  });
+
+  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.dismiss, preHandler: guard(auth, 'dismiss') }, async (request) => {
     const jobId = request.params.jobId;
     const found = await authorizedJob(context, request, jobId, 'dismiss');
     if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(jobId, context.config.settings.jobNamePrefix), new Date());
@@ -61,12 +114,19 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: { summary: 'Results of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'results') }, async (request) => {
-    await authorizedJob(context, request, request.params.jobId, 'results');
-    return jobResultsDocument(context, request.params.jobId);
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: ROUTE_SCHEMAS.results, preHandler: guard(auth, 'results') }, async (request, reply) => {
+    const found = await authorizedJob(context, request, request.params.jobId, 'results');
+    const outputs = await jobOutputs(context, request.params.jobId, found);
+    // Executed with response "raw" and one output: that output's bytes, as a synchronous execution would answer.
+    const entries = Object.values(outputs);
+    if (found.job?.metadata?.annotations?.[ANNOTATIONS.response] === 'raw' && entries.length === 1) {
+      const raw = rawOutput(entries[0]!);
+      return reply.type(raw.contentType).send(raw.body);
+    }
+    return resultsDocument(outputs);
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: { summary: 'Log of a job', tags: ['Jobs'] }, preHandler: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: ROUTE_SCHEMAS.logs, preHandler: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {
     const jobId = request.params.jobId;
     const found = await authorizedJob(context, request, jobId, 'logs');
     const out = new PassThrough();

@@ -147,6 +147,18 @@ t.test('response=raw gives the single output as it is', async (t) => {
   t.same(JSON.parse(inputs.text), { name: 'Ada', count: 2 }, 'the inputs exactly as the job saw them, without the token');
 });
 
+t.test('asynchronous response=raw: the results are the single output as it is', async (t) => {
+  const id = accepted(t, shipped, await execute(shipped, 'echo', { inputs: { stringInput: 'raw later' }, response: 'raw' }, { prefer: 'respond-async' }), 'async raw');
+  await finalStatus(t, shipped, id, 'successful');
+  const raw = await shipped.request('GET', `/jobs/${id}/results`);
+  t.equal(raw.status, 200);
+  t.match(raw.headers.get('content-type'), /^text\/plain/);
+  t.equal(raw.text, 'raw later', 'the bare value, not a document');
+  const docId = accepted(t, shipped, await execute(shipped, 'echo', { inputs: { stringInput: 'doc later' } }, { prefer: 'respond-async' }), 'async document');
+  await finalStatus(t, shipped, docId, 'successful');
+  t.same((await shipped.request('GET', `/jobs/${docId}/results`)).json(), { stringInput: 'doc later' }, 'without response: a results document');
+});
+
 t.test('output selection', async (t) => {
   const all = await execute(tests, 'generic-json', {});
   t.equal(all.status, 200);
@@ -207,7 +219,7 @@ t.test('client errors: honest 4xx with OGC exceptions naming the problem, never 
     ['input against its schema', 'echo', { inputs: { stringInput: 'x', pause: -1 } }, {}, 400, /pause/],
     ['unknown response mode', 'echo', { inputs: { stringInput: 'x' }, response: 'stream' }, {}, 400, /response/],
     ['bad subscriber', 'echo', { inputs: { stringInput: 'x' }, subscriber: { successUri: 'ftp://x' } }, {}, 400, /successUri/],
-    ['not JSON at all', 'echo', 'stringInput=x', { 'content-type': 'application/x-www-form-urlencoded' }, 415, /application\/json/],
+    ['not JSON at all', 'echo', 'stringInput,x', { 'content-type': 'text/csv' }, 415, /application\/json/],
     ['token missing', 'generic-inputs', { inputs: { name: 'x' } }, {}, 401, /token/],
     ['token wrong', 'generic-inputs', { inputs: { name: 'x', token: `${API_TOKEN}x` } }, {}, 403, /token/],
     ['token of the wrong type', 'generic-inputs', { inputs: { name: 'x', token: 42 } }, {}, 403, /token/],

@@ -330,6 +330,22 @@ t.test('jobs whose Kubernetes objects are gone are found in the archive', async 
   t.equal(liveResults.status, 200);
   t.same(liveResults.json(), { count: 3, word: 'three' }, 'results from the archive once the pods are gone');
   t.match((await harness.request('GET', `/jobs/${liveId}/logs`)).text, /printed the result/, 'logs from the archive once the pods are gone');
+
+  // A successful, archived job dismissed through the API: no results any more, though the record has them.
+  const dismissedId = await submit(harness, 'generic-json');
+  const done = await harness.waitForStatus(dismissedId, ['successful']);
+  await archive.putJob(
+    ARCHIVE_NS,
+    jobName(dismissedId),
+    { status: { ...done, links: undefined }, processId: 'generic-json', result: { mimetype: 'application/json', value: '{"count": 3, "word": "three"}' }, archivedAt: new Date().toISOString() },
+    [{ pod: `${jobName(dismissedId)}-xyz`, container: 'generic-image-processor', text: 'printed the result\n' }],
+  );
+  t.equal((await harness.request('DELETE', `/jobs/${dismissedId}`)).status, 200, 'dismissed');
+  await waitFor(() => jobGone(harness, ARCHIVE_NS, jobName(dismissedId)), { what: 'the dismissed Job to be gone', timeoutMs: 15_000 });
+  t.equal((await harness.request('GET', `/jobs/${dismissedId}`)).json<StatusDoc>().status, 'dismissed', 'reported dismissed, not the archived success');
+  const dismissedResults = await harness.request('GET', `/jobs/${dismissedId}/results`);
+  t.equal(dismissedResults.status, 404, 'no results of a dismissed job');
+  t.match(expectOgc(t, 'exception', dismissedResults.json(), 'results of a dismissed job'), { type: /result-not-ready|no-such-job/ });
 });
 
 t.test('results after the Job was deleted, archived by the real controller', async (t) => {

@@ -6,7 +6,7 @@ import t from 'tap';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs, type JobResult, type OutputValue } from '../../api/jobs/results.js';
 import type { ProcessMetadata } from '../../lib/config/types.js';
 import { processDefinition } from '../helpers/api-processes.js';
-import { validateOgc } from '../helpers/ogc-schemas.js';
+import { expectOgc } from '../helpers/ogc-schemas.js';
 
 function metadata(outputs: string[]): ProcessMetadata {
   return processDefinition('p', {}, Object.fromEntries(outputs.map((id) => [id, { schema: {} }]))).metadata;
@@ -114,7 +114,7 @@ t.test('outputs and results documents', async (t) => {
       t.same(outputs, c.want, 'outputs');
       const document = resultsDocument(outputs);
       t.same(document, c.document, 'results document');
-      t.same(validateOgc('results', document), [], 'a valid OGC results document');
+      expectOgc(t, 'results', document, 'a valid OGC results document');
     });
   }
 });

@@ -3,7 +3,6 @@
  * configuration file, plus plain-fetch requests, OGC schema checks of the
  * bodies and bounded waits on job states.
  */
-import type { Test } from 'tap';
 import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -14,7 +13,7 @@ import type { ManagerConfig } from '../../lib/config/types.js';
 import type { Authenticator } from '../../api/auth/authenticator.js';
 import type { LocalCluster } from '../../local-cluster/index.js';
 import type { Teardown } from './local-cluster.js';
-import { validateOgc, type OgcDocumentKind } from './ogc-schemas.js';
+import { expectOgc } from './ogc-schemas.js';
 import { waitFor } from './wait-for.js';
 
 /** Distinctive, so a search for it in Jobs, pods, logs and documents cannot hit anything else. */
@@ -149,11 +148,7 @@ export async function startApiHarness(t: Teardown, options: HarnessOptions): Pro
   };
 }
 
-/** Asserts that `body` is a valid OGC document of `kind`; returns it for chaining. */
-export function expectOgc<T>(t: Test, kind: OgcDocumentKind, body: T, what: string, extra: { todo?: string } = {}): T {
-  t.same(validateOgc(kind, body), [], `${what}: a valid OGC ${kind} document`, extra);
-  return body;
-}
+export { expectOgc };
 
 /** The job id at the end of a /jobs/{id} Location or link. */
 export function jobIdOf(location: string | null): string {

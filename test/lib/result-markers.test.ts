@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseResultMarkers, ResultMarkerScanner } from '../../lib/result-markers.js';
+import { parseProgressLine, parseResultMarkers, ProgressScanner, ResultMarkerScanner, type ProgressReport } from '../../lib/result-markers.js';
 
 const M = 'PYGEOAPI_K8S_MANAGER_RESULT_MIMETYPE:';
 const S = 'PYGEOAPI_K8S_MANAGER_RESULT_START';
@@ -50,4 +50,38 @@ t.test('long non-marker lines do not grow memory without bound', async (t) => {
   for (let i = 0; i < 100; i++) scanner.feed('y'.repeat(100_000));
   scanner.feed(`\n${M}text/plain\n${S}\nok`);
   t.same(scanner.result(), { mimetype: 'text/plain', value: 'ok', tooLarge: false, valueBytes: 2 });
+});
+
+t.test('progress lines: percent and optional message, anything else is not progress', async (t) => {
+  const cases: Array<[string, ProgressReport | undefined]> = [
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: 42', { progress: 42 }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS:42 reading tiles', { progress: 42, message: 'reading tiles' }],
+    ['2025-01-01 INFO PYGEOAPI_K8S_MANAGER_PROGRESS: 7  half way  ', { progress: 7, message: 'half way' }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: 12.6', { progress: 13 }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: 150 too far', { progress: 100, message: 'too far' }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: -3', { progress: 0 }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: 5 a\u0007b\u001b[31mred', { progress: 5, message: 'a b [31mred' }],
+    [`PYGEOAPI_K8S_MANAGER_PROGRESS: 1 ${'x'.repeat(500)}`, { progress: 1, message: 'x'.repeat(200) }],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: lots', undefined],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS:', undefined],
+    ['PYGEOAPI_K8S_MANAGER_PROGRESS: 1e3', undefined],
+    ['progress 42', undefined],
+  ];
+  for (const [line, want] of cases) t.same(parseProgressLine(line), want, JSON.stringify(line.slice(0, 60)));
+});
+
+t.test('progress scanner: the latest report across chunk boundaries, none after the result start', async (t) => {
+  const scanner = new ProgressScanner();
+  t.equal(scanner.latest(), undefined, 'nothing before any marker');
+  t.equal(scanner.feed('starting\nPYGEOAPI_K8S_MANAGER_PRO'), false, 'half a marker line is not yet a report');
+  t.equal(scanner.feed(Buffer.from('GRESS: 30 step one\n')), true, 'the completed line reports');
+  t.same(scanner.latest(), { progress: 30, message: 'step one' });
+  t.equal(scanner.feed('PYGEOAPI_K8S_MANAGER_PROGRESS: 30 step one\n'), false, 'the same report again is no change');
+  t.equal(scanner.feed('PYGEOAPI_K8S_MANAGER_PROGRESS: 80\nPYGEOAPI_K8S_MANAGER_RESULT_START\nPYGEOAPI_K8S_MANAGER_PROGRESS: 99 inside the value\n'), true);
+  t.same(scanner.latest(), { progress: 80 }, 'lines of the result value are not progress');
+  t.equal(scanner.feed('PYGEOAPI_K8S_MANAGER_PROGRESS: 100\n'), false, 'finished scanning');
+  const long = new ProgressScanner();
+  long.feed('y'.repeat(100_000));
+  long.feed('\nPYGEOAPI_K8S_MANAGER_PROGRESS: 3\n');
+  t.same(long.latest(), { progress: 3 }, 'a long line before the marker is capped, not kept');
 });

@@ -1,0 +1,184 @@
+/**
+ * The JSON schemas of every OGC route's requests and responses (OGC API –
+ * Processes – Part 1: Core 1.0, written for this server): fastify validates
+ * requests and serializes responses with them, and @fastify/swagger turns
+ * them into the OpenAPI 3.0 document at /api.
+ */
+
+const link = {
+  type: 'object',
+  required: ['href'],
+  properties: { href: { type: 'string' }, rel: { type: 'string' }, type: { type: 'string' }, hreflang: { type: 'string' }, title: { type: 'string' } },
+} as const;
+const links = { type: 'array', items: link } as const;
+
+export const exceptionSchema = {
+  type: 'object',
+  description: 'RFC 7807 problem details with the OGC exception type',
+  required: ['type'],
+  properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' } },
+} as const;
+
+const landingPage = {
+  type: 'object',
+  required: ['links'],
+  properties: { title: { type: 'string' }, description: { type: 'string' }, links },
+} as const;
+
+const confClasses = { type: 'object', required: ['conformsTo'], properties: { conformsTo: { type: 'array', items: { type: 'string' } } } } as const;
+
+const jobControlOptions = { type: 'array', items: { type: 'string', enum: ['sync-execute', 'async-execute', 'dismiss'] } } as const;
+
+const summaryProperties = {
+  id: { type: 'string' },
+  title: { type: 'string' },
+  description: { type: 'string' },
+  keywords: { type: 'array', items: { type: 'string' } },
+  version: { type: 'string' },
+  jobControlOptions,
+  outputTransmission: { type: 'array', items: { type: 'string', enum: ['value', 'reference'] } },
+  links,
+} as const;
+
+/** An input or output description: its JSON schema is the process's own, any shape. */
+const parameter = {
+  type: 'object',
+  properties: {
+    title: { type: 'string' },
+    description: { type: 'string' },
+    keywords: { type: 'array', items: { type: 'string' } },
+    schema: { type: 'object', additionalProperties: true },
+    minOccurs: { type: 'integer' },
+    maxOccurs: { anyOf: [{ type: 'integer' }, { type: 'string', enum: ['unbounded'] }] },
+    metadata: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+} as const;
+
+const processList = { type: 'object', required: ['processes', 'links'], properties: { processes: { type: 'array', items: { type: 'object', required: ['id', 'version'], properties: summaryProperties } }, links } } as const;
+
+const processDescription = {
+  type: 'object',
+  required: ['id', 'version'],
+  properties: { ...summaryProperties, inputs: { type: 'object', additionalProperties: parameter }, outputs: { type: 'object', additionalProperties: parameter } },
+} as const;
+
+export const statusInfoSchema = {
+  type: 'object',
+  required: ['jobID', 'type', 'status'],
+  properties: {
+    jobID: { type: 'string' },
+    processID: { type: 'string' },
+    type: { type: 'string', enum: ['process'] },
+    status: { type: 'string', enum: ['accepted', 'running', 'successful', 'failed', 'dismissed'] },
+    message: { type: 'string' },
+    created: { type: 'string', format: 'date-time' },
+    started: { type: 'string', format: 'date-time' },
+    finished: { type: 'string', format: 'date-time' },
+    updated: { type: 'string', format: 'date-time' },
+    progress: { type: 'integer', minimum: 0, maximum: 100 },
+    links,
+  },
+} as const;
+
+const jobList = { type: 'object', required: ['jobs', 'links'], properties: { jobs: { type: 'array', items: statusInfoSchema }, links } } as const;
+
+/** Output id → inline value or qualified value `{ value, mediaType }` or link. */
+const results = { type: 'object', description: 'output id → value, qualified value or link', additionalProperties: true } as const;
+
+const callbackUri = { type: 'string', pattern: '^https?://' } as const;
+
+export const executeSchema = {
+  type: 'object',
+  description: 'An execute request; the pages post the same as form fields (input.<id>, mode)',
+  properties: {
+    inputs: { type: 'object', description: 'input id → value (or array of values, qualified value, link)', additionalProperties: true },
+    outputs: { type: 'object', description: 'output id → output definition; only these outputs are returned', additionalProperties: { type: 'object' } },
+    response: { type: 'string', enum: ['raw', 'document'] },
+    subscriber: {
+      type: 'object',
+      properties: { successUri: callbackUri, inProgressUri: callbackUri, failedUri: callbackUri },
+      additionalProperties: false,
+    },
+  },
+} as const;
+
+const format = { f: { type: 'string', enum: ['json', 'html'], description: 'representation: json (default) or html; browsers get html from their Accept header' } } as const;
+const paging = {
+  limit: { type: 'integer', minimum: 1, description: 'items per page (capped at server.limits.max_items)' },
+  offset: { type: 'integer', minimum: 0 },
+} as const;
+const errors = { '4xx': exceptionSchema, '5xx': exceptionSchema } as const;
+
+export const ROUTE_SCHEMAS = {
+  landing: { summary: 'Landing page', tags: ['Capabilities'], querystring: { type: 'object', properties: format }, response: { 200: landingPage, ...errors } },
+  conformance: { summary: 'Conformance classes', tags: ['Capabilities'], querystring: { type: 'object', properties: format }, response: { 200: confClasses, ...errors } },
+  processes: {
+    summary: 'List the processes',
+    tags: ['Processes'],
+    querystring: { type: 'object', properties: { ...format, ...paging } },
+    response: { 200: processList, ...errors },
+  },
+  process: {
+    summary: 'Describe a process',
+    tags: ['Processes'],
+    params: { type: 'object', required: ['processId'], properties: { processId: { type: 'string' } } },
+    querystring: { type: 'object', properties: format },
+    response: { 200: processDescription, ...errors },
+  },
+  execute: {
+    summary: 'Execute a process',
+    description: 'Synchronous (200 with the results) when the process allows it and no Prefer: respond-async is sent, else asynchronous (201 + Location).',
+    tags: ['Processes'],
+    params: { type: 'object', required: ['processId'], properties: { processId: { type: 'string' } } },
+    headers: { type: 'object', properties: { prefer: { type: 'string', description: 'respond-async for asynchronous execution' } } },
+    body: executeSchema,
+    response: { 200: { ...results, description: 'results document, or the raw output with response=raw' }, 201: statusInfoSchema, 303: { description: 'form posts: the job page', type: 'null' }, ...errors },
+  },
+  jobs: {
+    summary: 'List jobs',
+    tags: ['Jobs'],
+    querystring: {
+      type: 'object',
+      properties: {
+        ...format,
+        // Strings of digits (empty allowed): the job page's filter form sends fields left open as empty.
+        limit: { type: 'string', pattern: '^[0-9]*$', description: 'items per page (capped at server.limits.max_items)' },
+        offset: { type: 'string', pattern: '^[0-9]*$' },
+        type: { type: 'array', items: { type: 'string', enum: ['process'] } },
+        processID: { type: 'array', items: { type: 'string' } },
+        status: { type: 'array', items: { type: 'string' } },
+        datetime: { type: 'string', description: 'instant or interval (start/end, .. for open) of the creation time' },
+        minDuration: { type: 'string', pattern: '^[0-9]*$', description: 'whole seconds' },
+        maxDuration: { type: 'string', pattern: '^[0-9]*$', description: 'whole seconds' },
+      },
+    },
+    response: { 200: jobList, ...errors },
+  },
+  job: {
+    summary: 'Status of a job',
+    tags: ['Jobs'],
+    params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
+    querystring: { type: 'object', properties: format },
+    response: { 200: statusInfoSchema, 304: { description: 'unchanged since the ETag given in If-None-Match', type: 'null' }, ...errors },
+  },
+  dismiss: {
+    summary: 'Dismiss a job',
+    tags: ['Jobs'],
+    params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
+    response: { 200: statusInfoSchema, ...errors },
+  },
+  results: {
+    summary: 'Results of a job',
+    tags: ['Jobs'],
+    params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
+    querystring: { type: 'object', properties: { f: { type: 'string', enum: ['json'] } } },
+    response: { 200: { ...results, description: 'results document, or the raw output when executed with response=raw' }, ...errors },
+  },
+  logs: {
+    summary: 'Log of a job',
+    tags: ['Jobs'],
+    params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
+    response: { 200: { description: 'every container log, live from the pods or from the archive (text/plain)', type: 'string' }, ...errors },
+  },
+};
+
