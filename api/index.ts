@@ -7,6 +7,9 @@ import { createS3Client, missingBucketSettings } from '../lib/s3/client.js';
 import { jobNameFor } from '../lib/contract.js';
 import { ArchiveReader } from './archive/archive-reader.js';
 import { ArchiveIndex } from './archive/archive-index.js';
+import { HistoryIndex } from '../lib/archive/history-index.js';
+import { HistoryStore } from '../lib/archive/history-store.js';
+import { PeriodicTask } from '../lib/periodic-task.js';
 import { JobCache } from './kube/job-cache.js';
 import { JobClient } from './kube/job-client.js';
 import { buildApiServer } from './server.js';
@@ -17,6 +20,9 @@ import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
+
+/** How often the API reads the history's pending entries (and, leading, compacts them). */
+const HISTORY_SYNC_MS = 30_000;
 
 export interface ApiOptions {
   config: ManagerConfig;
@@ -43,14 +49,20 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const jobs = new JobCache({ kubeConfig: options.kubeConfig, namespace: options.namespace, jobNamePrefix: settings.jobNamePrefix, logger });
   let archive: ArchiveIndex | undefined;
   if (missingBucketSettings(settings.bucket, settings.secrets).length === 0) {
-    const reader = new ArchiveReader({
+    const location = {
       s3: createS3Client(settings.bucket, settings.secrets),
       bucket: settings.bucket.name!,
       prefix: settings.bucket.pathPrefix,
       namespace: options.namespace,
-    });
-    archive = new ArchiveIndex(reader, logger);
+    };
+    const history = new HistoryIndex({ store: new HistoryStore(location), logger: logger.child({ component: 'history' }), budgetEntries: settings.history.cacheEntries });
+    archive = new ArchiveIndex(new ArchiveReader(location), history, logger, settings.history.recordCacheBytes);
   }
+  // Every replica catches up with jobs archived elsewhere; the callbacks leader also compacts.
+  let leading = false;
+  const historySync = archive
+    ? new PeriodicTask(HISTORY_SYNC_MS, () => archive.history.sync(leading), (error) => logger.warn({ err: error }, 'job history sync failed; retrying'))
+    : undefined;
   let closing = false;
   const context: ApiContext = {
     config,
@@ -81,12 +93,19 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     name: 'k8s-job-manager-api-callbacks',
     identity: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logger: logger.child({ component: 'leader-election' }),
-    onStartedLeading: () => callbacks.setLeading(true),
-    onStoppedLeading: () => callbacks.setLeading(false),
+    onStartedLeading: () => {
+      leading = true;
+      callbacks.setLeading(true);
+    },
+    onStoppedLeading: () => {
+      leading = false;
+      callbacks.setLeading(false);
+    },
   });
   await Promise.all([jobs.start(), archive?.load()]);
   callbacks.start();
   await elector.start();
+  historySync?.start();
   const app = await buildApiServer(context);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
@@ -97,6 +116,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     close: async () => {
       closing = true;
       await app.close();
+      await historySync?.stop();
       await elector.stop();
       await callbacks.stop();
       await jobs.stop();

@@ -6,30 +6,54 @@ import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
 import { findJob } from '../jobs/job-lookup.js';
 import { jobResultsDocument } from '../jobs/results-document.js';
-import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
+import { parseJobListQuery } from '../jobs/list-query.js';
+import { jobPage, type JobPage, type ListedJob } from '../jobs/job-listing.js';
+import { encodeCursor } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+
+/** /jobs with the request's filters, at another position (offset, after and before replaced). */
+function listPath(query: Record<string, unknown>, position: { after?: string; before?: string }, limit?: number): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (position.after || position.before ? ['offset', 'after', 'before'].includes(k) : false) continue;
+    for (const value of Array.isArray(v) ? v : [v]) q.append(k, String(value));
+  }
+  if (position.after) q.set('after', position.after);
+  if (position.before) q.set('before', position.before);
+  if (limit !== undefined) q.set('limit', String(limit));
+  return `/jobs?${q.toString()}`;
+}
 
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
-  const withLinks = (status: StatusInfo): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
+  const withLinks = (status: ListedJob): StatusInfo => ({ ...status, links: jobLinks(base, status.jobID, status.status) });
 
   app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: { summary: 'List jobs', tags: ['Jobs'] } }, async (request) => {
     const { defaultItems, maxItems } = context.config.server.limits;
     const query = parseJobListQuery(request.query, defaultItems, maxItems);
-    const live = context.jobs.allStatuses();
-    const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
-    const all = archived.length ? [...live, ...archived].sort(newestFirst) : live;
-    const selected = page(filterJobs(all, query, Date.now()), query);
-    const search = new URLSearchParams(Object.entries(request.query).filter(([k]) => k !== 'offset').map(([k, v]): [string, string] => [k, String(v)]));
-    const at = (offset: number): string => {
-      const q = new URLSearchParams(search);
-      q.set('offset', String(offset));
-      q.set('limit', String(query.limit));
-      return `/jobs?${q.toString()}`;
-    };
-    const links = [link(base, at(query.offset), 'self')];
-    if (selected.hasNext) links.push(link(base, at(query.offset + query.limit), 'next'));
-    if (selected.hasPrev) links.push(link(base, at(Math.max(0, query.offset - query.limit)), 'prev'));
+    const archived = context.archive?.entries({
+      ...(query.after ? { after: query.after } : {}),
+      ...(query.before ? { before: query.before } : {}),
+      ...(query.datetime?.start !== undefined ? { start: query.datetime.start } : {}),
+      ...(query.datetime?.end !== undefined ? { end: query.datetime.end } : {}),
+    });
+    let selected: JobPage;
+    try {
+      selected = await jobPage(context.jobs.allStatuses(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now());
+    } catch (error) {
+      // The archive is unreachable: the live jobs are still worth listing.
+      request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
+      selected = await jobPage(context.jobs.allStatuses(), undefined, () => false, query, Date.now());
+    }
+    const links = [link(base, listPath(request.query, {}), 'self')];
+    // Pages are positions between jobs, not counts: stable while jobs are added and archived.
+    const first = selected.items[0];
+    const last = selected.items[selected.items.length - 1];
+    const positionOf = (job: ListedJob): string => encodeCursor({ created: job.created ?? '', jobID: job.jobID });
+    const moreAfter = query.before ? true : selected.hasMore;
+    const moreBefore = query.before ? selected.hasMore : query.after !== undefined || query.offset > 0;
+    if (moreAfter && last) links.push(link(base, listPath(request.query, { after: positionOf(last) }, query.limit), 'next'));
+    if (moreBefore && first) links.push(link(base, listPath(request.query, { before: positionOf(first) }, query.limit), 'prev'));
     return { jobs: selected.items.map(withLinks), links };
   });
 

@@ -26,6 +26,8 @@ export interface HistoryIndexOptions {
 export interface HistoryRange {
   /** Only entries after this position in newest-first order. */
   after?: HistoryPosition;
+  /** Only entries before this position, walked backwards (oldest first, from the position on). */
+  before?: HistoryPosition;
   /** Created at or after (ms since the epoch). */
   start?: number;
   /** Created at or before (ms since the epoch). */
@@ -162,20 +164,28 @@ export class HistoryIndex {
   }
 
   /**
-   * Archived entries in newest-first order within `range`, hour by hour
-   * (each hour read once, when reached).
+   * Archived entries in newest-first order within `range` (oldest first
+   * when walking back from `before`), hour by hour: each hour read once,
+   * when reached.
    */
   async *entries(range: HistoryRange = {}): AsyncGenerator<HistoryEntry> {
+    const backwards = range.before !== undefined;
     const afterHour = range.after ? (hourOf(range.after.created) ?? '') : undefined;
+    const beforeHour = range.before ? (hourOf(range.before.created) ?? '') : undefined;
     const endHour = range.end !== undefined ? new Date(range.end).toISOString().slice(0, 13) : undefined;
     const startHour = range.start !== undefined ? new Date(range.start).toISOString().slice(0, 13) : undefined;
-    // hours may change while we wait for S3: walk a snapshot.
-    for (const hour of [...this.hours]) {
+    // Hours may change while we wait for S3: walk a snapshot.
+    const hours = backwards ? [...this.hours].reverse() : [...this.hours];
+    for (const hour of hours) {
       if (afterHour !== undefined && hour > afterHour) continue;
-      if (endHour !== undefined && hour > endHour) continue;
-      if (startHour !== undefined && hour < startHour) return;
-      for (const entry of await this.hour(hour)) {
+      if (beforeHour !== undefined && hour < beforeHour) continue;
+      if (backwards ? startHour !== undefined && hour < startHour : endHour !== undefined && hour > endHour) continue;
+      if (backwards ? endHour !== undefined && hour > endHour : startHour !== undefined && hour < startHour) return;
+      const entries = await this.hour(hour);
+      for (let i = backwards ? entries.length - 1 : 0; backwards ? i >= 0 : i < entries.length; backwards ? i-- : i++) {
+        const entry = entries[i]!;
         if (range.after && newestFirst(entry, range.after) <= 0) continue;
+        if (range.before && newestFirst(entry, range.before) >= 0) continue;
         const created = Date.parse(entry.created!);
         if (range.end !== undefined && created > range.end) continue;
         if (range.start !== undefined && created < range.start) continue;

@@ -60,6 +60,16 @@ function seconds(fallback: number, minimum: number) {
   return (raw: string | undefined): number => (raw === undefined ? fallback : wholeSeconds(raw, minimum));
 }
 
+function count(fallback: number, minimum: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined) return fallback;
+    if (!/^[0-9]+$/.test(raw.trim())) throw new InvalidValue('must be a whole number');
+    const number = Number(raw.trim());
+    if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
+    return number;
+  };
+}
+
 /** Unset or 0: none. */
 function optionalSeconds(raw: string | undefined): number | undefined {
   const number = raw === undefined ? 0 : wholeSeconds(raw, 0);
@@ -301,6 +311,24 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: seconds(SEVEN_DAYS, 0),
   },
+  historyCacheEntries: {
+    name: 'PYGEOAPI_K8S_MANAGER_HISTORY_CACHE_ENTRIES',
+    default: '100000',
+    description:
+      'How many job history entries (archived jobs in `GET /jobs`) the API keeps in memory, by hour of creation; ' +
+      'the least recently listed hours are dropped beyond it (about 0.5 KB each).',
+    secret: false,
+    origin: 'ours',
+    read: count(100_000, 1_000),
+  },
+  historyRecordCacheBytes: {
+    name: 'PYGEOAPI_K8S_MANAGER_HISTORY_RECORD_CACHE_BYTES',
+    default: '16777216',
+    description: 'Bytes of archived job records (`GET /jobs/{id}`, results, logs of jobs no longer in the cluster) the API keeps in memory (LRU).',
+    secret: false,
+    origin: 'ours',
+    read: count(16 * 1024 * 1024, 0),
+  },
 } satisfies Record<string, EnvironmentVariable<unknown>>;
 
 /** The table as a list, in documentation order. */
@@ -340,6 +368,7 @@ export function readSettings(env: Env = process.env): Settings {
     syncExecutionTimeoutSeconds: read(ENVIRONMENT.syncExecutionTimeoutSeconds),
     finalizerGiveUpSeconds: read(ENVIRONMENT.finalizerGiveUpSeconds),
     logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
+    history: { cacheEntries: read(ENVIRONMENT.historyCacheEntries), recordCacheBytes: read(ENVIRONMENT.historyRecordCacheBytes) },
     bucket: {
       endpoint: read(ENVIRONMENT.bucketEndpoint),
       accessKeyId: read(ENVIRONMENT.bucketKey),

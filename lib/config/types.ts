@@ -155,6 +155,8 @@ export interface Settings {
   /** 0 = never give up. */
   finalizerGiveUpSeconds: number;
   logArchiveLayout: LogArchiveLayout;
+  /** Memory budgets of the API's view of the job history. */
+  history: { cacheEntries: number; recordCacheBytes: number };
   bucket: BucketSettings;
   secrets: SecretSettings;
 }

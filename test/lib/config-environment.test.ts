@@ -31,6 +31,7 @@ t.test('defaults', async (t) => {
     syncExecutionTimeoutSeconds: 300,
     finalizerGiveUpSeconds: 604800,
     logArchiveLayout: 'per-container',
+    history: { cacheEntries: 100000, recordCacheBytes: 16777216 },
     bucket: { pathPrefix: '', region: 'us-east-1', forcePathStyle: false, checksums: 'WHEN_SUPPORTED' },
     secrets: {},
   });
@@ -60,6 +61,8 @@ t.test('every variable read', async (t) => {
     [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'when_supported',
     [`${V}LOG_ARCHIVE_LAYOUT`]: 'python',
     [`${V}FINALIZER_GIVE_UP_SECONDS`]: '0',
+    [`${V}HISTORY_CACHE_ENTRIES`]: '5000',
+    [`${V}HISTORY_RECORD_CACHE_BYTES`]: '0',
   });
   t.same(JSON.parse(JSON.stringify(settings)), {
     configPath: '/etc/pygeoapi/config.yml',
@@ -72,6 +75,7 @@ t.test('every variable read', async (t) => {
     syncExecutionTimeoutSeconds: 60,
     finalizerGiveUpSeconds: 0,
     logArchiveLayout: 'python',
+    history: { cacheEntries: 5000, recordCacheBytes: 0 },
     bucket: {
       endpoint: 'http://minio:9000',
       accessKeyId: 'key-id',
@@ -109,6 +113,8 @@ t.test('bad values name the variable', async (t) => {
     [{ [`${V}SYNC_EXECUTION_TIMEOUT_SECONDS`]: '0' }, `${V}SYNC_EXECUTION_TIMEOUT_SECONDS: must be at least 1 (got "0")`],
     [{ [`${V}FINALIZER_GIVE_UP_SECONDS`]: '1.5' }, `${V}FINALIZER_GIVE_UP_SECONDS: must be a whole number of seconds (got "1.5")`],
     [{ [`${V}LOG_ARCHIVE_LAYOUT`]: 'single' }, `${V}LOG_ARCHIVE_LAYOUT: must be one of per-container, python (got "single")`],
+    [{ [`${V}HISTORY_CACHE_ENTRIES`]: '10' }, `${V}HISTORY_CACHE_ENTRIES: must be at least 1000 (got "10")`],
+    [{ [`${V}HISTORY_RECORD_CACHE_BYTES`]: '16MB' }, `${V}HISTORY_RECORD_CACHE_BYTES: must be a whole number (got "16MB")`],
     [{ [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'ALWAYS' }, `${V}FINALIZER_BUCKET_CHECKSUMS: must be one of WHEN_REQUIRED, WHEN_SUPPORTED (got "ALWAYS")`],
     [{ [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'sometimes' }, `${V}FINALIZER_BUCKET_FORCE_PATH_STYLE: must be true or false (got "sometimes")`],
     [{ [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'minio:9000' }, `${V}FINALIZER_BUCKET_ENDPOINT: must be an http(s) URL (got "minio:9000")`],
@@ -182,6 +188,8 @@ t.test('the table documents every variable once', async (t) => {
     `${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`,
     `${V}SYNC_EXECUTION_TIMEOUT_SECONDS`,
     `${V}FINALIZER_GIVE_UP_SECONDS`,
+    `${V}HISTORY_CACHE_ENTRIES`,
+    `${V}HISTORY_RECORD_CACHE_BYTES`,
   ];
   t.same([...names].sort(), [...expected].sort());
   t.same(
