@@ -54,6 +54,7 @@ COPY controller ./controller
 COPY certs ./certs
 COPY local-cluster ./local-cluster
 COPY lib ./lib
+COPY cmd ./cmd
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled code only -------------
@@ -101,5 +102,5 @@ COPY LICENSE NOTICE ./
 USER 1000:1000
 EXPOSE 5000 8443 9090
 
-ENTRYPOINT ["node", "dist/lib/cli/main.js"]
+ENTRYPOINT ["node", "dist/cmd/main.js"]
 CMD ["serve", "--config", "/pygeoapi/local.config.yml"]

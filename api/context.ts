@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { ManagerConfig, ProcessDefinition } from '../lib/config/types.js';
 import type { JobCache } from './kube/job-cache.js';
 import type { JobClient } from './kube/job-client.js';
-import type { ArchiveIndex } from './archive/archive-index.js';
+import type { ArchiveIndex } from '../lib/archive/archive-index.js';
 
 export interface ApiContext {
   config: ManagerConfig;

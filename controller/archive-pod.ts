@@ -16,17 +16,17 @@ import {
   resultValueKey,
   type ArchiveLayout,
   type JobRecord,
-} from '../lib/archive-layout.js';
+} from '../lib/archive/layout.js';
 import { ANNOTATION_PREFIX, ANNOTATIONS } from '../lib/contract.js';
 import type { KubeHttp } from '../lib/kube/http.js';
 import { isApiError } from '../lib/kube/http.js';
 import { ResultMarkerScanner } from '../lib/result-markers.js';
-import { mergeJobRecord, parseParameters } from './job-record.js';
+import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { statusInfo } from '../lib/job-status.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers, ReleaseResult } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
-import type { S3Archive } from './s3-archive.js';
+import type { S3Archive } from '../lib/archive/writer.js';
 import { recordInHistory } from '../lib/archive/history-writer.js';
 
 const TEXT = 'text/plain; charset=utf-8';

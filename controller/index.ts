@@ -31,7 +31,7 @@ import { planPod, podFacts } from './plan.js';
 import { PodFinalizers } from './pod-finalizer.js';
 import { PodLogCapture } from './pod-log-capture.js';
 import { hasLogFinalizer, jobRefOf } from './pod-view.js';
-import { S3Archive } from './s3-archive.js';
+import { S3Archive } from '../lib/archive/writer.js';
 import type { ControllerSettings } from './settings.js';
 
 export type { ControllerSettings } from './settings.js';

@@ -4,7 +4,7 @@
  * Missing bucket variables do not stop the controller: it starts, holds the
  * finalizers and says, once per variable, what is missing.
  */
-import type { ArchiveLayout } from '../lib/archive-layout.js';
+import type { ArchiveLayout } from '../lib/archive/layout.js';
 import type { BucketSettings, SecretSettings, Settings } from '../lib/config/types.js';
 import { missingBucketSettings } from '../lib/s3/client.js';
 

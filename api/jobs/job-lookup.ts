@@ -4,7 +4,7 @@
  */
 import type { V1Job } from '@kubernetes/client-node';
 import { jobNameFor } from '../../lib/contract.js';
-import type { JobRecord } from '../../lib/archive-layout.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
 import type { ApiContext } from '../context.js';
 import { noSuchJob } from '../ogc/exceptions.js';
 import type { StatusInfo } from '../../lib/job-status.js';

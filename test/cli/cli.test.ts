@@ -4,14 +4,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { configuredCluster } from '../../lib/cli/commands/start.js';
+import { configuredCluster } from '../../cmd/commands/start.js';
 import { childEnv } from '../helpers/child-env.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli/main.ts'), ...args], { cwd: root, env: childEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), ...args], { cwd: root, env: childEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import type { JobRecord } from '../../lib/archive-layout.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FINALIZER, jobsPath, podsOfJob, podsPath, shellJob, testApi } from './helpers/kube.js';

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
-import type { JobRecord } from '../../lib/archive-layout.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FINALIZER, jobsPath, podsOfJob, shellJob, testApi, type TestApi } from './helpers/kube.js';

@@ -68,7 +68,7 @@ t.test('keptByDockerignore', async (t) => {
   const cases: Array<[string, boolean]> = [
     ['package.json', true],
     ['package-lock.json', false],
-    ['lib/cli/main.ts', true],
+    ['lib/contract.ts', true],
     ['lib/x.test.ts', false],
     ['k8s-manifests/base/api.yaml', true],
     ['k8s-manifests/overlays/plain/kustomization.yaml', false],

@@ -147,7 +147,7 @@ t.test('every COPY source exists and survives .dockerignore', async (t) => {
       }
     }
   }
-  for (const local of ['node_modules/yaml/package.json', '.git/HEAD', '.local/kubeconfig', 'test/deploy/rbac.test.ts', 'dist/lib/cli/main.js']) {
+  for (const local of ['node_modules/yaml/package.json', '.git/HEAD', '.local/kubeconfig', 'test/deploy/rbac.test.ts', 'dist/cmd/main.js']) {
     t.notOk(keptByDockerignore(dockerignore, local), `${local} stays out of the build context`);
   }
 });

@@ -22,7 +22,7 @@ import { Registry } from 'prom-client';
 import { parse, stringify } from 'yaml';
 import type { V1Job, V1MutatingWebhookConfiguration, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, DEFAULT_JOB_NAME_PREFIX, LOG_FINALIZER, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../../lib/contract.js';
-import { startWebhookPart } from '../../lib/cli/parts/webhook-part.js';
+import { startWebhookPart } from '../../cmd/parts/webhook-part.js';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { findKind } from '../../local-cluster/api-server/resources.js';
 import { kubectl, kubectlOk } from './helpers/kubectl.js';

@@ -1,14 +1,14 @@
 /**
  * An S3 archive for the API tests: s3rver in a temporary folder, the
  * environment that points the manager at it, and writers that put objects
- * where lib/archive-layout.ts says the controller puts them.
+ * where lib/archive/layout.ts says the controller puts them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive-layout.js';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../lib/local/embedded-s3.js';
+import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive/layout.js';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
 import type { Teardown } from './local-cluster.js';
 
 export interface TestArchive {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pino from 'pino';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../lib/local/embedded-s3.js';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
 import { HistoryStore } from '../../lib/archive/history-store.js';
 import { HistoryIndex } from '../../lib/archive/history-index.js';
 import { recordInHistory } from '../../lib/archive/history-writer.js';

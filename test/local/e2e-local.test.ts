@@ -52,7 +52,7 @@ function portOpen(port: number): Promise<boolean> {
 
 t.test('local: seed flow, kubectl job, archive, clean shutdown', async (t) => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'local-e2e-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'lib/cli/main.ts'), 'local', '--port', '0', '--state-dir', stateDir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), 'local', '--port', '0', '--state-dir', stateDir], {
     cwd: root,
     env: childEnv({ LOG_LEVEL: 'error' }),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../lib/local/embedded-s3.js';
-import { decodeContinuationToken, encodeContinuationToken } from '../../lib/local/s3rver-listing.js';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
+import { decodeContinuationToken, encodeContinuationToken } from '../../cmd/local/s3rver-listing.js';
 
 const BUCKET = 'listing';
 const OBJECTS = 2_500;

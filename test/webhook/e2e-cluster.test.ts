@@ -14,7 +14,7 @@ import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
 import { createServingCertificate } from '../../certs/generate.js';
 import { parseCertificate } from '../../certs/rotation.js';
-import { registerWebhook } from '../../lib/local/register-webhook.js';
+import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { JOB_ENV, LOG_FINALIZER, MANAGED_LABEL } from '../../lib/contract.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { patchS3rverListing } from '../../../lib/local/s3rver-listing.js';
+import { patchS3rverListing } from '../../../cmd/local/s3rver-listing.js';
 
 export const BUCKET = 'archive';
 export const S3_KEY = 'S3RVER';

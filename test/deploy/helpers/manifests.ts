@@ -101,7 +101,7 @@ export function flagValue(args: readonly string[], flag: string): string | undef
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** The names the webhook works with: its flags, or the CLI's defaults (lib/cli/commands/serve.ts). */
+/** The names the webhook works with: its flags, or the CLI's defaults (cmd/commands/serve.ts). */
 export function webhookNames(objects: KubeObject[]): { service: string; secret: string; configuration: string; tlsDir?: string } {
   const args = containerOf(deploymentOf(objects, 'webhook')).args ?? [];
   const tlsDir = flagValue(args, '--tls-dir');

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../../lib/package-root.js';
 
 export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
   const base = path.join(packageRoot(), 'k8s-manifests', 'base');

@@ -1,6 +1,6 @@
 /** `local-cluster`: the Kubernetes API stand-in on its own, for kubectl and experiments. */
 import { resolve } from 'node:path';
-import { startLocalCluster } from '../../../local-cluster/index.js';
+import { startLocalCluster } from '../../local-cluster/index.js';
 import { intFlag, untilSignal, type Command } from '../command.js';
 
 export const localClusterCommand: Command = {

@@ -4,7 +4,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { jobRecordKey, resultValueKey, type JobRecord } from '../../lib/archive-layout.js';
+import { jobRecordKey, resultValueKey, type JobRecord } from './layout.js';
 
 export interface ArchiveLocation {
   s3: S3Client;

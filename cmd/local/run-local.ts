@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startLocalCluster } from '../../local-cluster/index.js';
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile } from '../../lib/config/index.js';
 import { startApi } from '../../api/index.js';
 import { startWebhookServer } from '../../webhook/server.js';
 import { createCertificateAuthority, createServingCertificate } from '../../certs/generate.js';

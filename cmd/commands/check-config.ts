@@ -1,5 +1,5 @@
 /** `check-config FILE`: the start-up validation of a configuration, as a verdict. */
-import { checkConfigFile } from '../../config/index.js';
+import { checkConfigFile } from '../../lib/config/index.js';
 import { UsageError, type Command } from '../command.js';
 
 export const checkConfigCommand: Command = {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../../package-root.js';
+import { packageRoot } from '../../lib/package-root.js';
 import type { Command } from '../command.js';
 import { localCommand } from './local.js';
 import { serveCommand } from './serve.js';

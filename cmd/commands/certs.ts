@@ -1,7 +1,7 @@
 /** `certs`: a CA and a serving certificate for the webhook, for manual set-ups. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createCertificateAuthority, createServingCertificate, serviceDnsNames } from '../../../certs/generate.js';
+import { createCertificateAuthority, createServingCertificate, serviceDnsNames } from '../../certs/generate.js';
 import type { Command } from '../command.js';
 
 export const certsCommand: Command = {

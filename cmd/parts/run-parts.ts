@@ -6,11 +6,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { ManagerConfig } from '../../config/types.js';
-import { startApi } from '../../../api/index.js';
-import { startOpsServer } from '../../ops-server.js';
+import type { ManagerConfig } from '../../lib/config/types.js';
+import { startApi } from '../../api/index.js';
+import { startOpsServer } from './ops-server.js';
 import { startWebhookPart } from './webhook-part.js';
-import { controllerSettingsFrom, startController } from '../../../controller/index.js';
+import { controllerSettingsFrom, startController } from '../../controller/index.js';
 import { hostname } from 'node:os';
 
 export interface PartSelection {

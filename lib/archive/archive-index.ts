@@ -4,11 +4,11 @@
  * are read one at a time when asked for and kept in an LRU.
  */
 import type { Logger } from 'pino';
-import type { JobRecord } from '../../lib/archive-layout.js';
-import { entryOfRecord, type HistoryEntry } from '../../lib/archive/history-layout.js';
-import type { HistoryIndex, HistoryRange } from '../../lib/archive/history-index.js';
-import { LruCache } from '../../lib/lru-cache.js';
-import type { ArchiveReader } from './archive-reader.js';
+import type { JobRecord } from './layout.js';
+import { entryOfRecord, type HistoryEntry } from './history-layout.js';
+import type { HistoryIndex, HistoryRange } from './history-index.js';
+import { LruCache } from '../lru-cache.js';
+import type { ArchiveReader } from './reader.js';
 
 export class ArchiveIndex {
   /** Job records read for /jobs/{id}, results and logs. Bound: recordBudgetBytes of their JSON (LRU). */

@@ -1,6 +1,6 @@
 import t from 'tap';
-import type { JobRecord } from '../../lib/archive-layout.js';
-import { mergeJobRecord, parseParameters, type PodArchive } from '../../controller/job-record.js';
+import type { JobRecord } from '../../lib/archive/layout.js';
+import { mergeJobRecord, parseParameters, type PodArchive } from '../../lib/archive/job-record.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 
 const status = (s: StatusInfo['status']): StatusInfo => ({ jobID: 'j', type: 'process', status: s, message: s, updated: '2026-01-01T00:00:00Z' });

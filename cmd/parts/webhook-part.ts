@@ -6,12 +6,12 @@
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { webhookMetrics } from '../../../webhook/metrics.js';
+import { webhookMetrics } from '../../webhook/metrics.js';
 import type { FastifyBaseLogger } from 'fastify';
-import { startWebhookServer } from '../../../webhook/server.js';
-import type { WebhookSettings } from '../../../webhook/types.js';
-import { ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../../certs/tls-secret.js';
-import { renewalTime } from '../../../certs/rotation.js';
+import { startWebhookServer } from '../../webhook/server.js';
+import type { WebhookSettings } from '../../webhook/types.js';
+import { ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../certs/tls-secret.js';
+import { renewalTime } from '../../certs/rotation.js';
 
 export interface WebhookPartOptions {
   kubeConfig: KubeConfig;

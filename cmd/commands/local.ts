@@ -1,8 +1,8 @@
 /** `local`: the embedded default — everything on this machine, no cluster needed. */
 import path from 'node:path';
-import { createLogger } from '../../logging.js';
-import { packageRoot } from '../../package-root.js';
-import { runLocal } from '../../local/run-local.js';
+import { createLogger } from '../../lib/logging.js';
+import { packageRoot } from '../../lib/package-root.js';
+import { runLocal } from '../local/run-local.js';
 import { intFlag, untilSignal, type Command } from '../command.js';
 
 export const DEFAULT_LOCAL_PORT = 5000;

@@ -2,8 +2,8 @@
  * The job record (job.json) holds every pod of a job, but pods are archived
  * one at a time: each archive merges its pod into what is stored. Pure.
  */
-import type { JobRecord } from '../lib/archive-layout.js';
-import type { StatusInfo } from '../lib/job-status.js';
+import type { JobRecord } from './layout.js';
+import type { StatusInfo } from '../job-status.js';
 
 export interface PodArchive {
   pod: string;

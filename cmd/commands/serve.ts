@@ -1,8 +1,8 @@
 /** `serve`: run the parts against a real cluster (KUBECONFIG, ~/.kube/config or the pod's service account). */
 import { KubeConfig } from '@kubernetes/client-node';
-import { loadConfigFile } from '../../config/index.js';
-import { createLogger } from '../../logging.js';
-import { resolveNamespace } from '../../kube/namespace.js';
+import { loadConfigFile } from '../../lib/config/index.js';
+import { createLogger } from '../../lib/logging.js';
+import { resolveNamespace } from '../../lib/kube/namespace.js';
 import { intFlag, UsageError, untilSignal, type Command } from '../command.js';
 import { startParts } from '../parts/run-parts.js';
 
