@@ -241,13 +241,18 @@ export class HistoryIndex {
   }
 }
 
-/** Reads every entry of `hour` and writes its segment anew; returns the entries, newest first. */
+/** Reads every entry of `hour` (16 at a time) and writes its segment anew; returns the entries, newest first. */
 export async function rebuildSegment(store: HistoryStore, hour: string): Promise<HistoryEntry[]> {
+  const listed = await store.entriesOf(hour);
   const entries: HistoryEntry[] = [];
-  for (const { key, jobId } of await store.entriesOf(hour)) {
-    const entry = await store.entry(key);
-    if (entry && entry.jobID === jobId && hourOf(entry.created) === hour) entries.push(entry);
-  }
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let item = listed.pop(); item; item = listed.pop()) {
+        const entry = await store.entry(item.key);
+        if (entry && entry.jobID === item.jobId && hourOf(entry.created) === hour) entries.push(entry);
+      }
+    }),
+  );
   await store.putSegment(hour, entries);
   return entries.sort(newestFirst);
 }
