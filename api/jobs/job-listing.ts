@@ -42,12 +42,13 @@ function firstAtOrAfter(sorted: StatusInfo[], position: HistoryPosition): number
 }
 
 /**
- * `archived` must walk the same way (newest first, or oldest first before
- * `query.before`) and may already be narrowed to the query's time range.
+ * `archived` (arrays of entries, an hour at a time) must walk the same way
+ * (newest first, or oldest first before `query.before`) and may already be
+ * narrowed to the query's position and time range.
  */
 export async function jobPage(
   live: StatusInfo[],
-  archived: AsyncIterable<HistoryEntry> | undefined,
+  archived: AsyncIterable<HistoryEntry[]> | undefined,
   isLive: (jobId: string) => boolean,
   query: JobListQuery,
   now: number,
@@ -65,12 +66,19 @@ export async function jobPage(
   const step = backwards ? -1 : 1;
   let i = query.before ? firstAtOrAfter(live, query.before) - 1 : query.after ? firstAfter(live, query.after) : 0;
   const iterator = archived?.[Symbol.asyncIterator]();
+  let chunk: HistoryEntry[] = [];
+  let at = 0;
   const nextArchived = async (): Promise<HistoryEntry | undefined> => {
-    if (!iterator) return undefined;
     for (;;) {
+      while (at < chunk.length) {
+        const entry = chunk[at++]!;
+        if (!isLive(entry.jobID)) return entry;
+      }
+      if (!iterator) return undefined;
       const next = await iterator.next();
       if (next.done) return undefined;
-      if (!isLive(next.value.jobID)) return next.value;
+      chunk = next.value;
+      at = 0;
     }
   };
   let head = await nextArchived();

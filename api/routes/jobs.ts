@@ -45,7 +45,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
       request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
       selected = await jobPage(context.jobs.allStatuses(), undefined, () => false, query, Date.now());
     }
-    const links = [link(base, listPath(request.query, {}), 'self')];
+    const links = [link(base, listPath(request.query, {}, query.limit), 'self')];
     // Pages are positions between jobs, not counts: stable while jobs are added and archived.
     const first = selected.items[0];
     const last = selected.items[selected.items.length - 1];

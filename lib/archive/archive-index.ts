@@ -53,8 +53,8 @@ export class ArchiveIndex {
     }
   }
 
-  /** Archived jobs in newest-first order within `range`. */
-  entries(range: HistoryRange): AsyncIterable<HistoryEntry> {
+  /** Archived jobs in newest-first order within `range`, an hour at a time. */
+  entries(range: HistoryRange): AsyncIterable<HistoryEntry[]> {
     return this.history.entries(range);
   }
 }

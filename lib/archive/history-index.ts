@@ -165,10 +165,11 @@ export class HistoryIndex {
 
   /**
    * Archived entries in newest-first order within `range` (oldest first
-   * when walking back from `before`), hour by hour: each hour read once,
-   * when reached.
+   * when walking back from `before`), one hour per step: each hour read
+   * once, when reached, and handed over as one array (one await per hour,
+   * not per entry).
    */
-  async *entries(range: HistoryRange = {}): AsyncGenerator<HistoryEntry> {
+  async *entries(range: HistoryRange = {}): AsyncGenerator<HistoryEntry[]> {
     const backwards = range.before !== undefined;
     const afterHour = range.after ? (hourOf(range.after.created) ?? '') : undefined;
     const beforeHour = range.before ? (hourOf(range.before.created) ?? '') : undefined;
@@ -182,15 +183,10 @@ export class HistoryIndex {
       if (backwards ? startHour !== undefined && hour < startHour : endHour !== undefined && hour > endHour) continue;
       if (backwards ? endHour !== undefined && hour > endHour : startHour !== undefined && hour < startHour) return;
       const entries = await this.hour(hour);
-      for (let i = backwards ? entries.length - 1 : 0; backwards ? i >= 0 : i < entries.length; backwards ? i-- : i++) {
-        const entry = entries[i]!;
-        if (range.after && newestFirst(entry, range.after) <= 0) continue;
-        if (range.before && newestFirst(entry, range.before) >= 0) continue;
-        const created = Date.parse(entry.created!);
-        if (range.end !== undefined && created > range.end) continue;
-        if (range.start !== undefined && created < range.start) continue;
-        yield entry;
-      }
+      const edge = hour === afterHour || hour === beforeHour || hour === startHour || hour === endHour;
+      // Only hours at an edge of the range need their entries checked one by one.
+      const selected = edge ? entries.filter((entry) => inRange(entry, range)) : entries;
+      if (selected.length) yield backwards ? [...selected].reverse() : selected;
     }
   }
 
@@ -239,6 +235,15 @@ export class HistoryIndex {
     while (i < this.hours.length && this.hours[i]! > hour) i++;
     this.hours.splice(i, 0, hour);
   }
+}
+
+function inRange(entry: HistoryEntry, range: HistoryRange): boolean {
+  if (range.after && newestFirst(entry, range.after) <= 0) return false;
+  if (range.before && newestFirst(entry, range.before) >= 0) return false;
+  const created = Date.parse(entry.created!);
+  if (range.end !== undefined && created > range.end) return false;
+  if (range.start !== undefined && created < range.start) return false;
+  return true;
 }
 
 /** Reads every entry of `hour` (16 at a time) and writes its segment anew; returns the entries, newest first. */

@@ -44,7 +44,7 @@ t.test('history reindex indexes records written before the index', async (t) => 
     const index = new HistoryIndex({ store, logger: pino({ level: 'silent' }), budgetEntries: 1000 });
     await index.start();
     const out: HistoryEntry[] = [];
-    for await (const e of index.entries()) out.push(e);
+    for await (const hour of index.entries()) out.push(...hour);
     return out;
   };
   t.same(await listed(), [], 'nothing listed before');
