@@ -13,7 +13,8 @@
  * them would take longer than the rest of the benchmark.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -93,8 +94,22 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   }
 }
 
-function tsxChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function builtIsFresh(): Promise<boolean> {
+  const main = path.join(root, 'dist/cmd/main.js');
+  if (!existsSync(main)) return false;
+  const builtAt = (await stat(main)).mtimeMs;
+  for (const folder of ['api', 'lib', 'cmd']) {
+    for (const file of await readdir(path.join(root, folder), { recursive: true })) {
+      if (file.endsWith('.ts') && (await stat(path.join(root, folder, file))).mtimeMs > builtAt) return false;
+    }
+  }
+  return true;
+}
+
+/** A Node process running `script` (TypeScript through tsx, JavaScript as is). */
+function childProcess(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  return spawn(process.execPath, [...loader, path.join(root, script), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 interface LoadResult {
@@ -106,7 +121,7 @@ interface LoadResult {
 }
 
 async function drive(url: string, paths: string[], seconds: number): Promise<LoadResult> {
-  const child = tsxChild('test/bench/load-generator.ts', [JSON.stringify({ url, paths, connections: 8, seconds })]);
+  const child = childProcess('test/bench/load-generator.ts', [JSON.stringify({ url, paths, connections: 8, seconds })]);
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -178,7 +193,10 @@ export async function run(): Promise<Record<string, unknown>> {
     // The API under test, in its own process.
     const [port, opsPort] = [await freePort(), await freePort()];
     const spawned = performance.now();
-    const api = tsxChild('cmd/main.ts', ['serve', '--api', '--config', 'pygeoapi-config.yaml', '--host', '127.0.0.1', '--port', String(port), '--ops-port', String(opsPort)], {
+    // The compiled entry point (`npm run build`), as deployed, when it is newer than every source; else through tsx.
+    const built = await builtIsFresh();
+    const apiArgs = ['serve', '--api', '--config', 'pygeoapi-config.yaml', '--host', '127.0.0.1', '--port', String(port), '--ops-port', String(opsPort)];
+    const api = childProcess(built ? 'dist/cmd/main.js' : 'cmd/main.ts', apiArgs, {
       KUBECONFIG: kubeconfig,
       LOG_LEVEL: 'warn',
       PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE,
@@ -218,7 +236,7 @@ export async function run(): Promise<Record<string, unknown>> {
     if (deepJobs !== 100) throw new Error(`the deep page listed ${deepJobs} jobs, not 100`);
     const bodiesFile = path.join(directory, 'bodies.json');
     await writeFile(bodiesFile, JSON.stringify(bodies));
-    const bare = tsxChild('test/bench/bare-server.ts', [bodiesFile]);
+    const bare = childProcess('test/bench/bare-server.ts', [bodiesFile]);
     children.push(bare);
     const barePort = await new Promise<number>((resolve, reject) => {
       bare.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
@@ -244,7 +262,7 @@ export async function run(): Promise<Record<string, unknown>> {
       hourSegments: hours,
       archiveWriteSeconds,
       coldStartSeconds,
-      coldStartNote: 'process spawn (tsx) to /readyz: caches synced, history hours listed',
+      coldStartNote: `process spawn (${built ? 'dist/cmd/main.js' : 'tsx cmd/main.ts'}) to /readyz: caches synced, history hours listed`,
       rssAfterStartMb,
       rssAfterLoadMb: await rssMb(api.pid!, 'VmRSS'),
       peakRssMb: await rssMb(api.pid!, 'VmHWM'),
