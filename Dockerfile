@@ -55,7 +55,10 @@ COPY certs ./certs
 COPY local-cluster ./local-cluster
 COPY lib ./lib
 COPY cmd ./cmd
-RUN npm run build
+# `serve` needs neither the Kubernetes stand-in nor the `local` wiring (s3rver
+# is a dev dependency): they stay out of the image, and `local` says so.
+RUN npm run build \
+ && rm -rf dist/local-cluster dist/cmd/local
 
 # --- runtime: production dependencies and the compiled code only -------------
 FROM ${NODE_IMAGE} AS runtime
@@ -90,11 +93,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The shipped configuration (the default of `start`/`local`, and of `serve`
-# below) and the webhook configuration `local` registers in its stand-in cluster.
+# The shipped configuration: the default of `serve` below.
 COPY pygeoapi-config.yaml ./pygeoapi-config.yaml
 COPY pygeoapi-config.yaml /pygeoapi/local.config.yml
-COPY k8s-manifests/base ./k8s-manifests/base
 COPY LICENSE NOTICE ./
 
 # The node image's unprivileged user (uid/gid 1000), numeric so that

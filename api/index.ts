@@ -102,24 +102,37 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       callbacks.setLeading(false);
     },
   });
-  await Promise.all([jobs.start(), archive?.load()]);
-  callbacks.start();
-  await elector.start();
-  historySync?.start();
-  const app = await buildApiServer(context);
-  await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
+  const stopStarted = async (): Promise<void> => {
+    closing = true;
+    await historySync?.stop();
+    await elector.stop();
+    await callbacks.stop();
+    await jobs.stop();
+  };
+  let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
+  try {
+    await Promise.all([jobs.start(), archive?.load()]);
+    callbacks.start();
+    await elector.start();
+    historySync?.start();
+    app = await buildApiServer(context);
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    // A port in use (or any failure to start) must not leave the watches and the Lease running behind it.
+    await app?.close().catch(() => undefined);
+    await stopStarted().catch(() => undefined);
+    throw error;
+  }
+  const server = app;
+  const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
     ready: context.isReady,
     close: async () => {
       closing = true;
-      await app.close();
-      await historySync?.stop();
-      await elector.stop();
-      await callbacks.stop();
-      await jobs.stop();
+      await server.close();
+      await stopStarted();
     },
   };
 }

@@ -18,6 +18,9 @@ export interface Command {
 
 export class UsageError extends Error {}
 
+/** A failure to start that the user can act on: reported as one line, exit code 1, no stack. */
+export class StartupError extends Error {}
+
 export function parseCommandArgs(command: Command, argv: string[]): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const options = Object.fromEntries(

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The k8s-job-manager command line: one verb per task, `--help` on each. */
-import { helpText, parseCommandArgs, UsageError, type Command } from './command.js';
+import { helpText, parseCommandArgs, type Command } from './command.js';
+import { failureLine } from './failure.js';
 import { checkConfigCommand } from './commands/check-config.js';
 import { localClusterCommand } from './commands/local-cluster.js';
 import { serveCommand } from './commands/serve.js';
@@ -45,8 +46,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) process.stderr.write(`${error.message}\n`);
-    else process.stderr.write(`k8s-job-manager: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    const failure = failureLine(error);
+    process.stderr.write(`k8s-job-manager: ${failure.line}\n`);
+    // The verb stopped what it had started; exiting here guarantees no half-started part keeps the process alive.
+    process.exit(failure.code);
   },
 );

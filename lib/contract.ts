@@ -19,8 +19,9 @@ export const ANNOTATIONS = {
   /** The OGC job id. */
   identifier: `${ANNOTATION_PREFIX}identifier`,
   processId: `${ANNOTATION_PREFIX}process_id`,
-  /** ISO 8601 time the job was accepted. */
+  /** When the job was accepted; format: formatAnnotationTime. */
   started: `${ANNOTATION_PREFIX}started`,
+  /** Same format as `started`. */
   updated: `${ANNOTATION_PREFIX}updated`,
   mimetype: `${ANNOTATION_PREFIX}mimetype`,
   jobName: `${ANNOTATION_PREFIX}job-name`,
@@ -106,4 +107,30 @@ export function isManagedPod(meta: ObjectMetaLike | undefined, prefix: string = 
   if (meta?.finalizers?.includes(LOG_FINALIZER)) return true;
   const jobName = meta?.labels?.['job-name'] ?? meta?.labels?.['batch.kubernetes.io/job-name'];
   return jobName !== undefined && jobIdFromName(jobName, prefix) !== undefined;
+}
+
+/**
+ * The time format of `pygeoapi.io/started` and `updated`: UTC, ISO 8601 with
+ * microseconds and a literal Z (`2025-01-31T12:00:00.123000Z`), as the Python
+ * manager writes them (`datetime.utcnow().strftime('%Y-%m-%dT%H:%M:%S.%fZ')`).
+ * The API and the webhook both write it.
+ */
+export function formatAnnotationTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+const ANNOTATION_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Reads a time annotation back, tolerant of what older writers left on Jobs
+ * still in a cluster: microseconds (the format above), milliseconds (earlier
+ * webhooks), whole seconds, or an explicit offset (Python's isoformat()).
+ * Undefined for anything else: annotations are user-editable, not trusted.
+ */
+export function parseAnnotationTime(text: string | undefined): Date | undefined {
+  const m = text === undefined ? null : ANNOTATION_TIME.exec(text.trim());
+  if (!m) return undefined;
+  const millis = (m[2] ?? '').padEnd(3, '0').slice(0, 3);
+  const date = new Date(`${m[1]}.${millis}${m[3] === 'Z' ? 'Z' : m[3]}`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }

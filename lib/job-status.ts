@@ -6,7 +6,7 @@
  * it in the job record that outlives the Job.
  */
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
-import { ANNOTATIONS, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from './contract.js';
+import { ANNOTATIONS, parseAnnotationTime, jobIdFromName, DEFAULT_JOB_NAME_PREFIX } from './contract.js';
 
 export type OgcStatus = 'accepted' | 'running' | 'successful' | 'failed' | 'dismissed';
 
@@ -127,7 +127,7 @@ export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX
   const annotations = job.metadata?.annotations ?? {};
   const { status, message } = decideStatus(objects);
   const statuses = containerStatuses(pods);
-  const created = iso(job.metadata?.creationTimestamp) ?? annotations[ANNOTATIONS.started];
+  const created = iso(job.metadata?.creationTimestamp) ?? parseAnnotationTime(annotations[ANNOTATIONS.started])?.toISOString();
   const started =
     earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt))) ??
     iso(job.status?.startTime);

@@ -4,6 +4,7 @@
  */
 import type { AdmissionPlan } from './plan-patch.js';
 import type { AdmissionOperation, AdmissionRequestLike } from './types.js';
+import { isRecord } from '../lib/is-record.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
@@ -118,6 +119,3 @@ function optionalString<K extends string>(key: K, value: unknown): Partial<Recor
   return typeof value === 'string' ? ({ [key]: value } as Partial<Record<K, string>>) : {};
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -9,6 +9,7 @@
 import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 import {
   ANNOTATIONS,
+  formatAnnotationTime,
   hasManagedLabel,
   JOB_ENV,
   jobIdFromName,
@@ -17,6 +18,7 @@ import {
   MANAGED_LABEL_VALUE,
 } from '../lib/contract.js';
 import type { AdmissionRequestLike, JsonPatchOp, WebhookSettings } from './types.js';
+import { isRecord } from '../lib/is-record.js';
 
 export interface AdmissionPlan {
   patch: JsonPatchOp[];
@@ -54,7 +56,7 @@ function planJob(job: V1Job, requestUid: string, settings: WebhookSettings, now:
   // What the API writes on the Jobs it makes, so kubectl-made Jobs show up in
   // the OGC job list alike. `job-name` is left out: the Python manager does
   // not write it either, and at admission a generateName Job has no name yet.
-  const started = now.toISOString();
+  const started = formatAnnotationTime(now);
   const annotations: Record<string, string | undefined> = {
     [ANNOTATIONS.identifier]: identity.jobId,
     [ANNOTATIONS.processId]: identity.processId,
@@ -238,6 +240,3 @@ function metadataOf(object: Record<string, unknown>): V1ObjectMeta | undefined {
   return isRecord(object.metadata) ? (object.metadata as V1ObjectMeta) : undefined;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

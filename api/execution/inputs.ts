@@ -10,6 +10,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { InputDescription, ProcessDefinition } from '../../lib/config/types.js';
 import { invalidInput, missingToken, wrongToken } from '../ogc/exceptions.js';
+import { isRecord } from '../../lib/is-record.js';
 
 export const TOKEN_INPUT = 'token';
 
@@ -25,10 +26,6 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction {
     compiled.set(schema, validate);
   }
   return validate;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A qualified value `{ value, mediaType }` or a link `{ href }` stands for its value. */

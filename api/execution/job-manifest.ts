@@ -4,7 +4,7 @@
  * cluster without our webhook runs the same Job.
  */
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { ANNOTATIONS, JOB_ENV, LOG_FINALIZER, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
+import { ANNOTATIONS, formatAnnotationTime, JOB_ENV, LOG_FINALIZER, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
 import type { EnvSetting, ProcessDefinition, StorageSetting } from '../../lib/config/types.js';
 
 export interface JobRequest {
@@ -19,11 +19,6 @@ export interface JobRequest {
   /** OGC subscriber for callbacks, stored with the job. */
   subscriber?: Record<string, string>;
   now: Date;
-}
-
-/** The Python manager's timestamp format: microseconds and a literal Z. */
-export function annotationTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 function envVar(setting: EnvSetting): V1EnvVar {
@@ -72,7 +67,7 @@ export function buildJob(request: JobRequest): V1Job {
     env: withJobEnv(c.env, jobEnv),
     ...(securityContext && !c.securityContext ? { securityContext } : {}),
   }));
-  const started = annotationTime(now);
+  const started = formatAnnotationTime(now);
   const annotations: Record<string, string> = {
     [ANNOTATIONS.identifier]: jobId,
     [ANNOTATIONS.processId]: process.id,

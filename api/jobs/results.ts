@@ -4,6 +4,7 @@
  * outputs; otherwise the single (first) output gets the whole value.
  */
 import type { ProcessMetadata } from '../../lib/config/types.js';
+import { isRecord } from '../../lib/is-record.js';
 
 export interface JobResult {
   mimetype?: string;
@@ -13,10 +14,6 @@ export interface JobResult {
 export interface OutputValue {
   value: unknown;
   mediaType: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function outputsOf(result: JobResult, metadata: ProcessMetadata | undefined): Record<string, OutputValue> {

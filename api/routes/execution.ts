@@ -14,16 +14,13 @@ import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
 import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { isRecord } from '../../lib/is-record.js';
 
 interface ExecuteBody {
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
   response?: 'raw' | 'document';
   subscriber?: { successUri?: string; inProgressUri?: string; failedUri?: string };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseBody(body: unknown): ExecuteBody {

@@ -1,7 +1,7 @@
 /** `local-cluster`: the Kubernetes API stand-in on its own, for kubectl and experiments. */
 import { resolve } from 'node:path';
-import { startLocalCluster } from '../../local-cluster/index.js';
 import { intFlag, untilSignal, type Command } from '../command.js';
+import { loadDevOnly } from '../dev-only.js';
 
 export const localClusterCommand: Command = {
   name: 'local-cluster',
@@ -12,6 +12,7 @@ export const localClusterCommand: Command = {
     kubeconfig: { type: 'string', description: 'where to write the kubeconfig (default ./local-cluster.kubeconfig)' },
   },
   async run(values) {
+    const { startLocalCluster } = await loadDevOnly('local-cluster', () => import('../../local-cluster/index.js'));
     const cluster = await startLocalCluster({ port: intFlag(values, 'port', 0) });
     const file = resolve(String(values.kubeconfig ?? 'local-cluster.kubeconfig'));
     await cluster.writeKubeconfig(file);

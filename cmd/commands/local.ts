@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { createLogger } from '../../lib/logging.js';
 import { packageRoot } from '../../lib/package-root.js';
-import { runLocal } from '../local/run-local.js';
 import { intFlag, untilSignal, type Command } from '../command.js';
+import { loadDevOnly } from '../dev-only.js';
 
 export const DEFAULT_LOCAL_PORT = 5000;
 
@@ -20,6 +20,7 @@ export const localCommand: Command = {
     const logger = createLogger('k8s-job-manager', process.env.LOG_LEVEL ?? 'warn');
     const stateDir = path.resolve(String(values['state-dir'] ?? '.local'));
     const configFile = String(values.config ?? process.env.PYGEOAPI_CONFIG ?? path.join(packageRoot(), 'pygeoapi-config.yaml'));
+    const { runLocal } = await loadDevOnly('local', () => import('../local/run-local.js'));
     const local = await runLocal({ configFile, stateDir, apiPort: intFlag(values, 'port', DEFAULT_LOCAL_PORT), logger });
     process.stdout.write(
       [

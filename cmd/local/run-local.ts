@@ -14,11 +14,11 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import { startApi } from '../../api/index.js';
-import { startWebhookServer } from '../../webhook/server.js';
+import { startWebhook, webhookMetrics } from '../../webhook/index.js';
 import { createCertificateAuthority, createServingCertificate } from '../../certs/generate.js';
 import { startEmbeddedS3, EMBEDDED_S3_CREDENTIALS } from './embedded-s3.js';
 import { registerWebhook } from './register-webhook.js';
-import { webhookMetrics } from '../../webhook/metrics.js';
+import { lockStateDir } from './state-lock.js';
 import { controllerSettingsFrom, startController } from '../../controller/index.js';
 
 export interface LocalOptions {
@@ -51,6 +51,9 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
   };
   try {
     await mkdir(path.join(options.stateDir, 's3'), { recursive: true });
+    // First, before anything in the state folder (the kubeconfig above all) is written.
+    const lock = await lockStateDir(options.stateDir);
+    stops.push(() => lock.release());
     const s3 = await startEmbeddedS3({ directory: path.join(options.stateDir, 's3'), bucket: BUCKET });
     stops.push(() => s3.stop());
 
@@ -78,7 +81,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     // The webhook with its own CA, reached through its Service as the API server would.
     const ca = createCertificateAuthority({ commonName: 'k8s-job-manager-webhook-ca' });
     const serving = createServingCertificate({ ca, serviceName: WEBHOOK_SERVICE, namespace: LOCAL_SYSTEM_NAMESPACE });
-    const webhook = await startWebhookServer({
+    const webhook = await startWebhook({
       host: '127.0.0.1',
       port: 0,
       tls: { key: serving.keyPem, cert: serving.certPem },

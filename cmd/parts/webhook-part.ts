@@ -6,10 +6,8 @@
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { webhookMetrics } from '../../webhook/metrics.js';
 import type { FastifyBaseLogger } from 'fastify';
-import { startWebhookServer } from '../../webhook/server.js';
-import type { WebhookSettings } from '../../webhook/types.js';
+import { startWebhook, webhookMetrics, type WebhookSettings } from '../../webhook/index.js';
 import { ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../certs/tls-secret.js';
 import { renewalTime } from '../../certs/rotation.js';
 
@@ -48,7 +46,7 @@ export async function startWebhookPart(options: WebhookPartOptions): Promise<Web
     return material;
   };
   let tls = await obtain();
-  const server = await startWebhookServer({
+  const server = await startWebhook({
     host: options.host,
     port: options.port,
     tls: { key: tls.key, cert: tls.cert },

@@ -8,7 +8,8 @@ import type { V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client
 import { DEFAULT_JOB_NAME_PREFIX } from '../contract.js';
 import { ConfigError } from './errors.js';
 import { checkKubernetesObject, type KubernetesObjectKind } from './kubernetes-objects.js';
-import { formatPath, isRecord } from './paths.js';
+import { formatPath } from './paths.js';
+import { isRecord } from '../is-record.js';
 import type { ChecksumMode, LogArchiveLayout, SecretSettings, Settings } from './types.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -13,7 +13,8 @@ import { PodSecurityContext } from 'kubernetes-models/v1/PodSecurityContext';
 import { SecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import { emptyFindings, type Findings } from './findings.js';
 import { describeSchemaError, unknownKeyMessage } from './messages.js';
-import { isRecord, pointerToPath, type KeyPath } from './paths.js';
+import { pointerToPath, type KeyPath } from './paths.js';
+import { isRecord } from '../is-record.js';
 
 export type KubernetesObjectKind = 'V1Container' | 'V1PodSecurityContext' | 'V1SecurityContext' | 'V1Affinity';
 

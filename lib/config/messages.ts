@@ -1,6 +1,6 @@
 /** Readable messages for ajv errors (our schema's and the Kubernetes schemas of kubernetes-models). */
 import type { ErrorObject } from 'ajv';
-import { isRecord } from './paths.js';
+import { isRecord } from '../is-record.js';
 
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   object: 'a mapping',

@@ -4,7 +4,7 @@
  */
 import type { V1Affinity, V1Container, V1PodSecurityContext, V1SecurityContext, V1Toleration } from '@kubernetes/client-node';
 import { echoCommand, echoMetadata, helloWorldCommand, helloWorldMetadata, SCRIPT_IMAGE } from './builtin-processes.js';
-import { isRecord } from './paths.js';
+import { isRecord } from '../is-record.js';
 import { DEFAULT_CHECK_AUTH, type ProcessKind } from './processors.js';
 import type { ProcessEntry, RawConfig, RawEnvEntry, RawProcessor, RawQuantities, RawScalar, RawStorageEntry } from './raw-config.js';
 import type {
@@ -35,8 +35,6 @@ function normaliseServer(raw: RawConfig): ServerConfig {
     host: server.bind.host,
     port: server.bind.port,
     url: server.url.replace(/\/+$/, ''),
-    languages: server.languages ?? (server.language === undefined ? ['en-US'] : [server.language]),
-    prettyPrint: server.pretty_print ?? false,
     cors: server.cors ?? false,
     limits: { defaultItems, maxItems: server.limits?.max_items ?? Math.max(defaultItems, 1000) },
     manager: { name: server.manager?.name, finalizerController: server.manager?.finalizer_controller ?? false },

@@ -1,4 +1,5 @@
 /** Key paths into the parsed configuration, and how problems name them. */
+import { isRecord } from '../is-record.js';
 
 export type PathSegment = string | number;
 export type KeyPath = readonly PathSegment[];
@@ -38,6 +39,3 @@ export function pointerToPath(pointer: string, data: unknown): PathSegment[] {
   return path;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

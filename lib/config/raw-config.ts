@@ -3,7 +3,7 @@
  * accepts. Only code running after a successful validation may treat data
  * as these types.
  */
-import { isRecord } from './paths.js';
+import { isRecord } from '../is-record.js';
 import { processKindOf, type ProcessKind } from './processors.js';
 
 export type RawScalar = string | number | boolean;
@@ -60,6 +60,7 @@ export interface RawProcessor {
 export interface RawServer {
   bind: { host: string; port: number };
   url: string;
+  /** pygeoapi's own keys, accepted so its configuration files validate; the manager does not use them. */
   language?: string;
   languages?: string[];
   pretty_print?: boolean;

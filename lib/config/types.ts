@@ -107,8 +107,6 @@ export interface ServerConfig {
   port: number;
   /** Public base URL, without a trailing slash. */
   url: string;
-  languages: string[];
-  prettyPrint: boolean;
   cors: boolean;
   limits: { defaultItems: number; maxItems: number };
   manager: {

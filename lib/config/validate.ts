@@ -2,7 +2,8 @@
 import { Ajv } from 'ajv';
 import type { Finding, Findings } from './findings.js';
 import { describeSchemaError, unknownKeyMessage } from './messages.js';
-import { isRecord, pointerToPath } from './paths.js';
+import { pointerToPath } from './paths.js';
+import { isRecord } from '../is-record.js';
 import { CONFIG_SCHEMA } from './schema.js';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });

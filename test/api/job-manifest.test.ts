@@ -8,7 +8,7 @@ import t from 'tap';
 import path from 'node:path';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import type { V1Container, V1Job } from '@kubernetes/client-node';
-import { buildJob, annotationTime, type JobRequest } from '../../api/execution/job-manifest.js';
+import { buildJob, type JobRequest } from '../../api/execution/job-manifest.js';
 import { validateInputs } from '../../api/execution/inputs.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import type { ManagerConfig, ProcessDefinition } from '../../lib/config/types.js';
@@ -259,12 +259,4 @@ t.test('the subscriber is stored with the job', async (t) => {
   const job = build(processOf(shipped, 'echo'), { stringInput: 'x' }, { subscriber });
   t.same(JSON.parse(job.metadata?.annotations?.['pygeoapi.io/subscriber'] ?? 'null'), subscriber);
   t.notOk('pygeoapi.io/subscriber' in (build(processOf(shipped, 'echo'), { stringInput: 'x' }).metadata?.annotations ?? {}), 'absent without one');
-});
-
-t.test('annotation times have the Python manager’s microsecond format', async (t) => {
-  const rows: Array<[string, string]> = [
-    ['2025-03-01T10:00:00.000Z', '2025-03-01T10:00:00.000000Z'],
-    ['2025-12-31T23:59:59.999Z', '2025-12-31T23:59:59.999000Z'],
-  ];
-  for (const [given, want] of rows) t.equal(annotationTime(new Date(given)), want);
 });

@@ -83,7 +83,7 @@ t.test('stages: build with dev dependencies, run with production ones only', asy
 
   const buildRuns = instructions(build, 'RUN');
   t.ok(buildRuns.some((r) => /^npm ci\b/.test(r) && r.includes('--ignore-scripts') && !r.includes('--omit')), 'build: npm ci with dev dependencies, without the prepare script');
-  t.ok(buildRuns.includes('npm run build'), 'build: npm run build');
+  t.ok(buildRuns.some((r) => r.startsWith('npm run build')), 'build: npm run build');
   const copied = copies(build).flatMap((c) => c.sources);
   for (const folder of tsconfigBuild.include) t.ok(copied.includes(folder), `build: copies ${folder}/ (tsconfig.build.json compiles it)`);
 
@@ -160,8 +160,11 @@ t.test('replaying the stages builds an image whose entry point runs', async (t) 
   const buildApp = place(roots.build, workdirOf(build), '.');
   // `npm ci` in the image; here the repository's node_modules stand in for it.
   await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(buildApp, 'node_modules'), 'dir');
-  const tsc = await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], buildApp, 240_000);
-  t.equal(tsc.code, 0, `npm run build succeeds on what the build stage copies ${tsc.stdout.slice(0, 2000)}`);
+  // The build stage's RUNs after `npm ci` (which the symlink stands in for), as written.
+  for (const step of instructions(build, 'RUN').filter((r) => !/^npm ci\b/.test(r))) {
+    const ran = await run('sh', ['-c', step.replace(/\\\n/g, ' ')], buildApp, 240_000);
+    t.equal(ran.code, 0, `build: \`${step}\` succeeds on what the build stage copies ${ran.stdout.slice(0, 2000)}${ran.stderr.slice(0, 2000)}`);
+  }
 
   await replayCopies(runtime, roots.runtime, roots);
   const app = place(roots.runtime, workdirOf(runtime), '.');
@@ -171,6 +174,16 @@ t.test('replaying the stages builds an image whose entry point runs', async (t) 
   const help = await run(process.execPath, [entry!, '--help'], app);
   t.equal(help.code, 0, `${entry} --help exits 0 ${help.stderr}`);
   t.match(help.stdout, /serve/, 'and lists the serve verb');
+  // Only what `serve` needs is in the image; the dev-only verbs say how to get them.
+  for (const absent of ['dist/local-cluster', 'dist/cmd/local', 'dist/test']) t.notOk(await stat(path.join(app, absent)).catch(() => undefined), `no ${absent} in the image`);
+  const verbs = ['local', 'local-cluster'];
+  const devOnlyRuns = await Promise.all(verbs.map((verb) => run(process.execPath, [entry!, verb, '--port', '0'], app)));
+  for (const [i, verb] of verbs.entries()) {
+    const devOnly = devOnlyRuns[i]!;
+    t.equal(devOnly.code, 1, `${verb} exits 1 in the image`);
+    t.match(devOnly.stderr, /^k8s-job-manager: \S+ needs development pieces this installation lacks \(.+\): run it from a source checkout after `npm ci`[^\n]*\n$/, `${verb}: one line saying how to get it: ${devOnly.stderr}`);
+  }
+
   const config = place(roots.runtime, '/', '/pygeoapi/local.config.yml');
   const check = await run(process.execPath, [entry!, 'check-config', config], app);
   t.equal(check.code, 0, `the image's default configuration passes check-config ${check.stdout}${check.stderr}`);

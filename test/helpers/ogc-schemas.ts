@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
+import { isRecord } from '../../lib/is-record.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => void;
 
@@ -41,10 +42,6 @@ const SCHEMA_FILES: Record<OgcDocumentKind, string> = {
   exception: 'exception.yaml',
   results: 'results.yaml',
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** OpenAPI 3.0 Schema Object → JSON Schema ajv evaluates (see the module comment). */
 export function toJsonSchema(node: unknown): unknown {

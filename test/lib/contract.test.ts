@@ -1,6 +1,8 @@
 import t from 'tap';
 import {
   ANNOTATIONS,
+  formatAnnotationTime,
+  parseAnnotationTime,
   isManagedJob,
   isManagedPod,
   jobIdFromName,
@@ -42,4 +44,28 @@ t.test('managed pods: label, our finalizer, or a Python job name', async (t) => 
     ['foreign job', { labels: { 'job-name': 'backup' } }, false],
   ];
   for (const [what, meta, want] of cases) t.equal(isManagedPod(meta), want, what);
+});
+
+t.test('started/updated annotations: one format written, old ones read back', async (t) => {
+  const written: Array<[string, string]> = [
+    ['2025-03-01T10:00:00.000Z', '2025-03-01T10:00:00.000000Z'],
+    ['2025-12-31T23:59:59.999Z', '2025-12-31T23:59:59.999000Z'],
+  ];
+  for (const [given, want] of written) t.equal(formatAnnotationTime(new Date(given)), want, `${given} is written with microseconds`);
+
+  const read: Array<[string, string | undefined, string | undefined]> = [
+    ['microseconds (API, webhook, Python manager)', '2025-03-01T10:00:00.123456Z', '2025-03-01T10:00:00.123Z'],
+    ['milliseconds (earlier webhooks)', '2025-03-01T10:00:00.123Z', '2025-03-01T10:00:00.123Z'],
+    ['whole seconds', '2025-03-01T10:00:00Z', '2025-03-01T10:00:00.000Z'],
+    ['an offset (isoformat)', '2025-03-01T12:00:00.5+02:00', '2025-03-01T10:00:00.500Z'],
+    ['nanoseconds', '2025-03-01T10:00:00.123456789Z', '2025-03-01T10:00:00.123Z'],
+    ['surrounding blanks', ' 2025-03-01T10:00:00.000000Z\n', '2025-03-01T10:00:00.000Z'],
+    ['absent', undefined, undefined],
+    ['a date only', '2025-03-01', undefined],
+    ['no zone (local time is ambiguous)', '2025-03-01T10:00:00.123456', undefined],
+    ['garbage', 'yesterday', undefined],
+    ['an impossible date', '2025-13-45T10:00:00Z', undefined],
+  ];
+  for (const [what, text, want] of read) t.equal(parseAnnotationTime(text)?.toISOString(), want, what);
+  for (const [given] of written) t.equal(parseAnnotationTime(formatAnnotationTime(new Date(given)))?.toISOString(), given, 'round trip');
 });

@@ -199,14 +199,25 @@ const cases: Case[] = [
     want: { status: 'running' },
   },
   {
-    name: 'without a creationTimestamp, created is the started annotation (Python format kept)',
+    name: 'without a creationTimestamp, created is the started annotation (read as a time, written like every other time)',
     objects: {
       job: job({}, { created: null, annotations: { 'pygeoapi.io/identifier': ID, 'pygeoapi.io/started': '2025-03-01T09:59:59.123000Z' } }),
       pods: [],
       events: [],
     },
-    want: { status: 'accepted', created: '2025-03-01T09:59:59.123000Z' },
+    want: { status: 'accepted', created: '2025-03-01T09:59:59.123Z' },
     absent: ['processID'],
+  },
+  {
+    name: 'an older webhook\'s millisecond started annotation reads the same',
+    objects: { job: job({}, { created: null, annotations: { 'pygeoapi.io/identifier': ID, 'pygeoapi.io/started': '2025-03-01T09:59:59.123Z' } }), pods: [], events: [] },
+    want: { status: 'accepted', created: '2025-03-01T09:59:59.123Z' },
+  },
+  {
+    name: 'a started annotation that is not a time is not passed on',
+    objects: { job: job({}, { created: null, annotations: { 'pygeoapi.io/identifier': ID, 'pygeoapi.io/started': 'yesterday' } }), pods: [], events: [] },
+    want: { status: 'accepted' },
+    absent: ['created'],
   },
 ];
 

@@ -80,8 +80,8 @@ const jobCases: Case[] = [
       t.equal(r.spec.activeDeadlineSeconds, 7200);
       t.same(r.metadata.annotations, {
         [ANNOTATIONS.identifier]: 'abc',
-        [ANNOTATIONS.started]: NOW.toISOString(),
-        [ANNOTATIONS.updated]: NOW.toISOString(),
+        [ANNOTATIONS.started]: NOW.toISOString().replace(/Z$/, '000Z'),
+        [ANNOTATIONS.updated]: NOW.toISOString().replace(/Z$/, '000Z'),
       });
       t.same(plan.warnings, []);
     },
