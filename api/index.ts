@@ -7,6 +7,9 @@ import { createS3Client, missingBucketSettings } from '../lib/s3/client.js';
 import { jobNameFor } from '../lib/contract.js';
 import { ArchiveReader } from '../lib/archive/reader.js';
 import { ArchiveIndex } from '../lib/archive/archive-index.js';
+import { HistoryIndex } from '../lib/archive/history-index.js';
+import { HistoryStore } from '../lib/archive/history-store.js';
+import { PeriodicTask } from '../lib/periodic-task.js';
 import { JobCache } from './kube/job-cache.js';
 import { JobClient } from './kube/job-client.js';
 import { buildApiServer } from './server.js';
@@ -20,6 +23,9 @@ import { randomBytes } from 'node:crypto';
 import type { ApiContext } from './context.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.js';
 import { systemResolver, type Resolver } from './callbacks/post-callback.js';
+
+/** How often the API reads the history's pending entries (and, leading, compacts them). */
+const HISTORY_SYNC_MS = 30_000;
 
 export interface ApiOptions {
   config: ManagerConfig;
@@ -50,14 +56,20 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const jobs = new JobCache({ kubeConfig: options.kubeConfig, namespace: options.namespace, jobNamePrefix: settings.jobNamePrefix, logger });
   let archive: ArchiveIndex | undefined;
   if (missingBucketSettings(settings.bucket, settings.secrets).length === 0) {
-    const reader = new ArchiveReader({
+    const location = {
       s3: createS3Client(settings.bucket, settings.secrets),
       bucket: settings.bucket.name!,
       prefix: settings.bucket.pathPrefix,
       namespace: options.namespace,
-    });
-    archive = new ArchiveIndex(reader, logger);
+    };
+    const history = new HistoryIndex({ store: new HistoryStore(location), logger: logger.child({ component: 'history' }), budgetEntries: settings.history.cacheEntries });
+    archive = new ArchiveIndex(new ArchiveReader(location), history, logger, settings.history.recordCacheBytes);
   }
+  // Every replica catches up with jobs archived elsewhere; the callbacks leader also compacts.
+  let leading = false;
+  const historySync = archive
+    ? new PeriodicTask(HISTORY_SYNC_MS, () => archive.history.sync(leading), (error) => logger.warn({ err: error }, 'job history sync failed; retrying'))
+    : undefined;
   let closing = false;
   const auth =
     options.authenticator ??
@@ -113,11 +125,18 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     name: 'k8s-job-manager-api-callbacks',
     identity,
     logger: logger.child({ component: 'leader-election' }),
-    onStartedLeading: () => callbacks.setLeading(true),
-    onStoppedLeading: () => callbacks.setLeading(false),
+    onStartedLeading: () => {
+      leading = true;
+      callbacks.setLeading(true);
+    },
+    onStoppedLeading: () => {
+      leading = false;
+      callbacks.setLeading(false);
+    },
   });
   const stopStarted = async (): Promise<void> => {
     closing = true;
+    await historySync?.stop();
     await elector.stop();
     await callbacks.stop();
     progress.stop();
@@ -129,6 +148,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     callbacks.start();
     progress.start();
     await elector.start();
+    historySync?.start();
     app = await buildApiServer(context);
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

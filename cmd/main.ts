@@ -8,8 +8,9 @@ import { serveCommand } from './commands/serve.js';
 import { localCommand } from './commands/local.js';
 import { startCommand } from './commands/start.js';
 import { certsCommand } from './commands/certs.js';
+import { historyCommand } from './commands/history.js';
 
-const COMMANDS: Command[] = [startCommand, serveCommand, localCommand, checkConfigCommand, certsCommand, localClusterCommand];
+const COMMANDS: Command[] = [startCommand, serveCommand, localCommand, checkConfigCommand, certsCommand, historyCommand, localClusterCommand];
 
 function overview(): string {
   return [

@@ -28,6 +28,7 @@ import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
+import { recordInHistory } from '../lib/archive/history-writer.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -145,6 +146,8 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
       archivedAt: new Date().toISOString(),
     });
     await ctx.s3.putJson(recordKey, record, signal);
+    // After the record, so the history never lists a job whose record is missing.
+    await recordInHistory(ctx.s3, ctx.prefix, namespace, record, signal);
   });
 
   if (result && input.job && !input.jobDeleted) await writeResultAnnotations(ctx, namespace, jobName, result, signal);

@@ -85,8 +85,8 @@ export async function authorizedJob(context: ApiContext, request: FastifyRequest
 }
 
 /** Whether the caller of a guarded request sees the job (for lists). */
-export function seesJob(context: ApiContext, request: FastifyRequest, jobId: string): boolean {
+export function seesJob(context: ApiContext, request: FastifyRequest, jobId: string, listedOwner?: string): boolean {
   const access = request.access;
   if (!access) return true;
-  return visibleTo(access.principal.subject, access.grant, ownerOf(context, jobId));
+  return visibleTo(access.principal.subject, access.grant, listedOwner ?? ownerOf(context, jobId));
 }

@@ -5,6 +5,9 @@
  */
 import { invalidParameter } from '../ogc/exceptions.js';
 import type { OgcStatus, StatusInfo } from '../../lib/job-status.js';
+import { decodeCursor, newestFirst, type HistoryEntry, type HistoryPosition } from '../../lib/archive/history-layout.js';
+
+export { newestFirst };
 
 export interface JobListQuery {
   type?: string[];
@@ -15,6 +18,10 @@ export interface JobListQuery {
   maxDuration?: number;
   limit: number;
   offset: number;
+  /** Only jobs after this position (newest first): the `after` cursor of a next link. */
+  after?: HistoryPosition;
+  /** Only jobs before this position: the `before` cursor of a prev link. */
+  before?: HistoryPosition;
 }
 
 const STATUSES: OgcStatus[] = ['accepted', 'running', 'successful', 'failed', 'dismissed'];
@@ -39,6 +46,13 @@ function seconds(value: unknown, name: string): number | undefined {
   return n;
 }
 
+function position(value: unknown, name: string): HistoryPosition | undefined {
+  if (value === undefined) return undefined;
+  const decoded = typeof value === 'string' ? decodeCursor(value) : undefined;
+  if (!decoded) throw invalidParameter(`${name}: not a position of this server (take it from a next or prev link)`);
+  return decoded;
+}
+
 export function parseJobListQuery(query: Record<string, unknown>, defaultLimit: number, maxLimit: number): JobListQuery {
   const limitRaw = query.limit;
   const limit = limitRaw === undefined ? defaultLimit : Number(limitRaw);
@@ -55,6 +69,9 @@ export function parseJobListQuery(query: Record<string, unknown>, defaultLimit: 
     const [a, b] = query.datetime.split('/');
     datetime = b === undefined ? { start: instant(a!, 'datetime'), end: instant(a!, 'datetime') } : { start: instant(a!, 'datetime'), end: instant(b, 'datetime') };
   }
+  const after = position(query.after, 'after');
+  const before = position(query.before, 'before');
+  if (after && before) throw invalidParameter('after, before: give one of them, not both');
   const minDuration = seconds(query.minDuration, 'minDuration');
   const maxDuration = seconds(query.maxDuration, 'maxDuration');
   return {
@@ -66,43 +83,45 @@ export function parseJobListQuery(query: Record<string, unknown>, defaultLimit: 
     ...(maxDuration !== undefined ? { maxDuration } : {}),
     limit: Math.min(limit, maxLimit),
     offset,
+    ...(after ? { after } : {}),
+    ...(before ? { before } : {}),
   };
 }
 
 /** How long a job ran (started → finished, or → now while running), in seconds. */
-export function durationSeconds(job: StatusInfo, now: number): number | undefined {
+export function durationSeconds(job: StatusInfo | HistoryEntry, now: number): number | undefined {
   if (!job.started) return undefined;
   const end = job.finished ? Date.parse(job.finished) : now;
   return Math.max(0, (end - Date.parse(job.started)) / 1000);
 }
 
-/** Newest first, then by id; ISO timestamps compare as plain strings (localeCompare is far slower). */
-export function newestFirst(a: StatusInfo, b: StatusInfo): number {
-  const ca = a.created ?? '';
-  const cb = b.created ?? '';
-  if (ca !== cb) return ca < cb ? 1 : -1;
-  return a.jobID < b.jobID ? 1 : a.jobID > b.jobID ? -1 : 0;
+/** Whether the query filters at all (beyond paging). */
+export function isFiltered(query: JobListQuery): boolean {
+  return !!(query.processID || query.status || query.datetime || query.minDuration !== undefined || query.maxDuration !== undefined);
+}
+
+/** Whether a job passes the query's filters. */
+export function matches(j: StatusInfo | HistoryEntry, query: JobListQuery, now: number): boolean {
+  if (query.processID && (j.processID === undefined || !query.processID.includes(j.processID))) return false;
+  if (query.status && !query.status.includes(j.status)) return false;
+  if (query.datetime) {
+    const created = j.created ? Date.parse(j.created) : undefined;
+    if (created === undefined) return false;
+    if (query.datetime.start !== undefined && created < query.datetime.start) return false;
+    if (query.datetime.end !== undefined && created > query.datetime.end) return false;
+  }
+  if (query.minDuration !== undefined || query.maxDuration !== undefined) {
+    const d = durationSeconds(j, now);
+    if (d === undefined) return false;
+    if (query.minDuration !== undefined && d < query.minDuration) return false;
+    if (query.maxDuration !== undefined && d > query.maxDuration) return false;
+  }
+  return true;
 }
 
 /** Filters `jobs`, which must already be sorted with newestFirst. */
 export function filterJobs(jobs: StatusInfo[], query: JobListQuery, now: number): StatusInfo[] {
-  const unfiltered = !query.processID && !query.status && !query.datetime && query.minDuration === undefined && query.maxDuration === undefined;
-  if (unfiltered) return jobs;
-  return jobs
-    .filter((j) => !query.processID || (j.processID !== undefined && query.processID.includes(j.processID)))
-    .filter((j) => !query.status || query.status.includes(j.status))
-    .filter((j) => {
-      if (!query.datetime) return true;
-      const created = j.created ? Date.parse(j.created) : undefined;
-      if (created === undefined) return false;
-      return (query.datetime.start === undefined || created >= query.datetime.start) && (query.datetime.end === undefined || created <= query.datetime.end);
-    })
-    .filter((j) => {
-      if (query.minDuration === undefined && query.maxDuration === undefined) return true;
-      const d = durationSeconds(j, now);
-      if (d === undefined) return false;
-      return (query.minDuration === undefined || d >= query.minDuration) && (query.maxDuration === undefined || d <= query.maxDuration);
-    });
+  return isFiltered(query) ? jobs.filter((j) => matches(j, query, now)) : jobs;
 }
 
 export function page<T>(items: T[], query: JobListQuery): { items: T[]; hasNext: boolean; hasPrev: boolean } {

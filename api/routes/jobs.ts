@@ -9,7 +9,9 @@ import { authorizedJob, guard, seesJob } from '../auth/guard.js';
 import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { jobOutputs, jobResultsDocument } from '../jobs/results-document.js';
 import { rawOutput, resultsDocument } from '../jobs/results.js';
-import { filterJobs, newestFirst, page, parseJobListQuery } from '../jobs/list-query.js';
+import { parseJobListQuery } from '../jobs/list-query.js';
+import { jobPage as listJobs, type JobPage, type ListedJob } from '../jobs/job-listing.js';
+import { encodeCursor } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { createHash } from 'node:crypto';
 import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
@@ -42,9 +44,26 @@ function filtersOf(query: Record<string, unknown>): JobListFilters {
   };
 }
 
+/** /jobs with the request's filters, at another position (offset, after and before replaced). */
+function listPath(query: Record<string, unknown>, position: { after?: string; before?: string }, limit?: number): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (position.after || position.before ? ['offset', 'after', 'before'].includes(k) : false) continue;
+    for (const value of Array.isArray(v) ? v : [v]) q.append(k, String(value));
+  }
+  if (position.after) q.set('after', position.after);
+  if (position.before) q.set('before', position.before);
+  if (limit !== undefined) q.set('limit', String(limit));
+  return `/jobs?${q.toString()}`;
+}
+
 export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   const base = context.config.server.url;
-  const withLinks = (status: StatusInfo): StatusInfo => ({ ...context.progress.apply(status), links: jobLinks(base, status.jobID, status.status) });
+  const withLinks = (listed: ListedJob): StatusInfo => {
+    // The owner of an archived entry decides who sees it; it is not part of the status document.
+    const { owner: _owner, ...status } = listed as ListedJob & { owner?: string };
+    return { ...context.progress.apply(status as StatusInfo), links: jobLinks(base, status.jobID, status.status) };
+  };
 
   const auth = context.auth;
   app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs, preHandler: guard(auth, 'list') }, async (request, reply) => {
@@ -52,22 +71,35 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     // The filter form sends empty fields for filters left open.
     const given = Object.fromEntries(Object.entries(request.query).filter(([k, v]) => k !== 'f' && v !== ''));
     const query = parseJobListQuery(given, defaultItems, maxItems);
-    const live = context.jobs.allStatuses();
-    const archived = (context.archive?.allStatuses() ?? []).filter((s) => !context.jobs.status(s.jobID));
-    const merged = archived.length ? [...live, ...archived].sort(newestFirst) : live;
-    const all = request.access?.grant.seesAll === false ? merged.filter((s) => seesJob(context, request, s.jobID)) : merged;
-    const selected = page(filterJobs(all, query, Date.now()), query);
-    const search = new URLSearchParams(Object.entries(given).filter(([k]) => k !== 'offset').flatMap(([k, v]): Array<[string, string]> => (Array.isArray(v) ? v : [v]).map((x) => [k, String(x)])));
-    const at = (offset: number): string => {
-      const q = new URLSearchParams(search);
-      q.set('offset', String(offset));
-      q.set('limit', String(query.limit));
-      return `/jobs?${q.toString()}`;
-    };
-    const links = [link(base, at(query.offset), 'self')];
-    if (selected.hasNext) links.push(link(base, at(query.offset + query.limit), 'next'));
-    if (selected.hasPrev) links.push(link(base, at(Math.max(0, query.offset - query.limit)), 'prev'));
-    links.push(link(base, `${at(query.offset)}&f=html`, 'alternate', 'text/html', 'this list as HTML'));
+    const archived = context.archive?.entries({
+      ...(query.after ? { after: query.after } : {}),
+      ...(query.before ? { before: query.before } : {}),
+      ...(query.datetime?.start !== undefined ? { start: query.datetime.start } : {}),
+      ...(query.datetime?.end !== undefined ? { end: query.datetime.end } : {}),
+    });
+    // A caller who does not see every job sees its own: live ones by the Job's owner annotation, archived ones by the entry's.
+    const visible =
+      request.access?.grant.seesAll === false
+        ? (job: ListedJob): boolean => seesJob(context, request, job.jobID, (job as ListedJob & { owner?: string }).owner)
+        : undefined;
+    let selected: JobPage;
+    try {
+      selected = await listJobs(context.jobs.allStatuses(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
+    } catch (error) {
+      // The archive is unreachable: the live jobs are still worth listing.
+      request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
+      selected = await listJobs(context.jobs.allStatuses(), undefined, () => false, query, Date.now(), visible);
+    }
+    const links = [link(base, listPath(given, {}, query.limit), 'self')];
+    // Pages are positions between jobs, not counts: stable while jobs are added and archived.
+    const first = selected.items[0];
+    const last = selected.items[selected.items.length - 1];
+    const positionOf = (job: ListedJob): string => encodeCursor({ created: job.created ?? '', jobID: job.jobID });
+    const moreAfter = query.before ? true : selected.hasMore;
+    const moreBefore = query.before ? selected.hasMore : query.after !== undefined || query.offset > 0;
+    if (moreAfter && last) links.push(link(base, listPath(given, { after: positionOf(last) }, query.limit), 'next'));
+    if (moreBefore && first) links.push(link(base, listPath(given, { before: positionOf(first) }, query.limit), 'prev'));
+    links.push(link(base, `${listPath(given, {}, query.limit)}&f=html`, 'alternate', 'text/html', 'this list as HTML'));
     const jobs = selected.items.map(withLinks);
     if (formatOf(request) === 'html') {
       const processIds = context.config.processes.map((p) => p.id);

@@ -50,9 +50,11 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
   const stops: Array<() => Promise<void>> = [];
   const readiness: Array<() => boolean> = [];
   let stopping = false;
+  // Not ready while parts are still starting (the ops server answers first).
+  let started = false;
   const result: RunningParts = {
     opsUrl: '',
-    ready: () => !stopping && readiness.every((r) => r()),
+    ready: () => started && !stopping && readiness.every((r) => r()),
     stop: async () => {
       stopping = true;
       for (const stop of stops.reverse()) await stop().catch((error: unknown) => logger.error({ err: error }, 'stopping a part failed'));
@@ -115,6 +117,7 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
       readiness.push(api.ready);
       stops.push(() => api.close());
     }
+    started = true;
     return result;
   } catch (error) {
     await result.stop();

@@ -1,34 +1,50 @@
 /**
- * Jobs known only from the archive: loaded once at start, then added as Jobs
- * disappear from the cluster, so /jobs and /jobs/{id} keep answering for them.
+ * Jobs known only from the archive. The history index lists them (newest
+ * first, hour by hour, never the whole history at once); their job records
+ * are read one at a time when asked for and kept in an LRU.
  */
 import type { Logger } from 'pino';
 import type { JobRecord } from './layout.js';
-import type { StatusInfo } from '../job-status.js';
+import { entryOfRecord, type HistoryEntry } from './history-layout.js';
+import type { HistoryIndex, HistoryRange } from './history-index.js';
+import { LruCache } from '../lru-cache.js';
 import type { ArchiveReader } from './reader.js';
 
 export class ArchiveIndex {
-  private readonly records = new Map<string, JobRecord>();
+  /** Job records read for /jobs/{id}, results and logs. Bound: recordBudgetBytes of their JSON (LRU). */
+  private readonly records: LruCache<string, JobRecord>;
 
   constructor(
     readonly reader: ArchiveReader,
+    readonly history: HistoryIndex,
     private readonly logger: Logger,
-  ) {}
+    recordBudgetBytes: number,
+  ) {
+    this.records = new LruCache(recordBudgetBytes, (record) => JSON.stringify(record).length);
+  }
 
   async load(): Promise<void> {
     try {
-      for (const record of await this.reader.allJobRecords()) this.add(record);
+      await this.history.start();
     } catch (error) {
-      this.logger.warn({ err: error }, 'could not read the job archive; archived jobs are not listed until it is readable');
+      this.logger.warn({ err: error }, 'could not read the job history index; archived jobs are not listed until it is readable');
     }
   }
 
   add(record: JobRecord): void {
     const id = String(record.status.jobID ?? '');
-    if (id) this.records.set(id, record);
+    if (!id) return;
+    this.records.set(id, record);
+    const entry = entryOfRecord(record);
+    if (entry) this.history.add(entry);
   }
 
-  /** Reads the record of a job that just left the cluster (the controller may still be writing it). */
+  /** The record of a job if it was read already (no S3 request). */
+  record(jobId: string): JobRecord | undefined {
+    return this.records.get(jobId);
+  }
+
+  /** Reads the record of a job (the controller may still be writing it after the Job went). */
   async fetch(jobId: string, jobName: string): Promise<JobRecord | undefined> {
     const known = this.records.get(jobId);
     if (known) return known;
@@ -42,15 +58,8 @@ export class ArchiveIndex {
     }
   }
 
-  record(jobId: string): JobRecord | undefined {
-    return this.records.get(jobId);
-  }
-
-  status(jobId: string): StatusInfo | undefined {
-    return this.records.get(jobId)?.status as StatusInfo | undefined;
-  }
-
-  allStatuses(): StatusInfo[] {
-    return [...this.records.values()].map((r) => r.status as unknown as StatusInfo);
+  /** Archived jobs in newest-first order within `range`, an hour at a time. */
+  entries(range: HistoryRange): AsyncIterable<HistoryEntry[]> {
+    return this.history.entries(range);
   }
 }

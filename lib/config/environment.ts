@@ -573,6 +573,24 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: (raw: string | undefined): string[] | undefined => (raw === undefined ? undefined : parseList(raw)),
   },
+  historyCacheEntries: {
+    name: 'PYGEOAPI_K8S_MANAGER_HISTORY_CACHE_ENTRIES',
+    default: '100000',
+    description:
+      'How many job history entries (archived jobs in `GET /jobs`) the API keeps in memory, by hour of creation; ' +
+      'the least recently listed hours are dropped beyond it (about 0.5 KB each).',
+    secret: false,
+    origin: 'ours',
+    read: count(100_000, 1_000),
+  },
+  historyRecordCacheBytes: {
+    name: 'PYGEOAPI_K8S_MANAGER_HISTORY_RECORD_CACHE_BYTES',
+    default: '16777216',
+    description: 'Bytes of archived job records (`GET /jobs/{id}`, results, logs of jobs no longer in the cluster) the API keeps in memory (LRU).',
+    secret: false,
+    origin: 'ours',
+    read: count(16 * 1024 * 1024, 0),
+  },
 } satisfies Record<string, EnvironmentVariable<unknown>>;
 
 /** The table as a list, in documentation order. */
@@ -613,6 +631,7 @@ export function readSettings(env: Env = process.env): Settings {
     finalizerGiveUpSeconds: read(ENVIRONMENT.finalizerGiveUpSeconds),
     logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
     controllerSpoolDir: read(ENVIRONMENT.controllerSpoolDir),
+    history: { cacheEntries: read(ENVIRONMENT.historyCacheEntries), recordCacheBytes: read(ENVIRONMENT.historyRecordCacheBytes) },
     bucket: {
       endpoint: read(ENVIRONMENT.bucketEndpoint),
       accessKeyId: read(ENVIRONMENT.bucketKey),

@@ -196,6 +196,8 @@ export interface Settings {
   logArchiveLayout: LogArchiveLayout;
   /** undefined = a fresh temp dir per process. */
   controllerSpoolDir?: string;
+  /** Memory budgets of the API's view of the job history. */
+  history: { cacheEntries: number; recordCacheBytes: number };
   bucket: BucketSettings;
   auth: AuthSettings;
   /** Webhook: usernames whose Jobs keep their identifier and owner annotations; undefined: the API's service account. */

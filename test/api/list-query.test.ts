@@ -5,6 +5,7 @@
 import t from 'tap';
 import { durationSeconds, filterJobs, newestFirst, page, parseJobListQuery, type JobListQuery } from '../../api/jobs/list-query.js';
 import type { StatusInfo } from '../../lib/job-status.js';
+import { encodeCursor } from '../../lib/archive/history-layout.js';
 import { OgcError } from '../../api/ogc/exceptions.js';
 import { expectOgc } from '../helpers/ogc-schemas.js';
 
@@ -27,6 +28,8 @@ t.test('valid queries', async (t) => {
     ['datetime closed interval', { datetime: '2025-03-01T00:00:00Z/2025-03-02T00:00:00Z' }, { datetime: { start: Date.parse('2025-03-01T00:00:00Z'), end: Date.parse('2025-03-02T00:00:00Z') } }],
     ['datetime open start', { datetime: '../2025-03-02T00:00:00Z' }, { datetime: { start: undefined, end: Date.parse('2025-03-02T00:00:00Z') } }],
     ['datetime open end (empty)', { datetime: '2025-03-01T00:00:00Z/' }, { datetime: { start: Date.parse('2025-03-01T00:00:00Z'), end: undefined } }],
+    ['a position to continue after', { after: encodeCursor({ created: '2025-03-01T00:00:00.000Z', jobID: 'j1' }) }, { after: { created: '2025-03-01T00:00:00.000Z', jobID: 'j1' } }],
+    ['a position to go back from', { before: encodeCursor({ created: '2025-03-01T00:00:00.000Z', jobID: 'j1' }) }, { before: { created: '2025-03-01T00:00:00.000Z', jobID: 'j1' } }],
     ['min and max duration', { minDuration: '5', maxDuration: '60' }, { minDuration: 5, maxDuration: 60 }],
     ['zero durations are allowed', { minDuration: '0', maxDuration: '0' }, { minDuration: 0, maxDuration: 0 }],
   ];
@@ -51,6 +54,10 @@ t.test('bad parameters are 400 invalid-parameter errors naming the parameter', a
     [{ minDuration: '-1' }, 'minDuration'],
     [{ minDuration: '1.5' }, 'minDuration'],
     [{ maxDuration: 'long' }, 'maxDuration'],
+    [{ after: 'not-a-position' }, 'after'],
+    [{ after: ['a', 'b'] }, 'after'],
+    [{ before: Buffer.from('["yesterday","a"]').toString('base64url') }, 'before'],
+    [{ after: encodeCursor({ created: '2025-03-01T00:00:00Z', jobID: 'a' }), before: encodeCursor({ created: '2025-03-01T00:00:00Z', jobID: 'b' }) }, 'after, before'],
   ];
   for (const [query, parameter] of rows) {
     const what = `${parameter}=${JSON.stringify(Object.values(query)[0])}`;

@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<Record<string, u
   auth: () => import('./auth-bench.js'),
   webhook: () => import('./webhook-bench.js'),
   controller: () => import('./controller-archive.js'),
+  history: () => import('./history-bench.js'),
 };
 
 const selected = (process.env.BENCH ?? Object.keys(benchmarks).join(',')).split(',').map((s) => s.trim());

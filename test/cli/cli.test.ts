@@ -18,7 +18,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numbe
 }
 
 t.test('every verb has --help', async (t) => {
-  for (const verb of ['start', 'serve', 'local', 'check-config', 'certs', 'local-cluster']) {
+  for (const verb of ['start', 'serve', 'local', 'check-config', 'certs', 'history', 'local-cluster']) {
     const { code, stdout } = await cli([verb, '--help']);
     t.equal(code, 0, `${verb} --help exits 0`);
     t.match(stdout, `k8s-job-manager ${verb}`);

@@ -10,12 +10,26 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { containerLogKey, jobRecordKey, type JobRecord } from '../../lib/archive/layout.js';
 import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
 import type { Teardown } from './local-cluster.js';
+import { recordInHistory } from '../../lib/archive/history-writer.js';
 
 export interface TestArchive {
   /** Environment variables that switch the manager's archive on. */
   env: Record<string, string>;
-  /** Writes a job record and the logs it lists; returns the record. */
-  putJob(namespace: string, jobName: string, record: Omit<JobRecord, 'logs'>, logs: Array<{ pod: string; container: string; text: string }>): Promise<JobRecord>;
+  bucket: string;
+  client: S3Client;
+  /**
+   * Writes a job record and the logs it lists, and adds the job to the
+   * history index as the controller does (`legacy`: not, as archives written
+   * before the index existed); returns the record.
+   */
+  putJob(
+    namespace: string,
+    jobName: string,
+    record: Omit<JobRecord, 'logs'>,
+    logs: Array<{ pod: string; container: string; text: string }>,
+    options?: { legacy?: boolean },
+  ): Promise<JobRecord>;
+  put(key: string, body: string): Promise<unknown>;
 }
 
 export async function startTestArchive(t: Teardown, bucket = 'job-archive'): Promise<TestArchive> {
@@ -35,7 +49,10 @@ export async function startTestArchive(t: Teardown, bucket = 'job-archive'): Pro
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME: bucket,
     },
-    putJob: async (namespace, jobName, record, logs) => {
+    bucket,
+    client,
+    put,
+    putJob: async (namespace, jobName, record, logs, options = {}) => {
       const entries: JobRecord['logs'] = [];
       for (const log of logs) {
         const key = containerLogKey('', namespace, jobName, log.pod, log.container);
@@ -44,6 +61,7 @@ export async function startTestArchive(t: Teardown, bucket = 'job-archive'): Pro
       }
       const full: JobRecord = { ...record, logs: entries };
       await put(jobRecordKey('', namespace, jobName), JSON.stringify(full));
+      if (!options.legacy) await recordInHistory({ putJson: async (key, value) => void (await put(key, JSON.stringify(value))) }, '', namespace, full, AbortSignal.timeout(10_000));
       return full;
     },
   };

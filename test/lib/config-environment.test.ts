@@ -32,6 +32,7 @@ t.test('defaults', async (t) => {
     finalizerGiveUpSeconds: 604800,
     logArchiveLayout: 'per-container',
     defaultActiveDeadlineSeconds: 86400,
+    history: { cacheEntries: 100000, recordCacheBytes: 16777216 },
     bucket: { pathPrefix: '', region: 'us-east-1', forcePathStyle: false, checksums: 'WHEN_SUPPORTED' },
     auth: {
       mode: 'kubernetes',
@@ -86,6 +87,8 @@ t.test('every variable read', async (t) => {
     [`${V}RATE_LIMIT_PER_MINUTE`]: '0',
     [`${V}MAX_ACTIVE_JOBS`]: '7',
     [`${V}MAX_ACTIVE_JOBS_PER_PRINCIPAL`]: '2',
+    [`${V}HISTORY_CACHE_ENTRIES`]: '5000',
+    [`${V}HISTORY_RECORD_CACHE_BYTES`]: '0',
   });
   t.same(JSON.parse(JSON.stringify(settings)), {
     configPath: '/etc/pygeoapi/config.yml',
@@ -98,6 +101,7 @@ t.test('every variable read', async (t) => {
     syncExecutionTimeoutSeconds: 60,
     finalizerGiveUpSeconds: 0,
     logArchiveLayout: 'python',
+    history: { cacheEntries: 5000, recordCacheBytes: 0 },
     bucket: {
       endpoint: 'http://minio:9000',
       accessKeyId: 'key-id',
@@ -150,6 +154,8 @@ t.test('bad values name the variable', async (t) => {
     [{ [`${V}SYNC_EXECUTION_TIMEOUT_SECONDS`]: '0' }, `${V}SYNC_EXECUTION_TIMEOUT_SECONDS: must be at least 1 (got "0")`],
     [{ [`${V}FINALIZER_GIVE_UP_SECONDS`]: '1.5' }, `${V}FINALIZER_GIVE_UP_SECONDS: must be a whole number of seconds (got "1.5")`],
     [{ [`${V}LOG_ARCHIVE_LAYOUT`]: 'single' }, `${V}LOG_ARCHIVE_LAYOUT: must be one of per-container, python (got "single")`],
+    [{ [`${V}HISTORY_CACHE_ENTRIES`]: '10' }, `${V}HISTORY_CACHE_ENTRIES: must be at least 1000 (got "10")`],
+    [{ [`${V}HISTORY_RECORD_CACHE_BYTES`]: '16MB' }, `${V}HISTORY_RECORD_CACHE_BYTES: must be a whole number (got "16MB")`],
     [{ [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'ALWAYS' }, `${V}FINALIZER_BUCKET_CHECKSUMS: must be one of WHEN_REQUIRED, WHEN_SUPPORTED (got "ALWAYS")`],
     [{ [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'sometimes' }, `${V}FINALIZER_BUCKET_FORCE_PATH_STYLE: must be true or false (got "sometimes")`],
     [{ [`${V}FINALIZER_BUCKET_ENDPOINT`]: 'minio:9000' }, `${V}FINALIZER_BUCKET_ENDPOINT: must be an http(s) URL (got "minio:9000")`],
@@ -247,6 +253,8 @@ t.test('the table documents every variable once', async (t) => {
     `${V}RATE_LIMIT_PER_MINUTE`,
     `${V}MAX_ACTIVE_JOBS`,
     `${V}MAX_ACTIVE_JOBS_PER_PRINCIPAL`,
+    `${V}HISTORY_CACHE_ENTRIES`,
+    `${V}HISTORY_RECORD_CACHE_BYTES`,
   ];
   t.same([...names].sort(), [...expected].sort());
   t.same(

@@ -1,0 +1,106 @@
+/**
+ * One page of /jobs: the live jobs (already in order) merged with the
+ * archived ones (read hour by hour, in order) as two sorted streams, so a
+ * page costs its own length plus what it skips, never a sort of everything.
+ * Forwards from a position (or the start), or backwards from one for a
+ * previous page. A job both live and archived is the live one.
+ */
+import { newestFirst, type HistoryEntry, type HistoryPosition } from '../../lib/archive/history-layout.js';
+import type { StatusInfo } from '../../lib/job-status.js';
+import { isFiltered, matches, type JobListQuery } from './list-query.js';
+
+export type ListedJob = StatusInfo | HistoryEntry;
+
+export interface JobPage {
+  items: ListedJob[];
+  /** More jobs lie beyond the page in the direction walked. */
+  hasMore: boolean;
+}
+
+/** Index of the first job of `sorted` that comes after `position` (binary search). */
+function firstAfter(sorted: StatusInfo[], position: HistoryPosition): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (newestFirst(sorted[mid]!, position) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Index of the first job of `sorted` at or after `position`. */
+function firstAtOrAfter(sorted: StatusInfo[], position: HistoryPosition): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (newestFirst(sorted[mid]!, position) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * `archived` (arrays of entries, an hour at a time) must walk the same way
+ * (newest first, or oldest first before `query.before`) and may already be
+ * narrowed to the query's position and time range.
+ */
+export async function jobPage(
+  live: StatusInfo[],
+  archived: AsyncIterable<HistoryEntry[]> | undefined,
+  isLive: (jobId: string) => boolean,
+  query: JobListQuery,
+  now: number,
+  /** Jobs the caller may see (all when absent); applied before paging, like a filter. */
+  visible?: (job: ListedJob) => boolean,
+): Promise<JobPage> {
+  const backwards = query.before !== undefined;
+  const filtered = isFiltered(query);
+  const out: ListedJob[] = [];
+  let skipped = 0;
+  const take = (job: ListedJob): void => {
+    if (filtered && !matches(job, query, now)) return;
+    if (visible && !visible(job)) return;
+    if (skipped < query.offset) skipped++;
+    else out.push(job);
+  };
+
+  const step = backwards ? -1 : 1;
+  let i = query.before ? firstAtOrAfter(live, query.before) - 1 : query.after ? firstAfter(live, query.after) : 0;
+  const iterator = archived?.[Symbol.asyncIterator]();
+  let chunk: HistoryEntry[] = [];
+  let at = 0;
+  const nextArchived = async (): Promise<HistoryEntry | undefined> => {
+    for (;;) {
+      while (at < chunk.length) {
+        const entry = chunk[at++]!;
+        if (!isLive(entry.jobID)) return entry;
+      }
+      if (!iterator) return undefined;
+      const next = await iterator.next();
+      if (next.done) return undefined;
+      chunk = next.value;
+      at = 0;
+    }
+  };
+  let head = await nextArchived();
+  try {
+    while (out.length <= query.limit) {
+      const liveJob = live[i];
+      if (!liveJob && !head) break;
+      // Forwards the newer comes first; backwards the older.
+      if (liveJob && (!head || newestFirst(liveJob, head) * step <= 0)) {
+        take(liveJob);
+        i += step;
+      } else {
+        take(head!);
+        head = await nextArchived();
+      }
+    }
+  } finally {
+    await iterator?.return?.();
+  }
+  const items = out.slice(0, query.limit);
+  return { items: backwards ? items.reverse() : items, hasMore: out.length > query.limit };
+}
