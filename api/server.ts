@@ -58,7 +58,7 @@ export async function buildApiServer(context: ApiContext): Promise<FastifyInstan
   // Access control: a route without a guard of its own (landing page, conformance,
   // OpenAPI, its UI, processes) gets the discovery guard; probes and metrics stay open.
   app.addHook('onRoute', (route) => {
-    if (route.preHandler === undefined && !OPEN_ROUTES.has(route.url)) route.preHandler = discoveryGuard(context.auth);
+    if (route.onRequest === undefined && !OPEN_ROUTES.has(route.url)) route.onRequest = discoveryGuard(context.auth);
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,9 +1,11 @@
 /**
- * The I/O edge of access control in the server: a preHandler per route that
+ * The I/O edge of access control in the server: an onRequest hook per route
+ * (before the body is parsed or validated: an anonymous caller learns nothing
+ * from a body's errors, and no unauthenticated body is parsed) that
  * identifies the caller and checks its right to the route's action, and the
  * per-job check the job routes make once they know the job.
  */
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { hasManagedLabel, isJobId, ANNOTATIONS } from '../../lib/contract.js';
 import { findProcess, type ApiContext } from '../context.js';
 import { findJob, type FoundJob } from '../jobs/job-lookup.js';
@@ -32,7 +34,7 @@ async function identified(auth: Authenticator, request: FastifyRequest): Promise
 }
 
 /** The guard of a route that does `action`: 401 without valid credentials, 403 without the right. */
-export function guard(auth: Authenticator, action: Action): preHandlerAsyncHookHandler {
+export function guard(auth: Authenticator, action: Action): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const principal = await identified(auth, request);
     const grant = await auth.grant(principal, action);
@@ -43,7 +45,7 @@ export function guard(auth: Authenticator, action: Action): preHandlerAsyncHookH
 }
 
 /** The guard of the discovery routes: open when PYGEOAPI_K8S_MANAGER_AUTH_PUBLIC_DISCOVERY is true, else any valid caller. */
-export function discoveryGuard(auth: Authenticator): preHandlerAsyncHookHandler {
+export function discoveryGuard(auth: Authenticator): onRequestAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     if (auth.publicDiscovery) return;
     await identified(auth, request);

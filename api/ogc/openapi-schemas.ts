@@ -22,7 +22,13 @@ export const exceptionSchema = {
 const landingPage = {
   type: 'object',
   required: ['links'],
-  properties: { title: { type: 'string' }, description: { type: 'string' }, links },
+  properties: {
+    title: { type: 'string' },
+    description: { type: 'string' },
+    /** Present only when access control is off (PYGEOAPI_K8S_MANAGER_AUTH_MODE=none). */
+    warning: { type: 'string' },
+    links,
+  },
 } as const;
 
 const confClasses = { type: 'object', required: ['conformsTo'], properties: { conformsTo: { type: 'array', items: { type: 'string' } } } } as const;
@@ -85,7 +91,8 @@ const jobList = { type: 'object', required: ['jobs', 'links'], properties: { job
 /** Output id → inline value or qualified value `{ value, mediaType }` or link. */
 const results = { type: 'object', description: 'output id → value, qualified value or link', additionalProperties: true } as const;
 
-const callbackUri = { type: 'string', pattern: '^https?://' } as const;
+// The scheme, credentials and address of a callback are checked by the callback policy, whose errors name the problem.
+const callbackUri = { type: 'string', description: 'an http(s) URL the callback policy accepts' } as const;
 
 export const executeSchema = {
   type: 'object',

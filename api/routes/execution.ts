@@ -94,7 +94,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
 
   app.post<{ Params: { processId: string }; Body: unknown }>(
     '/processes/:processId/execution',
-    { schema: ROUTE_SCHEMAS.execute, preHandler: guard(context.auth, 'execute') },
+    { schema: ROUTE_SCHEMAS.execute, onRequest: guard(context.auth, 'execute') },
     async (request, reply) => {
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);

@@ -66,7 +66,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   };
 
   const auth = context.auth;
-  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs, preHandler: guard(auth, 'list') }, async (request, reply) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs, onRequest: guard(auth, 'list') }, async (request, reply) => {
     const { defaultItems, maxItems } = context.config.server.limits;
     // The filter form sends empty fields for filters left open.
     const given = Object.fromEntries(Object.entries(request.query).filter(([k, v]) => k !== 'f' && v !== ''));
@@ -108,7 +108,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return { jobs, links };
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job, preHandler: guard(auth, 'status') }, async (request, reply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job, onRequest: guard(auth, 'status') }, async (request, reply) => {
     const found = await authorizedJob(context, request, request.params.jobId, 'status');
     const status = withLinks(found.status);
     if (formatOf(request) === 'html') {
@@ -131,14 +131,14 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
   });
 
   // The dismiss button of the job page (a form cannot send DELETE); answers with the page.
-  app.post<{ Params: { jobId: string } }>('/jobs/:jobId/dismiss', { schema: { hide: true }, preHandler: guard(auth, 'dismiss') }, async (request, reply) => {
+  app.post<{ Params: { jobId: string } }>('/jobs/:jobId/dismiss', { schema: { hide: true }, onRequest: guard(auth, 'dismiss') }, async (request, reply) => {
     if (crossSiteForm(request.headers, base)) throw crossSiteRefused();
     const found = await authorizedJob(context, request, request.params.jobId, 'dismiss');
     if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(found.status.jobID, context.config.settings.jobNamePrefix), new Date());
     return reply.code(303).header('location', `${siteOf(context).root}/jobs/${found.status.jobID}`).send();
   });
 
-  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.dismiss, preHandler: guard(auth, 'dismiss') }, async (request) => {
+  app.delete<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.dismiss, onRequest: guard(auth, 'dismiss') }, async (request) => {
     const jobId = request.params.jobId;
     const found = await authorizedJob(context, request, jobId, 'dismiss');
     if (found.job) await context.client.dismiss(found.job.metadata?.name ?? jobNameFor(jobId, context.config.settings.jobNamePrefix), new Date());
@@ -146,7 +146,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return withLinks({ ...found.status, status: 'dismissed', message: 'dismissed by request', finished: found.status.finished ?? now, updated: now, progress: 100 });
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: ROUTE_SCHEMAS.results, preHandler: guard(auth, 'results') }, async (request, reply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: ROUTE_SCHEMAS.results, onRequest: guard(auth, 'results') }, async (request, reply) => {
     const found = await authorizedJob(context, request, request.params.jobId, 'results');
     const outputs = await jobOutputs(context, request.params.jobId, found);
     // Executed with response "raw" and one output: that output's bytes, as a synchronous execution would answer.
@@ -158,7 +158,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     return resultsDocument(outputs);
   });
 
-  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: ROUTE_SCHEMAS.logs, preHandler: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {
+  app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: ROUTE_SCHEMAS.logs, onRequest: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {
     const jobId = request.params.jobId;
     const found = await authorizedJob(context, request, jobId, 'logs');
     const out = new PassThrough();

@@ -20,18 +20,20 @@ export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
   throw new Error(`no MutatingWebhookConfiguration in ${base}`);
 }
 
-/** Creates the configuration with our namespace and CA; the service is mapped to the local webhook by the caller. */
-export async function registerWebhook(kubeConfig: KubeConfig, namespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
+/**
+ * Creates the configuration with our namespace, the jobs namespace and our CA
+ * (what the overlays set in a real deployment); the service is mapped to the
+ * local webhook by the caller.
+ */
+export async function registerWebhook(kubeConfig: KubeConfig, namespace: string, jobsNamespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
   const config = shippedWebhookConfiguration();
   const caBundle = Buffer.from(caPem).toString('base64');
   for (const webhook of config.webhooks ?? []) {
     webhook.clientConfig.caBundle = caBundle;
     if (webhook.clientConfig.service) webhook.clientConfig.service.namespace = namespace;
     for (const expression of webhook.namespaceSelector?.matchExpressions ?? []) {
-      // The manifests exclude "our own namespace" by name; here that is the local one.
-      if (expression.key === 'kubernetes.io/metadata.name' && expression.operator === 'NotIn') {
-        expression.values = [...new Set([...(expression.values ?? []), namespace])];
-      }
+      // The manifests select the jobs namespace by name (the overlays set it); here that is the local one.
+      if (expression.key === 'kubernetes.io/metadata.name' && expression.operator === 'In') expression.values = [jobsNamespace];
     }
   }
   delete config.metadata?.annotations;

@@ -99,7 +99,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     });
     stops.push(() => webhook.close());
     cluster.exposeService(LOCAL_SYSTEM_NAMESPACE, WEBHOOK_SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-    await registerWebhook(kubeConfig, LOCAL_SYSTEM_NAMESPACE, ca.certPem);
+    await registerWebhook(kubeConfig, LOCAL_SYSTEM_NAMESPACE, 'default', ca.certPem);
 
     const controller = await startController({
       kubeConfig,

@@ -105,7 +105,8 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
     const all = Buffer.concat(pending, filled);
     const body = all.subarray(0, Math.min(filled, partSizeBytes));
     const rest = all.subarray(body.length);
-    pending = rest.length > 0 ? [rest] : [];
+    // A copy: a view would keep the whole concatenation alive while the part is in flight.
+    pending = rest.length > 0 ? [Buffer.from(rest)] : [];
     filled = rest.length;
     const md5 = createHash('md5').update(body).digest();
     partMd5s.push(md5);

@@ -20,7 +20,7 @@ t.test('client mistakes get their 4xx, naming the problem', async (t) => {
   const cases: Array<[string, () => ReturnType<typeof execute>, number, RegExp]> = [
     ['5000-deep nesting', () => execute(`{"inputs":{"stringInput":"x","n":${'['.repeat(5000)}${']'.repeat(5000)}}}`), 400, /nests deeper than 64 levels/],
     ['text/plain body', () => execute('{"inputs":{"stringInput":"x"}}', { 'content-type': 'text/plain' }), 415, /must be application\/json/],
-    ['form body', () => execute('a=b', { 'content-type': 'application/x-www-form-urlencoded' }), 415, /must be application\/json/],
+    ['XML body', () => execute('<inputs/>', { 'content-type': 'application/xml' }), 415, /must be application\/json/],
     ['broken JSON', () => execute('{"inputs":', {}), 400, /not valid JSON/],
     ['inputs over 64 KiB', () => execute({ inputs: { stringInput: 'x'.repeat(70 * 1024) } }), 413, /the limit is 65536 bytes \(PYGEOAPI_K8S_MANAGER_MAX_INPUTS_BYTES\)/],
     ['a body over the body limit', () => execute({ inputs: { stringInput: 'x'.repeat(1200 * 1024) } }), 413, /exceeds 1048576 bytes/],

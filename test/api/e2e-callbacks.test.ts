@@ -32,7 +32,7 @@ t.test('callbacks are delivered once per state from one leader', async (t) => {
 
   const cluster = await startLocalCluster({ containerRemovalDelayMs: 1000 });
   t.teardown(() => cluster.stop());
-  const { config } = loadConfigFile(resolve('pygeoapi-config.yaml'), { PYGEOAPI_K8S_MANAGER_CALLBACK_ALLOW: '127.0.0.1' });
+  const { config } = loadConfigFile(resolve('pygeoapi-config.yaml'), { PYGEOAPI_K8S_MANAGER_CALLBACK_ALLOW: '127.0.0.1', PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none' });
   const start = () =>
     startApi({ config, kubeConfig: cluster.kubeConfig(), namespace: 'default', host: '127.0.0.1', port: 0, logger: createLogger('api', 'silent'), metrics: new Registry(), archiveLogs: false });
   const replicas = [await start(), await start()];

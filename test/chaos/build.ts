@@ -18,6 +18,7 @@ async function* sources(dir: string): AsyncGenerator<string> {
     const file = path.join(dir, entry.name);
     if (entry.isDirectory()) yield* sources(file);
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts')) yield file;
+    else if (entry.name.endsWith('.json')) yield file;
   }
 }
 
@@ -27,6 +28,12 @@ export async function transpileProduct(outDir: string): Promise<void> {
   for (const folder of FOLDERS) {
     for await (const file of sources(path.join(ROOT, folder))) {
       const relative = path.relative(ROOT, file);
+      if (relative.endsWith('.json')) {
+        // Data the sources import (e.g. local-cluster's protobuf field table), as it is.
+        await mkdir(path.dirname(path.join(outDir, relative)), { recursive: true });
+        await writeFile(path.join(outDir, relative), await readFile(file));
+        continue;
+      }
       const { outputText, diagnostics } = ts.transpileModule(await readFile(file, 'utf8'), { compilerOptions: options, fileName: relative, reportDiagnostics: true });
       if (diagnostics?.length) throw new Error(`${relative}: ${ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n')}`);
       const target = path.join(outDir, relative.replace(/\.ts$/, '.js'));

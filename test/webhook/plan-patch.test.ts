@@ -358,6 +358,7 @@ t.test('nothing to do', async (t) => {
       },
     },
     {
+      automountServiceAccountToken: false,
       containers: [
         {
           name: 'main',
