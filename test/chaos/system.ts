@@ -141,7 +141,14 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     // The shipped webhook configuration; the webhook part replaces this caBundle with its own CA.
     await registerWebhook(kubeConfig, SYSTEM_NAMESPACE, JOBS_NAMESPACE, clusterCa);
 
-    const base = { KUBECONFIG: kubeconfig, PYGEOAPI_CONFIG: configFile };
+    const base = {
+      KUBECONFIG: kubeconfig,
+      PYGEOAPI_CONFIG: configFile,
+      // The run's own API on loopback, driven by the run alone: no access control to set up.
+      PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none',
+      // Every part uses the administrator's kubeconfig: the webhook trusts the identifiers the API gives.
+      PYGEOAPI_K8S_MANAGER_TRUSTED_JOB_CREATORS: 'kubernetes-admin',
+    };
     const bucket = (endpoint: string): NodeJS.ProcessEnv => ({
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: endpoint,
       PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY: S3_CREDENTIALS.key,
