@@ -3,7 +3,8 @@
  * entries and pending copies. Thin; decisions live in history-layout.ts and
  * history-index.ts.
  */
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isMissing } from './reader.js';
 import {
   historyRoot,
   parseEntry,
@@ -28,11 +29,6 @@ export interface StoredEntry {
   hour: string;
   jobId: string;
   etag: string;
-}
-
-function isMissing(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return error instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
 export class HistoryStore {

@@ -13,7 +13,8 @@ export interface ArchiveLocation {
   namespace: string;
 }
 
-function isMissing(error: unknown): boolean {
+/** Whether an S3 error means the object is not there (the SDK names it in several ways). */
+export function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return error instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }

@@ -11,8 +11,8 @@
  * (SSE-KMS, SSE-C), the object is read back and its SHA-256 compared.
  *
  * The SHA-256 of the whole content is computed on the way and returned, for
- * the job record. Memory: one part per part in flight plus the one being
- * filled, i.e. about partSize × (queueSize + 1).
+ * the job record. Memory: one part buffer per part in flight plus the one
+ * being filled, i.e. partSize × (queueSize + 1), allocated once and reused.
  *
  * A CompleteMultipartUpload whose answer was lost (the connection cut after
  * S3 acted) is retried by the SDK and then fails with NoSuchUpload; the
@@ -78,8 +78,12 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
   const sha256 = createHash('sha256');
   const wholeMd5 = createHash('md5');
   let bytes = 0;
-  // Chunks not yet sent, fewer than a part's worth (never more than one part is held here).
-  let pending: Buffer[] = [];
+  // Part buffers are reused: at most queueSize in flight plus the one being filled, allocated once each,
+  // so memory is bounded by construction rather than by when the garbage collector runs.
+  const spare: Buffer[] = [];
+  const takeBuffer = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(partSizeBytes);
+  // The first buffer grows from 64 KiB, so a short log never costs a whole part.
+  let current: Buffer = Buffer.allocUnsafe(Math.min(partSizeBytes, 64 * 1024));
   let filled = 0;
   let uploadId: string | undefined;
   const partMd5s: Buffer[] = [];
@@ -102,17 +106,18 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
       if (!created.UploadId) throw new Error(`${where}: S3 answered CreateMultipartUpload without an upload id`);
       uploadId = created.UploadId;
     }
-    const all = Buffer.concat(pending, filled);
-    const body = all.subarray(0, Math.min(filled, partSizeBytes));
-    const rest = all.subarray(body.length);
-    // A copy: a view would keep the whole concatenation alive while the part is in flight.
-    pending = rest.length > 0 ? [Buffer.from(rest)] : [];
-    filled = rest.length;
+    const buffer = current;
+    const body = buffer.subarray(0, filled);
+    current = takeBuffer();
+    filled = 0;
     const md5 = createHash('md5').update(body).digest();
     partMd5s.push(md5);
-    const task = sendPart(partMd5s.length, body, md5).catch((error: unknown) => {
-      failure ??= error;
-    });
+    const task = sendPart(partMd5s.length, body, md5)
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      // The request is over (sent, retried or failed): its buffer can take the next part.
+      .finally(() => spare.push(buffer));
     inFlight.add(task);
     void task.finally(() => inFlight.delete(task));
     while (inFlight.size >= options.queueSize) await Promise.race(inFlight);
@@ -125,14 +130,22 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
       sha256.update(chunk);
       wholeMd5.update(chunk);
       bytes += chunk.length;
-      pending.push(chunk);
-      filled += chunk.length;
-      while (filled >= partSizeBytes) await flushPart();
+      for (let offset = 0; offset < chunk.length; ) {
+        if (filled === current.length && current.length < partSizeBytes) {
+          const grown = Buffer.allocUnsafe(Math.min(partSizeBytes, current.length * 2));
+          current.copy(grown, 0, 0, filled);
+          current = grown;
+        }
+        const copied = chunk.copy(current, filled, offset, Math.min(chunk.length, offset + current.length - filled));
+        offset += copied;
+        filled += copied;
+        if (filled === partSizeBytes) await flushPart();
+      }
     }
     const contentMd5 = wholeMd5.digest('hex');
     let expected: string[];
     if (uploadId === undefined) {
-      const body = Buffer.concat(pending, filled);
+      const body = current.subarray(0, filled);
       const answer = await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, ContentMD5: Buffer.from(contentMd5, 'hex').toString('base64'), ContentLength: body.length }),
         { abortSignal: signal },
