@@ -41,6 +41,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const base = { mode: settings.mode, publicDiscovery: settings.publicDiscovery, ownerOf: (p: Principal) => p.subject };
   const missing = { invalid: false, problem: 'no bearer token' } as const;
   const malformed = { invalid: true, problem: 'the Authorization header is not a bearer token' } as const;
+  /** What every bearer mode does first: no header → missing, another scheme → malformed, else `check` decides. */
+  const fromBearer =
+    (check: (token: string) => Promise<Identification>) =>
+    async (header: string | string[] | undefined): Promise<Identification> => {
+      const token = bearerToken(header);
+      if (token === undefined) return missing;
+      if (token === null) return malformed;
+      return check(token);
+    };
 
   switch (settings.mode) {
     case 'none':
@@ -54,13 +63,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const tokens = options.tokens ?? [];
       return {
         ...base,
-        identify: async (header) => {
-          const token = bearerToken(header);
-          if (token === undefined) return missing;
-          if (token === null) return malformed;
+        identify: fromBearer(async (token) => {
           const entry = matchStaticToken(tokens, token);
           return entry ? { principal: { subject: entry.name, role: entry.role } } : { invalid: true, problem: 'unknown token' };
-        },
+        }),
         grant: async (principal, action) => roleGrant(principal.role ?? 'user', action),
       };
     }
@@ -68,13 +74,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const verifier = new OidcVerifier(settings.oidc, options.oidcKeyCooldownMs);
       return {
         ...base,
-        identify: async (header) => {
-          const token = bearerToken(header);
-          if (token === undefined) return missing;
-          if (token === null) return malformed;
+        identify: fromBearer(async (token) => {
           const verdict = await verifier.verify(token);
           return 'principal' in verdict ? verdict : { invalid: true, problem: verdict.problem };
-        },
+        }),
         // A valid token whose roles claim maps to no role may do nothing (403).
         grant: async (principal, action) => (principal.role ? roleGrant(principal.role, action) : { mayDo: false, seesAll: false }),
       };
@@ -83,13 +86,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const reviews = options.reviews ?? new KubernetesReviews(options.kubeConfig, options.namespace, settings.cacheSeconds);
       return {
         ...base,
-        identify: async (header) => {
-          const token = bearerToken(header);
-          if (token === undefined) return missing;
-          if (token === null) return malformed;
+        identify: fromBearer(async (token) => {
           const principal = await reviews.authenticate(token);
           return principal ? { principal } : { invalid: true, problem: 'the API server did not authenticate the token' };
-        },
+        }),
         grant: async (principal, action) => {
           const [mayDo, operator] = await Promise.all([
             reviews.allowed(principal, rbacCheckFor(action)),

@@ -26,6 +26,7 @@ import { HistoryStore } from '../../lib/archive/history-store.js';
 import { encodeCursor, type HistoryEntry } from '../../lib/archive/history-layout.js';
 import { jobRecordKey } from '../../lib/archive/layout.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const NAMESPACE = 'default';
@@ -83,15 +84,6 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
     const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? NaN);
     return Math.round(kb / 1024);
   });
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function builtIsFresh(): Promise<boolean> {
@@ -208,7 +200,7 @@ export async function run(): Promise<Record<string, unknown>> {
     children.push(api);
     api.stdout!.resume();
     const base = `http://127.0.0.1:${port}`;
-    await until('the API to be ready', 180_000, async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok);
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok ? true : undefined), { what: 'the API to be ready', timeoutMs: 180_000 });
     const coldStartSeconds = Number(((performance.now() - spawned) / 1000).toFixed(2));
     const rssAfterStartMb = await rssMb(api.pid!, 'VmRSS');
 
