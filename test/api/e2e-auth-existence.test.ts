@@ -93,11 +93,12 @@ await archive.putJob(
 );
 const unknownId = randomUUID();
 
-await api.waitForStatus(liveId, ['running'], 30_000).catch(() => undefined);
-await waitFor(async () => ((await api.request('GET', `/jobs/${deletedId}`, as(ALICE))).json().status === 'running' ? true : undefined), {
-  what: 'the job to be deleted to run',
-  timeoutMs: 30_000,
-});
+for (const id of [liveId, deletedId]) {
+  await waitFor(async () => ((await api.request('GET', `/jobs/${id}`, as(ALICE))).json().status === 'running' ? true : undefined), {
+    what: `alice's job ${id} to run`,
+    timeoutMs: 30_000,
+  });
+}
 // Deleted behind the API's back, before any controller archived it: only the API's tombstone remembers it.
 const before = s3Requests.length;
 await api.batch.deleteNamespacedJob({ namespace: NS, name: jobName(deletedId), propagationPolicy: 'Background' });
