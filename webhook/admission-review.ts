@@ -59,6 +59,7 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
       ...optionalString('namespace', request.namespace),
       ...optionalString('name', request.name),
       ...(request.object !== undefined && request.object !== null ? { object: request.object } : {}),
+      ...(request.oldObject !== undefined && request.oldObject !== null ? { oldObject: request.oldObject } : {}),
       ...(request.dryRun === true ? { dryRun: true } : {}),
       ...(isRecord(request.userInfo) && typeof request.userInfo.username === 'string' ? { userInfo: { username: request.userInfo.username } } : {}),
     },

@@ -2,9 +2,10 @@
  * The webhook's decision: which JSON Patch makes an admitted object a
  * well-formed managed Job or pod. Pure: no API calls, the clock is a parameter.
  *
- * Every operation only adds what is absent, so the API server's reinvocation
- * (and a second webhook replica) never adds anything twice, and arrays are
- * never replaced wholesale: other admission plugins may have appended to them.
+ * Every operation only adds what is absent (or, for a Job's id and owner,
+ * sets what only the webhook may set), so the API server's reinvocation (and
+ * a second webhook replica) never adds anything twice, and arrays are never
+ * replaced wholesale: other admission plugins may have appended to them.
  */
 import type { V1Container, V1EnvVar, V1Job, V1ObjectMeta, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
@@ -29,9 +30,14 @@ export interface AdmissionPlan {
 
 export function planAdmissionPatch(request: AdmissionRequestLike, settings: WebhookSettings, now: Date): AdmissionPlan {
   const plan: AdmissionPlan = { patch: [], warnings: [] };
-  // Only creation is ours to shape; subresource creates (pods/binding, pods/eviction) are not the object itself.
-  if (request.operation !== 'CREATE' || request.subResource) return plan;
-  if (!isRecord(request.object)) return plan;
+  // Subresource requests (pods/binding, pods/eviction, jobs/status) are not the object itself.
+  if (request.subResource || !isRecord(request.object)) return plan;
+  if (request.operation === 'UPDATE') {
+    planUpdate(request, settings, plan);
+    return plan;
+  }
+  // Otherwise only creation is ours to shape.
+  if (request.operation !== 'CREATE') return plan;
   const metadata = metadataOf(request.object);
   if (!hasManagedLabel(metadata) || metadata?.deletionTimestamp != null) return plan;
 
@@ -44,15 +50,41 @@ export function planAdmissionPatch(request: AdmissionRequestLike, settings: Webh
   return plan;
 }
 
+/** Whether the requester may set a Job's id and owner (the API's service account); everyone is when no list is configured. */
+function trustedCreator(request: AdmissionRequestLike, settings: WebhookSettings): boolean {
+  const creator = request.userInfo?.username;
+  return settings.trustedJobCreators === undefined || (creator !== undefined && settings.trustedJobCreators.includes(creator));
+}
+
+/**
+ * An update keeps the id and owner the Job was given: whoever else edits,
+ * patches or annotates a managed Job gets both put back to what the stored
+ * Job (the review's oldObject, which the API server read, not the requester)
+ * carries — removed if it carried none.
+ */
+function planUpdate(request: AdmissionRequestLike, settings: WebhookSettings, plan: AdmissionPlan): void {
+  const { group, kind } = request.kind;
+  if (group !== 'batch' || kind !== 'Job' || !isRecord(request.oldObject) || trustedCreator(request, settings)) return;
+  const metadata = metadataOf(request.object as Record<string, unknown>);
+  const stored = metadataOf(request.oldObject);
+  if (!hasManagedLabel(metadata) && !hasManagedLabel(stored)) return;
+  const was = stored?.annotations ?? {};
+  const now = metadata?.annotations ?? {};
+  const kept: Record<string, string | null> = {};
+  for (const key of [ANNOTATIONS.identifier, ANNOTATIONS.owner]) {
+    kept[key] = was[key] ?? null;
+    if (now[key] !== was[key]) plan.warnings.push(`annotation ${key} is set by the manager and cannot be changed; it stays ${was[key] === undefined ? 'unset' : `"${was[key]}"`}`);
+  }
+  setMapEntries(['metadata', 'annotations'], metadata?.annotations, kept, {}, plan);
+}
+
 function planJob(job: V1Job, request: AdmissionRequestLike, settings: WebhookSettings, now: Date, plan: AdmissionPlan): void {
   const meta = job.metadata ?? {};
   const template = job.spec?.template;
   const containerLists = template?.spec ? podContainerLists(template.spec, ['spec', 'template', 'spec']) : [];
-  const creator = request.userInfo?.username;
-  const trusted = settings.trustedJobCreators === undefined || (creator !== undefined && settings.trustedJobCreators.includes(creator));
   const identity = jobIdentity(meta, containerLists, request.uid, settings.jobNamePrefix, plan.warnings);
   // Identity and ownership are ours to give, not the creator's to claim.
-  const forced = trusted ? {} : untrustedIdentity(meta, containerLists, request.uid, creator, identity, plan);
+  const forced = trustedCreator(request, settings) ? {} : untrustedIdentity(meta, containerLists, request.uid, request.userInfo?.username, identity, plan);
 
   if (template) ensurePodTemplateLabel(template.metadata, plan);
   if (template?.spec) ensureNoServiceAccountToken(template.spec, ['spec', 'template', 'spec'], plan);
@@ -74,12 +106,15 @@ function planJob(job: V1Job, request: AdmissionRequestLike, settings: WebhookSet
 }
 
 /**
- * The identity of a Job made by an untrusted creator (a kubectl user): the id
- * is the admission request's uid, whatever the manifest claims, and the owner
- * is the creator. Only our own earlier answer is kept (reinvocation, after
- * another webhook changed the Job): a UUID identifier with the creator as
- * owner and every container's PYGEOAPI_JOB_ID agreeing. Updates `identity`
- * (and the containers' env) to match; returns the annotations to force.
+ * The identity of a Job made by an untrusted creator (a kubectl user), from
+ * trusted facts only: the id is the admission request's uid and the owner the
+ * creator the API server authenticated, whatever the manifest says. Nothing
+ * written in the manifest is kept, not even what looks like our own earlier
+ * answer: a reinvocation (another webhook changed the Job after us) comes
+ * with a new uid and so gives a new id, written to the annotation and every
+ * container's PYGEOAPI_JOB_ID alike, so the admitted Job is always
+ * consistent. Updates `identity` (and the containers' env) to match; returns
+ * the annotations to force.
  */
 function untrustedIdentity(
   meta: V1ObjectMeta,
@@ -91,13 +126,7 @@ function untrustedIdentity(
 ): Record<string, string | null> {
   const annotations = meta.annotations ?? {};
   const claimed = annotations[ANNOTATIONS.identifier];
-  const ownAnswer =
-    claimed !== undefined &&
-    isJobId(claimed) &&
-    creator !== undefined &&
-    annotations[ANNOTATIONS.owner] === creator &&
-    allContainers(lists).every((c) => envVars(c).some((v) => v.name === JOB_ENV.jobId && v.value === claimed));
-  const jobId = ownAnswer ? claimed : jobIdOfRequest(requestUid);
+  const jobId = jobIdOfRequest(requestUid);
   if (claimed !== undefined && claimed !== jobId) {
     plan.warnings.push(`annotation ${ANNOTATIONS.identifier} is set by the manager; "${claimed}" was replaced by "${jobId}"`);
   }
@@ -117,10 +146,6 @@ function jobIdOfRequest(uid: string): string {
   if (isJobId(lower)) return lower;
   const hex = createHash('sha256').update(uid).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-function allContainers(lists: ContainerList[]): unknown[] {
-  return lists.flatMap((l) => l.containers);
 }
 
 /** Sets every env var of that name to the literal value (a `valueFrom` included): the manifest may not choose it. */
@@ -176,9 +201,9 @@ interface JobIdentity {
  *
  * A generateName Job has no name at admission (the name is generated after
  * mutating admission), so its id is the admission request's uid: a UUID,
- * like pygeoapi's own job ids, and unique per request. It is recorded in the
- * identifier annotation, which makes reinvocation (a new uid) keep it. Such a
- * Job's name is then not `prefix + id`, so it is found by that annotation.
+ * like pygeoapi's own job ids, and unique per request (an untrusted creator's
+ * Job gets it whatever it is named, see `untrustedIdentity`). Such a Job's
+ * name is then not `prefix + id`, so it is found by the identifier annotation.
  */
 function jobIdentity(
   meta: V1ObjectMeta,

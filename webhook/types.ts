@@ -32,6 +32,8 @@ export interface AdmissionRequestLike {
   name?: string;
   /** The object being admitted, as the API server sent it (JSON). */
   object?: unknown;
+  /** UPDATE: the object as stored before the request (JSON), read by the API server. */
+  oldObject?: unknown;
   dryRun?: boolean;
   /** Who makes the request, as the API server authenticated them. */
   userInfo?: { username?: string };

@@ -8,7 +8,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { hasManagedLabel, isJobId, ANNOTATIONS } from '../../lib/contract.js';
 import { findProcess, type ApiContext } from '../context.js';
-import { findJob, type FoundJob } from '../jobs/job-lookup.js';
+import { costLikeUnknownId, lookUpJob, type FoundJob } from '../jobs/job-lookup.js';
 import { noSuchJob } from '../ogc/exceptions.js';
 import { decideAccess, visibleTo, type Action, type Grant, type JobFacts, type Principal } from './access.js';
 import type { Authenticator } from './authenticator.js';
@@ -52,10 +52,10 @@ export function discoveryGuard(auth: Authenticator): onRequestAsyncHookHandler {
   };
 }
 
-/** Who owns a job: the Job's annotation, else the archived record's. */
+/** Who owns a job: the Job's annotation (kept by its tombstone once it is deleted), else the archived record's. */
 export function ownerOf(context: ApiContext, jobId: string, found?: FoundJob): string | undefined {
-  const job = found?.job ?? context.jobs.job(jobId);
-  return job?.metadata?.annotations?.[ANNOTATIONS.owner] ?? (found?.record ?? context.archive?.record(jobId))?.owner;
+  const annotated = found?.job ? found.job.metadata?.annotations?.[ANNOTATIONS.owner] : context.jobs.owner(jobId);
+  return annotated ?? (found?.record ?? context.archive?.record(jobId))?.owner;
 }
 
 function factsOf(context: ApiContext, jobId: string, found: FoundJob): JobFacts {
@@ -73,16 +73,22 @@ function factsOf(context: ApiContext, jobId: string, found: FoundJob): JobFacts 
 /**
  * The job of a /jobs/{jobId} route, if the caller may do `action` to it. An id
  * that is not a job id's shape is never looked up; a job the caller may not
- * see is answered exactly like one that does not exist.
+ * see is answered exactly like one that does not exist: the same document,
+ * after the same archive read.
  */
 export async function authorizedJob(context: ApiContext, request: FastifyRequest, jobId: string, action: Action): Promise<FoundJob> {
   if (!isJobId(jobId)) throw noSuchJob(jobId);
-  const found = await findJob(context, jobId);
+  const lookup = await lookUpJob(context, jobId);
+  const found = lookup.found;
+  if (!found) throw noSuchJob(jobId);
   const access = request.access;
   if (!access) return found;
   const decision = decideAccess(access.principal, access.grant, action, factsOf(context, jobId, found));
   if (decision.allow) return found;
-  if (decision.status === 404) throw noSuchJob(jobId);
+  if (decision.status === 404) {
+    await costLikeUnknownId(context, jobId, lookup);
+    throw noSuchJob(jobId);
+  }
   throw forbidden(decision.reason);
 }
 

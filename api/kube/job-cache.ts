@@ -9,7 +9,7 @@ import type { CoreV1Event, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-n
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import { Reflector } from '../../lib/kube/reflector.js';
-import { isManagedJob } from '../../lib/contract.js';
+import { ANNOTATIONS, isManagedJob } from '../../lib/contract.js';
 import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
 import { newestFirst } from '../jobs/list-query.js';
 
@@ -37,6 +37,12 @@ function jobUidOfPod(pod: V1Pod): string | undefined {
 /** Deleted Jobs whose last status the API keeps in memory. */
 export const MAX_TOMBSTONES = 10_000;
 
+/** What the API remembers of a deleted Job: its last status, and its owner (until the archived record, which also has it, is read). */
+interface Tombstone {
+  status: StatusInfo;
+  owner?: string;
+}
+
 export class JobCache {
   private readonly jobs: Reflector<V1Job>;
   private readonly pods: Reflector<V1Pod>;
@@ -48,7 +54,7 @@ export class JobCache {
   private readonly eventsByObjectUid = new Map<string, Map<string, CoreV1Event>>();
   private readonly statusMemo = new Map<string, StatusInfo>();
   /** Last statuses of deleted Jobs. Bound: MAX_TOMBSTONES, the oldest dropped first (the archive index still lists those jobs when a bucket is configured). */
-  private readonly tombstones = new Map<string, StatusInfo>();
+  private readonly tombstones = new Map<string, Tombstone>();
   private readonly listeners = new Set<Listener>();
   /** All statuses, newest first; dropped on any change and rebuilt on the next request. */
   private sorted: StatusInfo[] | undefined;
@@ -110,7 +116,7 @@ export class JobCache {
 
   status(jobId: string): StatusInfo | undefined {
     const uid = this.jobUidById.get(jobId);
-    if (!uid) return this.tombstones.get(jobId);
+    if (!uid) return this.tombstones.get(jobId)?.status;
     let memo = this.statusMemo.get(uid);
     if (!memo) {
       memo = statusInfo(this.objects(this.jobByUid.get(uid)!), this.options.jobNamePrefix);
@@ -119,12 +125,23 @@ export class JobCache {
     return memo;
   }
 
+  /**
+   * The owner annotation of a job, live or recently deleted: a Job deleted
+   * before its archived record lands keeps its owner, so access to it does
+   * not change in between.
+   */
+  owner(jobId: string): string | undefined {
+    const job = this.job(jobId);
+    if (job) return job.metadata?.annotations?.[ANNOTATIONS.owner];
+    return this.tombstones.get(jobId)?.owner;
+  }
+
   /** Status of every known job, live and recently deleted, newest first. */
   allStatuses(): StatusInfo[] {
     if (!this.sorted) {
       const live = [...this.jobUidById.keys()].map((id) => this.status(id)!);
       const liveIds = new Set(this.jobUidById.keys());
-      this.sorted = [...live, ...[...this.tombstones.values()].filter((s) => !liveIds.has(s.jobID))].sort(newestFirst);
+      this.sorted = [...live, ...[...this.tombstones.values()].map((t) => t.status).filter((s) => !liveIds.has(s.jobID))].sort(newestFirst);
     }
     return this.sorted;
   }
@@ -148,7 +165,8 @@ export class JobCache {
     if (type === 'DELETED') {
       if (this.jobUidById.get(id) !== uid) return; // an ignored claimant (see below) leaves no trace
       // The last word on a deleted Job: its final objects, and deleted (so an unfinished one is dismissed).
-      this.tombstones.set(id, statusInfo({ ...this.objects(job), deleted: true }, this.options.jobNamePrefix));
+      const owner = job.metadata?.annotations?.[ANNOTATIONS.owner];
+      this.tombstones.set(id, { status: statusInfo({ ...this.objects(job), deleted: true }, this.options.jobNamePrefix), ...(owner !== undefined ? { owner } : {}) });
       for (const oldest of this.tombstones.keys()) {
         if (this.tombstones.size <= MAX_TOMBSTONES) break;
         this.tombstones.delete(oldest);

@@ -567,7 +567,8 @@ export const ENVIRONMENT = {
     description:
       'Webhook: comma-separated usernames (as the API server authenticates them) whose Jobs keep the `pygeoapi.io/identifier` and ' +
       '`pygeoapi.io/owner` they carry. Unset: `system:serviceaccount:<the webhook\'s namespace>:k8s-job-manager-api`, the API of ' +
-      'the shipped manifests. For everyone else the webhook sets both: a fresh id and the creator as owner. Add the Python ' +
+      'the shipped manifests. For everyone else the webhook sets both (a fresh id and the creator as owner) and keeps them when ' +
+      'they update the Job. Add the Python ' +
       'manager\'s service account when both run side by side.',
     secret: false,
     origin: 'ours',

@@ -16,6 +16,7 @@ import { startTestCluster } from '../helpers/local-cluster.js';
 import { jobIdOf, startApiHarness, type ApiResponse } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { everyJobRoute, withBearer } from '../helpers/job-routes.js';
 
 const NS = 'auth-oidc';
 const AUDIENCE = 'k8s-job-manager';
@@ -103,6 +104,18 @@ t.test('a valid token: the subject owns what it executes', async (t) => {
   t.equal((await api.request('GET', `/jobs/${id}/logs`, as(ann))).status, 403, 'a user reads no logs');
   t.equal((await api.request('GET', `/jobs/${id}/logs`, as(await token(KEY_1, { sub: 'olga', groups: ['ops'] })))).status, 200, 'an operator does');
   t.equal((await api.request('GET', '/jobs', as(await token(KEY_1, { sub: 'guest', groups: ['visitors'] })))).status, 403, 'valid, but no role: 403');
+});
+
+t.test('no token, or one that is not a JWT of the issuer: 401 on every job route', async (t) => {
+  const someId = '00000000-0000-4000-8000-000000000000';
+  for (const route of everyJobRoute(someId)) {
+    const none = await api.request(route.method, route.path, route.options);
+    t.equal(none.status, 401, `${route.method} ${route.path} anonymous`);
+    t.equal(none.headers.get('www-authenticate'), 'Bearer realm="k8s-job-manager"');
+    const wrong = await api.request(route.method, route.path, withBearer(route, await token(KEY_1, { aud: 'another-client' })));
+    t.equal(wrong.status, 401, `${route.method} ${route.path} with a token for another audience`);
+    t.equal(wrong.headers.get('www-authenticate'), 'Bearer realm="k8s-job-manager", error="invalid_token"');
+  }
 });
 
 t.test('expiry, with the clock skew', async (t) => {

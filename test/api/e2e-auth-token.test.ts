@@ -13,6 +13,7 @@ import { shellJob, startTestCluster } from '../helpers/local-cluster.js';
 import { API_TOKEN, jobIdOf, startApiHarness, type ApiResponse } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { everyJobRoute, withBearer } from '../helpers/job-routes.js';
 
 const NS = 'auth-token';
 const ALICE = 'alice-token-Qw3rTy7Ui9Op2As4';
@@ -81,6 +82,23 @@ t.test('without valid credentials every job route answers 401 with a Bearer chal
     t.equal(basic.status, 401, `${method} ${route} with Basic credentials`);
   }
   t.notMatch(api.logText(), ALICE, 'no token in the log');
+});
+
+t.test('the HTML job pages, HEAD requests and the dismiss form answer 401 too', async (t) => {
+  for (const route of [...everyJobRoute(alicesJob), ...everyJobRoute(UNKNOWN)]) {
+    const what = `${route.method} ${route.path}`;
+    const missing = await api.request(route.method, route.path, route.options);
+    t.equal(missing.status, 401, `${what} without a token`);
+    t.equal(missing.headers.get('www-authenticate'), 'Bearer realm="k8s-job-manager"', `${what}: the challenge`);
+    t.notMatch(missing.text, 'from alice', `${what}: nothing of the job`);
+    const wrong = await api.request(route.method, route.path, withBearer(route, `${ALICE}x`));
+    t.equal(wrong.status, 401, `${what} with an unknown token`);
+    t.equal(wrong.headers.get('www-authenticate'), 'Bearer realm="k8s-job-manager", error="invalid_token"');
+  }
+  t.equal((await api.batch.listNamespacedJob({ namespace: NS })).items.filter((j) => j.metadata?.annotations?.[ANNOTATIONS.identifier] === alicesJob).length, 1, 'the form dismissed nothing');
+  const page = await api.request('GET', `/jobs/${alicesJob}?f=html`, as(ALICE, { accept: 'text/html' }));
+  t.equal(page.status, 200, 'the owner gets the page');
+  t.match(page.headers.get('content-type'), /text\/html/);
 });
 
 t.test('discovery stays public', async (t) => {

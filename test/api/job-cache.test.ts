@@ -43,7 +43,7 @@ t.test('job cache', async (t) => {
 
   await api.create(
     jobsPath(NS),
-    shellJob('pygeoapi-job-two', { finalizer: false, containers: [{ name: 'main', script: 'sleep 30' }], annotations: { 'pygeoapi.io/identifier': 'two' } }),
+    shellJob('pygeoapi-job-two', { finalizer: false, containers: [{ name: 'main', script: 'sleep 30' }], annotations: { 'pygeoapi.io/identifier': 'two', 'pygeoapi.io/owner': 'alice' } }),
   );
   await waitFor(() => cache.status('two')?.status === 'running', { what: 'job two to run' });
   const all = cache.allStatuses();
@@ -57,6 +57,8 @@ t.test('job cache', async (t) => {
   await api.remove(`${jobsPath(NS)}/pygeoapi-job-two`, { propagationPolicy: 'Background' });
   await waitFor(() => cache.job('two') === undefined, { what: 'job two to go from the cache' });
   t.equal(cache.status('two')?.status, 'dismissed', 'a Job deleted before it finished is remembered as dismissed');
+  t.equal(cache.owner('two'), 'alice', 'and keeps its owner (access does not change before the archived record lands)');
+  t.equal(cache.owner('one'), undefined, 'a Job without an owner annotation has none');
   t.not(cache.allStatuses(), all, 'the sorted list was rebuilt');
   t.same(
     cache.allStatuses().map((s) => s.jobID),

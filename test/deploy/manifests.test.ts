@@ -234,9 +234,9 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
     t.same(webhook.clientConfig.service, { name: service.metadata?.name, namespace: ns.system, path: '/mutate', port: service.spec?.ports?.[0]?.port }, 'calls POST /mutate on the webhook Service');
     t.equal(webhook.clientConfig.caBundle, undefined, 'no caBundle in the manifest: the webhook or cert-manager writes it, and apply keeps it');
     t.same(webhook.rules, [
-      { operations: ['CREATE'], apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs'], scope: 'Namespaced' },
+      { operations: ['CREATE', 'UPDATE'], apiGroups: ['batch'], apiVersions: ['v1'], resources: ['jobs'], scope: 'Namespaced' },
       { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
-    ], 'Job and pod creation only');
+    ], 'Job creation and update (a Job keeps its id and owner), pod creation');
     t.same(webhook.objectSelector, { matchLabels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE } }, 'only labelled objects');
     t.same(webhook.namespaceSelector, { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.jobs] }] }, 'only the jobs namespace');
     t.equal(webhook.sideEffects, 'None', 'sideEffects None');

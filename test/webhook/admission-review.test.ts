@@ -39,6 +39,9 @@ t.test('a well-formed review becomes a request', async (t) => {
   const del = parseAdmissionReview(review({ ...goodRequest, operation: 'DELETE', object: null }));
   t.match(del, { kind: 'request', request: { operation: 'DELETE' } });
   t.notOk(del.kind === 'request' && 'object' in del.request, 'a null object is absent');
+  t.notOk(del.kind === 'request' && 'oldObject' in del.request, 'a null oldObject is absent');
+  const update = parseAdmissionReview(review({ ...goodRequest, operation: 'UPDATE', oldObject: { metadata: { name: 'j', annotations: { a: 'b' } } } }));
+  t.match(update, { kind: 'request', request: { operation: 'UPDATE', oldObject: { metadata: { annotations: { a: 'b' } } } } }, 'an update carries the stored object');
 });
 
 t.test('not an AdmissionReview at all: rejected (HTTP 400)', async (t) => {
