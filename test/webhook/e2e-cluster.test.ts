@@ -12,6 +12,7 @@ import pino from 'pino';
 import { AdmissionregistrationV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { createServingCertificate } from '../../certs/generate.js';
 import { parseCertificate } from '../../certs/rotation.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
@@ -35,7 +36,7 @@ t.test('kubectl-made Jobs get the contract from the webhook', async (t) => {
   const cluster = await startTestCluster(t, { namespaces: [SYSTEM_NS], jobBackoffBaseMs: 100 });
   const kubeConfig = cluster.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+  const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
   const secret = await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls' });
   t.equal(secret.type, 'kubernetes.io/tls', 'the TLS material lives in a kubernetes.io/tls Secret');
 
@@ -111,7 +112,7 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   const cluster = await startTestCluster(t, { namespaces: [SYSTEM_NS] });
   const kubeConfig = cluster.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+  const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
   const webhook = await startWebhookServer({
     host: '127.0.0.1',
     port: 0,
