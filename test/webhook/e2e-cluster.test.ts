@@ -135,8 +135,9 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   let rotated = false;
   for (let i = 0; i < 40; i++) {
     if (i === 20) {
-      const ca = { certPem: material.ca, keyPem: (await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls' })).data!['ca.key'] };
-      const next = createServingCertificate({ ca: { certPem: ca.certPem, keyPem: Buffer.from(ca.keyPem!, 'base64').toString('utf8') }, serviceName: SERVICE, namespace: SYSTEM_NS });
+      // The CA's key lives in the CA Secret (`<serving Secret>-ca`), not next to the serving certificate.
+      const caKey = (await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls-ca' })).data!['tls.key'];
+      const next = createServingCertificate({ ca: { certPem: material.ca, keyPem: Buffer.from(caKey!, 'base64').toString('utf8') }, serviceName: SERVICE, namespace: SYSTEM_NS });
       webhook.setTlsCredentials(next.keyPem, next.certPem);
       rotated = parseCertificate(next.certPem).serialNumber !== before;
     }
