@@ -52,18 +52,23 @@ export async function startWebhookPart(options: WebhookPartOptions): Promise<Web
     );
     return material;
   };
-  let tls = await obtain().catch((error: unknown) => {
-    kube.close();
-    throw error;
-  });
-  const server = await startWebhook({
-    host: options.host,
-    port: options.port,
-    tls: { key: tls.key, cert: tls.cert },
-    settings: options.settings,
-    logger: options.logger as FastifyBaseLogger,
-    onReview: webhookMetrics(options.metrics),
-  });
+  // A part that fails to start leaves no keep-alive sockets behind.
+  const closingKubeOnError = <T>(started: Promise<T>): Promise<T> =>
+    started.catch((error: unknown) => {
+      kube.close();
+      throw error;
+    });
+  let tls = await closingKubeOnError(obtain());
+  const server = await closingKubeOnError(
+    startWebhook({
+      host: options.host,
+      port: options.port,
+      tls: { key: tls.key, cert: tls.cert },
+      settings: options.settings,
+      logger: options.logger as FastifyBaseLogger,
+      onReview: webhookMetrics(options.metrics),
+    }),
+  );
   let timer: NodeJS.Timeout | undefined;
   const schedule = (): void => {
     const due = renewalTime(tls.cert).getTime() - Date.now();
