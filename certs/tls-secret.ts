@@ -1,30 +1,31 @@
 /**
- * Where the webhook's TLS material lives: a `kubernetes.io/tls` Secret that
- * every replica converges on (create-or-adopt, renewal under optimistic
- * concurrency), the caBundle of our MutatingWebhookConfiguration, or files
- * mounted by cert-manager.
+ * Where the webhook's TLS material lives: two Secrets that every replica
+ * converges on (create-or-adopt, renewal under optimistic concurrency), the
+ * caBundle of our MutatingWebhookConfiguration, or files mounted by
+ * cert-manager.
  *
- * The Secret also holds `ca.key`, so that whichever replica finds the serving
- * certificate due can re-issue it under the same CA without changing the
- * caBundle. That key is trusted only by our webhook configuration, so reading
- * it grants no more than reading `tls.key` already does: impersonating the
- * webhook. Restrict Secret reads in the namespace accordingly.
+ * - The serving Secret (`kubernetes.io/tls`: `tls.crt`, `tls.key`, `ca.crt`)
+ *   is what the webhook serves with.
+ * - The CA Secret (`kubernetes.io/tls`: the CA's `tls.crt` and `tls.key`, the
+ *   layout of a cert-manager CA Issuer's Secret) holds the CA private key, so
+ *   that whichever replica finds the serving certificate due can re-issue it
+ *   under the same CA without changing the caBundle. It is kept apart so that
+ *   whoever may read the serving Secret does not get the key that signs
+ *   certificates; the webhook's RBAC names both Secrets and no other.
+ *
+ * Earlier versions kept `ca.key` in the serving Secret; such a Secret is
+ * migrated on first contact: the CA goes into the CA Secret (unless one is
+ * there), then the key is removed from the serving Secret.
  *
  * `ca.crt` may hold several certificates: the first is the active CA (the one
- * `ca.key` belongs to); after a CA roll the previous CA follows it until the
+ * in the CA Secret); after a CA roll the previous CA follows it until the
  * next renewal, so certificates of the old CA stay trusted meanwhile.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  type AdmissionregistrationV1Api,
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1MutatingWebhookConfiguration,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1Secret } from '@kubernetes/client-node';
+import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { type CertificateAndKey, createCertificateAuthority, createServingCertificate, serviceDnsNames } from './generate.js';
 import {
   caBundleFor,
@@ -40,7 +41,12 @@ import {
 export const TLS_SECRET_MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const TLS_SECRET_MANAGED_BY = 'k8s-job-manager';
 
-const SECRET_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt', caKey: 'ca.key' } as const;
+const SECRET_KEYS = { cert: 'tls.crt', key: 'tls.key', ca: 'ca.crt' } as const;
+/** Where earlier versions kept the CA key: in the serving Secret. */
+const LEGACY_CA_KEY = 'ca.key';
+
+/** The CA Secret's name when none is given: the serving Secret's name plus `-ca`. */
+export const caSecretNameFor = (servingSecretName: string): string => `${servingSecretName}-ca`;
 
 /** What a TLS server needs: PEM key and certificate, and the CA bundle clients should trust. */
 export interface TlsMaterial {
@@ -49,15 +55,15 @@ export interface TlsMaterial {
   ca: string;
 }
 
-export type SecretsApi = Pick<CoreV1Api, 'readNamespacedSecret' | 'createNamespacedSecret' | 'replaceNamespacedSecret'>;
-export type WebhookConfigApi = Pick<
-  AdmissionregistrationV1Api,
-  'readMutatingWebhookConfiguration' | 'patchMutatingWebhookConfiguration'
->;
+/** The one client stack's JSON calls (lib/kube/http.ts); tests may stand in for it. */
+export type KubeRequests = Pick<KubeHttp, 'request'>;
 
 export interface EnsureTlsSecretOptions {
   namespace: string;
+  /** The serving Secret. */
   name: string;
+  /** The CA Secret; default `<name>-ca`. */
+  caSecretName?: string;
   /** The webhook Service, assumed to live in `namespace`. */
   serviceName: string;
   extraDnsNames?: string[];
@@ -73,74 +79,89 @@ export interface EnsureTlsSecretResult {
   material: TlsMaterial;
   /** existing: a usable Secret was there (possibly written by a replica that won the race). */
   action: 'created' | 'renewed' | 'existing';
+  /** The serving Secret held the CA key (an earlier version's layout) and was migrated. */
+  migrated: boolean;
 }
 
-export async function ensureTlsSecret(api: SecretsApi, options: EnsureTlsSecretOptions): Promise<EnsureTlsSecretResult> {
+export async function ensureTlsSecret(kube: KubeRequests, options: EnsureTlsSecretOptions): Promise<EnsureTlsSecretResult> {
   const { namespace, name } = options;
+  const caName = options.caSecretName ?? caSecretNameFor(name);
   const maxAttempts = options.maxAttempts ?? 5;
   const wanted = {
     dnsNames: [...serviceDnsNames(options.serviceName, namespace), ...(options.extraDnsNames ?? [])],
     ips: options.extraIps ?? [],
     renewal: options.renewal ?? DEFAULT_RENEWAL_POLICY,
   };
+  let migrated = false;
   for (let attempt = 1; ; attempt++) {
     const now = options.now?.() ?? new Date();
-    const existing = await readSecret(api, namespace, name);
-    const verdict = judgeTlsSecret(existing, wanted, now);
-    if (verdict.kind === 'use') return { material: verdict.material, action: 'existing' };
-
-    const material = issueTlsMaterial(verdict, options, now);
-    const body = tlsSecretBody(existing, options, material);
+    const existing = await readSecret(kube, namespace, name);
+    const caSecret = await readSecret(kube, namespace, caName);
     try {
-      if (existing === undefined) {
-        await api.createNamespacedSecret({ namespace, body });
-        return { material: publicPart(material), action: 'created' };
+      if (existing !== undefined && isOurs(existing) && existing.data?.[LEGACY_CA_KEY] !== undefined) {
+        await migrateCaKey(kube, existing, caSecret, { namespace, caName });
+        migrated = true;
+        continue;
       }
-      // metadata.resourceVersion in the body makes this a compare-and-swap.
-      await api.replaceNamespacedSecret({ namespace, name, body });
-      return { material: publicPart(material), action: 'renewed' };
+      const verdict = judgeTlsSecret(existing, caSecret, wanted, now);
+      if (verdict.kind === 'use') return { material: verdict.material, action: 'existing', migrated };
+
+      const issued = issueTlsMaterial(verdict, options, now);
+      if (issued.newCa) await writeSecret(kube, namespace, caSecret, caSecretBody(caSecret, { namespace, name: caName }, issued.newCa));
+      await writeSecret(kube, namespace, existing, servingSecretBody(existing, options, issued.material));
+      return { material: issued.material, action: existing === undefined ? 'created' : 'renewed', migrated };
     } catch (error) {
-      // Another replica created or renewed it first: read again and adopt the winner's.
-      if (statusCode(error) !== 409 || attempt >= maxAttempts) throw error;
+      // Another replica created or renewed one of them first: read again and adopt the winner's.
+      if (!isApiError(error, 409) || attempt >= maxAttempts) throw error;
     }
   }
 }
 
 export type TlsSecretVerdict =
   | { kind: 'use'; material: TlsMaterial }
-  /** Issue a new serving certificate; under `ca` when it is still good, else under a new CA that `previousCaPem` overlaps. */
+  /**
+   * Issue a new serving certificate: under `ca` when it is still good, else
+   * under a new CA; `previousCaPem` stays in the bundle meanwhile.
+   */
   | { kind: 'issue'; reason: string; ca?: CertificateAndKey; previousCaPem?: string };
 
-/** What to do with the Secret as read. Throws for a foreign Secret that holds no usable material. */
+/**
+ * What to do with the serving Secret and the CA Secret as read. Throws for a
+ * foreign serving Secret that holds no usable material, and for a foreign CA
+ * Secret (it is never overwritten).
+ */
 export function judgeTlsSecret(
   secret: V1Secret | undefined,
+  caSecret: V1Secret | undefined,
   wanted: { dnsNames: string[]; ips?: string[]; renewal: RenewalPolicy },
   now: Date,
 ): TlsSecretVerdict {
-  if (secret === undefined) return { kind: 'issue', reason: 'missing' };
-  const data = decodeSecretData(secret);
-  const ours = secret.metadata?.labels?.[TLS_SECRET_MANAGED_BY_LABEL] === TLS_SECRET_MANAGED_BY;
+  const data = secret ? decodeSecretData(secret) : {};
   const servable = isServable(data);
-
-  if (!ours) {
+  if (secret !== undefined && !isOurs(secret)) {
     // Someone else's (cert-manager, an operator's own): use as is, never rewrite.
     if (servable) return { kind: 'use', material: servable };
-    const where = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
-    throw new Error(`Secret ${where} is not managed by ${TLS_SECRET_MANAGED_BY} and holds no usable TLS key pair`);
+    throw new Error(`Secret ${whereIs(secret)} is not managed by ${TLS_SECRET_MANAGED_BY} and holds no usable TLS key pair`);
+  }
+  if (caSecret !== undefined && !isOurs(caSecret)) {
+    throw new Error(`Secret ${whereIs(caSecret)} (the webhook's CA) is not managed by ${TLS_SECRET_MANAGED_BY}; remove it or name another with --webhook-ca-secret`);
   }
 
-  const activeCa = usableCa(data);
-  const caGood = activeCa !== undefined && !renewalDue(activeCa.certPem, now, wanted.renewal);
-  if (!caGood) {
-    // A fresh CA; the old active one (if readable and unexpired) stays trusted alongside it.
-    const previous = data.ca !== undefined ? splitPemBundle(data.ca)[0] : undefined;
-    const keepPrevious = previous !== undefined && (expiryOf(previous)?.getTime() ?? 0) > now.getTime();
-    return { kind: 'issue', reason: activeCa ? 'CA due for renewal' : 'no usable CA', ...(keepPrevious ? { previousCaPem: previous } : {}) };
+  const activeCa = caSecret ? usableCa(decodeSecretData(caSecret)) : undefined;
+  const bundleHead = data.ca !== undefined ? splitPemBundle(data.ca)[0] : undefined;
+  const unexpired = (pem: string | undefined): string | undefined => (pem !== undefined && (expiryOf(pem)?.getTime() ?? 0) > now.getTime() ? pem : undefined);
+  if (activeCa === undefined || renewalDue(activeCa.certPem, now, wanted.renewal)) {
+    // A fresh CA; the one clients trust now (if readable and unexpired) stays trusted alongside it.
+    const previous = unexpired(activeCa?.certPem ?? bundleHead);
+    return { kind: 'issue', reason: activeCa ? 'CA due for renewal' : 'no usable CA', ...(previous ? { previousCaPem: previous } : {}) };
   }
+  if (secret === undefined) return { kind: 'issue', reason: 'missing', ca: activeCa };
   if (!servable) return { kind: 'issue', reason: 'no usable key pair', ca: activeCa };
   const served = new X509Certificate(servable.cert);
   if (!served.checkIssued(new X509Certificate(activeCa.certPem))) {
-    return { kind: 'issue', reason: 'certificate not issued by the active CA', ca: activeCa };
+    // A CA roll whose serving Secret was not written yet: replicas still serve the old CA's certificate, keep trusting it.
+    const previous = bundleHead !== activeCa.certPem ? unexpired(bundleHead) : undefined;
+    return { kind: 'issue', reason: 'certificate not issued by the active CA', ca: activeCa, ...(previous ? { previousCaPem: previous } : {}) };
   }
   const coversIps = (wanted.ips ?? []).every((ip) => served.checkIP(ip) !== undefined);
   if (!coversDnsNames(servable.cert, wanted.dnsNames) || !coversIps) return { kind: 'issue', reason: 'names changed', ca: activeCa };
@@ -148,16 +169,13 @@ export function judgeTlsSecret(
   return { kind: 'use', material: servable };
 }
 
-interface IssuedMaterial extends TlsMaterial {
-  caKey: string;
-}
-
 function issueTlsMaterial(
   verdict: Extract<TlsSecretVerdict, { kind: 'issue' }>,
   options: EnsureTlsSecretOptions,
   now: Date,
-): IssuedMaterial {
-  const ca = verdict.ca ?? createCertificateAuthority({ commonName: options.caCommonName ?? `${options.serviceName}-ca`, now });
+): { material: TlsMaterial; newCa?: CertificateAndKey } {
+  const newCa = verdict.ca ? undefined : createCertificateAuthority({ commonName: options.caCommonName ?? `${options.serviceName}-ca`, now });
+  const ca = verdict.ca ?? newCa!;
   const leaf = createServingCertificate({
     ca,
     serviceName: options.serviceName,
@@ -166,28 +184,51 @@ function issueTlsMaterial(
     extraIps: options.extraIps ?? [],
     now,
   });
-  // A renewal under the same CA drops any previous CA: the roll it overlapped is a renewal period behind.
-  return { key: leaf.keyPem, cert: leaf.certPem, ca: caBundleFor(ca.certPem, verdict.previousCaPem), caKey: ca.keyPem };
+  // A plain renewal drops any previous CA: the roll it overlapped is a renewal period behind.
+  const material = { key: leaf.keyPem, cert: leaf.certPem, ca: caBundleFor(ca.certPem, verdict.previousCaPem) };
+  return newCa ? { material, newCa } : { material };
 }
 
-function publicPart({ key, cert, ca }: IssuedMaterial): TlsMaterial {
-  return { key, cert, ca };
+/**
+ * An earlier version's serving Secret with `ca.key`: its CA becomes the CA
+ * Secret (unless there is one already, which then wins), then the key is
+ * removed from the serving Secret. Each write is guarded by what was read.
+ */
+async function migrateCaKey(kube: KubeRequests, serving: V1Secret, caSecret: V1Secret | undefined, where: { namespace: string; caName: string }): Promise<void> {
+  const data = decodeSecretData(serving);
+  const legacyKey = Buffer.from(serving.data?.[LEGACY_CA_KEY] ?? '', 'base64').toString('utf8');
+  const legacyCa = usableCa({ cert: data.ca !== undefined ? splitPemBundle(data.ca)[0] : undefined, key: legacyKey });
+  if (caSecret === undefined && legacyCa !== undefined) {
+    await writeSecret(kube, where.namespace, undefined, caSecretBody(undefined, { namespace: where.namespace, name: where.caName }, legacyCa));
+  }
+  const rest = Object.fromEntries(Object.entries(serving.data ?? {}).filter(([key]) => key !== LEGACY_CA_KEY));
+  await writeSecret(kube, where.namespace, serving, { ...serving, data: rest });
 }
 
-function tlsSecretBody(existing: V1Secret | undefined, options: EnsureTlsSecretOptions, material: IssuedMaterial): V1Secret {
-  const metadata = existing?.metadata ?? { name: options.name, namespace: options.namespace };
-  const encode = (text: string): string => Buffer.from(text).toString('base64');
+function labelled(metadata: V1Secret['metadata'] | undefined, fallback: { namespace: string; name: string }): NonNullable<V1Secret['metadata']> {
+  const base = metadata ?? { name: fallback.name, namespace: fallback.namespace };
+  return { ...base, labels: { ...base.labels, [TLS_SECRET_MANAGED_BY_LABEL]: TLS_SECRET_MANAGED_BY } };
+}
+
+const encode = (text: string): string => Buffer.from(text).toString('base64');
+
+function servingSecretBody(existing: V1Secret | undefined, options: EnsureTlsSecretOptions, material: TlsMaterial): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { ...metadata, labels: { ...metadata.labels, [TLS_SECRET_MANAGED_BY_LABEL]: TLS_SECRET_MANAGED_BY } },
+    metadata: labelled(existing?.metadata, options),
     type: 'kubernetes.io/tls',
-    data: {
-      [SECRET_KEYS.cert]: encode(material.cert),
-      [SECRET_KEYS.key]: encode(material.key),
-      [SECRET_KEYS.ca]: encode(material.ca),
-      [SECRET_KEYS.caKey]: encode(material.caKey),
-    },
+    data: { [SECRET_KEYS.cert]: encode(material.cert), [SECRET_KEYS.key]: encode(material.key), [SECRET_KEYS.ca]: encode(material.ca) },
+  };
+}
+
+function caSecretBody(existing: V1Secret | undefined, where: { namespace: string; name: string }, ca: CertificateAndKey): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: labelled(existing?.metadata, where),
+    type: 'kubernetes.io/tls',
+    data: { [SECRET_KEYS.cert]: encode(ca.certPem), [SECRET_KEYS.key]: encode(ca.keyPem) },
   };
 }
 
@@ -202,6 +243,9 @@ function decodeSecretData(secret: V1Secret): SecretData {
   return decoded;
 }
 
+const isOurs = (secret: V1Secret): boolean => secret.metadata?.labels?.[TLS_SECRET_MANAGED_BY_LABEL] === TLS_SECRET_MANAGED_BY;
+const whereIs = (secret: V1Secret): string => `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
+
 /** The key pair (and CA bundle, possibly empty) when the key parses and belongs to the certificate. */
 function isServable(data: SecretData): TlsMaterial | undefined {
   if (data.cert === undefined || data.key === undefined) return undefined;
@@ -209,10 +253,11 @@ function isServable(data: SecretData): TlsMaterial | undefined {
   return { cert: data.cert, key: data.key, ca: data.ca ?? '' };
 }
 
-function usableCa(data: SecretData): CertificateAndKey | undefined {
-  const certPem = data.ca !== undefined ? splitPemBundle(data.ca)[0] : undefined;
-  if (certPem === undefined || data.caKey === undefined || !keyMatches(certPem, data.caKey)) return undefined;
-  return new X509Certificate(certPem).ca ? { certPem, keyPem: data.caKey } : undefined;
+/** A CA certificate with its key (a CA Secret's tls.crt/tls.key). */
+function usableCa(data: { cert?: string | undefined; key?: string | undefined }): CertificateAndKey | undefined {
+  const certPem = data.cert !== undefined ? splitPemBundle(data.cert)[0] : undefined;
+  if (certPem === undefined || data.key === undefined || !keyMatches(certPem, data.key)) return undefined;
+  return new X509Certificate(certPem).ca ? { certPem, keyPem: data.key } : undefined;
 }
 
 function expiryOf(certPem: string): Date | undefined {
@@ -231,13 +276,22 @@ function keyMatches(certPem: string, keyPem: string): boolean {
   }
 }
 
-async function readSecret(api: SecretsApi, namespace: string, name: string): Promise<V1Secret | undefined> {
+const secretsPath = (namespace: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+
+async function readSecret(kube: KubeRequests, namespace: string, name: string): Promise<V1Secret | undefined> {
   try {
-    return await api.readNamespacedSecret({ namespace, name });
+    return await kube.request<V1Secret>({ path: `${secretsPath(namespace)}/${encodeURIComponent(name)}` });
   } catch (error) {
-    if (statusCode(error) === 404) return undefined;
+    if (isApiError(error, 404)) return undefined;
     throw error;
   }
+}
+
+/** Creates the Secret when none was read, else replaces it under the read resourceVersion (a compare-and-swap). */
+async function writeSecret(kube: KubeRequests, namespace: string, read: V1Secret | undefined, body: V1Secret): Promise<void> {
+  const name = body.metadata?.name ?? '';
+  if (read === undefined) await kube.request({ method: 'POST', path: secretsPath(namespace), body });
+  else await kube.request({ method: 'PUT', path: `${secretsPath(namespace)}/${encodeURIComponent(name)}`, body });
 }
 
 export type CaBundlePatchOp = { op: 'test'; path: string; value: string } | { op: 'add'; path: string; value: string };
@@ -258,31 +312,25 @@ export function caBundlePatch(config: V1MutatingWebhookConfiguration, caBundleBa
   );
 }
 
+const webhookConfigurationPath = (name: string): string =>
+  `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
+
 /**
  * Points our MutatingWebhookConfiguration (only that one, by name) at this CA
  * bundle. Returns whether anything changed. A failed guard (the list changed
  * between read and patch: 409 or 422) is retried from a fresh read.
  */
-export async function patchWebhookCaBundle(
-  api: WebhookConfigApi,
-  configName: string,
-  caBundlePem: string,
-  maxAttempts = 5,
-): Promise<boolean> {
+export async function patchWebhookCaBundle(kube: KubeRequests, configName: string, caBundlePem: string, maxAttempts = 5): Promise<boolean> {
   const caBundle = Buffer.from(caBundlePem).toString('base64');
   for (let attempt = 1; ; attempt++) {
-    const config = await api.readMutatingWebhookConfiguration({ name: configName });
+    const config = await kube.request<V1MutatingWebhookConfiguration>({ path: webhookConfigurationPath(configName) });
     const patch = caBundlePatch(config, caBundle);
     if (patch.length === 0) return false;
     try {
-      await api.patchMutatingWebhookConfiguration(
-        { name: configName, body: patch },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-      );
+      await kube.request({ method: 'PATCH', path: webhookConfigurationPath(configName), body: patch, contentType: 'application/json-patch+json' });
       return true;
     } catch (error) {
-      const status = statusCode(error);
-      if ((status !== 409 && status !== 422) || attempt >= maxAttempts) throw error;
+      if (!isApiError(error, 409, 422) || attempt >= maxAttempts) throw error;
     }
   }
 }
@@ -305,10 +353,4 @@ export async function loadTlsFromFiles(dir: string): Promise<{ key: string; cert
 
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && 'code' in error;
-}
-
-/** The HTTP status of a client-node ApiException (or anything shaped like one). */
-function statusCode(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  return typeof error.code === 'number' ? error.code : undefined;
 }

@@ -20,7 +20,7 @@ import { GarbageCollector } from './controllers/garbage-collector.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
-import { AccessControl } from './auth/access.js';
+import { AccessControl, type AuditObserver } from './auth/access.js';
 import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from './auth/bootstrap-policy.js';
 import { newTokenSecrets, TokenAuthority, DEFAULT_EXPIRATION_SECONDS, API_AUDIENCES } from './auth/tokens.js';
 import { clusterCertificates } from './pki.js';
@@ -46,6 +46,12 @@ export interface LocalClusterOptions {
    * default: every authenticated or anonymous request is then allowed.
    */
   enforceRbac?: boolean;
+  /**
+   * Called with every request's authorization attributes and RBAC's decision
+   * (enforced or not), as an audit log would record them: which calls a
+   * client makes, and which of them RBAC refuses.
+   */
+  auditObserver?: AuditObserver;
 }
 
 export interface TokenOptions {
@@ -94,7 +100,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   for (const role of BOOTSTRAP_CLUSTER_ROLES) await registry.create(CLUSTER_ROLE, undefined, role, system);
   for (const binding of BOOTSTRAP_CLUSTER_ROLE_BINDINGS) await registry.create(CLUSTER_ROLE_BINDING, undefined, binding, system);
   const tokens = await TokenAuthority.create(await newTokenSecrets(), (namespace, name) => store.get(SERVICE_ACCOUNT, namespace, name)?.metadata.uid);
-  const access = new AccessControl(store, tokens, options.enforceRbac === true);
+  const access = new AccessControl(store, tokens, options.enforceRbac === true, options.auditObserver);
 
   const faults = new Faults(store);
   const events = new EventRecorder(registry);

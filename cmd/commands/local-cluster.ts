@@ -6,17 +6,18 @@ import { loadDevOnly } from '../dev-only.js';
 export const localClusterCommand: Command = {
   name: 'local-cluster',
   summary: 'run the embedded Kubernetes API stand-in and write a kubeconfig for it',
-  usage: 'k8s-job-manager local-cluster [--port N] [--kubeconfig FILE]',
+  usage: 'k8s-job-manager local-cluster [--port N] [--kubeconfig FILE] [--enforce-rbac]',
   options: {
     port: { type: 'string', description: 'port to listen on (0 picks a free one; default 0)' },
     kubeconfig: { type: 'string', description: 'where to write the kubeconfig (default ./local-cluster.kubeconfig)' },
+    'enforce-rbac': { type: 'boolean', description: 'refuse (403) what RBAC does not allow, as a real cluster does (default: allow everything)' },
   },
   async run(values) {
     const { startLocalCluster } = await loadDevOnly('local-cluster', () => import('../../local-cluster/index.js'));
-    const cluster = await startLocalCluster({ port: intFlag(values, 'port', 0) });
+    const cluster = await startLocalCluster({ port: intFlag(values, 'port', 0), enforceRbac: values['enforce-rbac'] === true });
     const file = resolve(String(values.kubeconfig ?? 'local-cluster.kubeconfig'));
     await cluster.writeKubeconfig(file);
-    process.stdout.write(`local-cluster ready at ${cluster.url}\nkubeconfig: ${file}\ntry: kubectl --kubeconfig ${file} get namespaces\n`);
+    process.stdout.write(`local-cluster ready at ${cluster.url}${cluster.enforceRbac ? ' (RBAC enforced)' : ''}\nkubeconfig: ${file}\ntry: kubectl --kubeconfig ${file} get namespaces\n`);
     await untilSignal();
     await cluster.stop();
     return 0;

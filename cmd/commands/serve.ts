@@ -21,7 +21,8 @@ export const serveCommand: Command = {
     'ops-port': { type: 'string', description: 'port of /healthz, /readyz and /metrics (default 9090)' },
     'tls-dir': { type: 'string', description: 'webhook certificate files tls.crt/tls.key/ca.crt (cert-manager); default: self-managed Secret' },
     'webhook-service': { type: 'string', description: 'Service name of the webhook (certificate names; default k8s-job-manager-webhook)' },
-    'webhook-secret': { type: 'string', description: 'Secret holding the webhook TLS material (default k8s-job-manager-webhook-tls)' },
+    'webhook-secret': { type: 'string', description: 'Secret holding the webhook serving certificate (default k8s-job-manager-webhook-tls)' },
+    'webhook-ca-secret': { type: 'string', description: "Secret holding the webhook CA and its private key (default: the --webhook-secret name + '-ca')" },
     'webhook-configuration': { type: 'string', description: 'our MutatingWebhookConfiguration (default k8s-job-manager)' },
   },
   async run(values) {
@@ -50,6 +51,7 @@ export const serveCommand: Command = {
       ...(values['tls-dir'] ? { tlsDir: String(values['tls-dir']) } : {}),
       webhookService: String(values['webhook-service'] ?? 'k8s-job-manager-webhook'),
       webhookSecret: String(values['webhook-secret'] ?? 'k8s-job-manager-webhook-tls'),
+      ...(values['webhook-ca-secret'] ? { webhookCaSecret: String(values['webhook-ca-secret']) } : {}),
       webhookConfigurationName: String(values['webhook-configuration'] ?? 'k8s-job-manager'),
       logger,
     });

@@ -31,6 +31,8 @@ export interface PartsOptions {
   tlsDir?: string;
   webhookService: string;
   webhookSecret: string;
+  /** The webhook CA's Secret; default `<webhookSecret>-ca`. */
+  webhookCaSecret?: string;
   webhookConfigurationName: string;
   logger: Logger;
 }
@@ -82,6 +84,7 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
         ...(options.tlsDir ? { tlsDir: options.tlsDir } : {}),
         serviceName: options.webhookService,
         secretName: options.webhookSecret,
+        ...(options.webhookCaSecret ? { caSecretName: options.webhookCaSecret } : {}),
         webhookConfigurationName: options.webhookConfigurationName,
         metrics,
       });

@@ -1,15 +1,17 @@
 /**
  * Running the admission webhook: TLS from files (cert-manager) or from our
- * own CA kept in a Secret, the caBundle of our MutatingWebhookConfiguration
- * kept in step, and the serving certificate renewed and reloaded in place.
+ * own CA kept in a Secret of its own, the serving certificate in another,
+ * the caBundle of our MutatingWebhookConfiguration kept in step, and the
+ * serving certificate renewed and reloaded in place.
  */
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FastifyBaseLogger } from 'fastify';
 import { startWebhook, webhookMetrics, type WebhookSettings } from '../../webhook/index.js';
-import { ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../certs/tls-secret.js';
+import { caSecretNameFor, ensureTlsSecret, loadTlsFromFiles, patchWebhookCaBundle } from '../../certs/tls-secret.js';
 import { renewalTime } from '../../certs/rotation.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 
 export interface WebhookPartOptions {
   kubeConfig: KubeConfig;
@@ -21,7 +23,10 @@ export interface WebhookPartOptions {
   /** Directory with tls.crt/tls.key/ca.crt (cert-manager); otherwise the Secret below is used. */
   tlsDir?: string;
   serviceName: string;
+  /** The serving certificate's Secret. */
   secretName: string;
+  /** The CA's Secret (its private key lives only there); default `<secretName>-ca`. */
+  caSecretName?: string;
   webhookConfigurationName: string;
   metrics: Registry;
 }
@@ -35,25 +40,35 @@ export interface WebhookPart {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export async function startWebhookPart(options: WebhookPartOptions): Promise<WebhookPart> {
-  const core = options.kubeConfig.makeApiClient(CoreV1Api);
-  const admission = options.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  const kube = new KubeHttp(options.kubeConfig);
+  const caSecretName = options.caSecretName ?? caSecretNameFor(options.secretName);
   const obtain = async (): Promise<{ key: string; cert: string; ca?: string }> => {
     if (options.tlsDir) return loadTlsFromFiles(options.tlsDir);
-    const { material } = await ensureTlsSecret(core, { namespace: options.namespace, name: options.secretName, serviceName: options.serviceName });
-    await patchWebhookCaBundle(admission, options.webhookConfigurationName, material.ca).catch((error: unknown) =>
+    const { material, action, migrated } = await ensureTlsSecret(kube, { namespace: options.namespace, name: options.secretName, caSecretName, serviceName: options.serviceName });
+    if (migrated) options.logger.info(`moved the webhook CA's private key from Secret ${options.secretName} into Secret ${caSecretName}`);
+    if (action !== 'existing') options.logger.info(`webhook serving certificate ${action} in Secret ${options.secretName}`);
+    await patchWebhookCaBundle(kube, options.webhookConfigurationName, material.ca).catch((error: unknown) =>
       options.logger.warn({ err: error }, `could not update the caBundle of MutatingWebhookConfiguration ${options.webhookConfigurationName}`),
     );
     return material;
   };
-  let tls = await obtain();
-  const server = await startWebhook({
-    host: options.host,
-    port: options.port,
-    tls: { key: tls.key, cert: tls.cert },
-    settings: options.settings,
-    logger: options.logger as FastifyBaseLogger,
-    onReview: webhookMetrics(options.metrics),
-  });
+  // A part that fails to start leaves no keep-alive sockets behind.
+  const closingKubeOnError = <T>(started: Promise<T>): Promise<T> =>
+    started.catch((error: unknown) => {
+      kube.close();
+      throw error;
+    });
+  let tls = await closingKubeOnError(obtain());
+  const server = await closingKubeOnError(
+    startWebhook({
+      host: options.host,
+      port: options.port,
+      tls: { key: tls.key, cert: tls.cert },
+      settings: options.settings,
+      logger: options.logger as FastifyBaseLogger,
+      onReview: webhookMetrics(options.metrics),
+    }),
+  );
   let timer: NodeJS.Timeout | undefined;
   const schedule = (): void => {
     const due = renewalTime(tls.cert).getTime() - Date.now();
@@ -78,6 +93,7 @@ export async function startWebhookPart(options: WebhookPartOptions): Promise<Web
       closing = true;
       clearTimeout(timer);
       await server.close();
+      kube.close();
     },
   };
 }

@@ -59,6 +59,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   // Stored only (no controller runs them): what manifests install beside their Roles.
   stored('apps', 'v1', 'Deployment', true, { shortNames: ['deploy'], subresources: ['status'], hasStatus: true, categories: ['all'] }),
   stored('policy', 'v1', 'PodDisruptionBudget', true, { plural: 'poddisruptionbudgets', shortNames: ['pdb'], subresources: ['status'], hasStatus: true }),
+  stored('networking.k8s.io', 'v1', 'NetworkPolicy', true, { plural: 'networkpolicies', shortNames: ['netpol'] }),
   review('authentication.k8s.io', 'v1', 'TokenReview'),
   review('authentication.k8s.io', 'v1', 'SelfSubjectReview'),
   // kubectl 1.27 asks v1beta1 for `auth whoami`.

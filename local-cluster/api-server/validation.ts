@@ -21,6 +21,7 @@ import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Clus
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { rbacCauses } from '../auth/rbac-validation.js';
 import { kindCauses } from './kind-validation.js';
 import { badRequest, invalid, type ApiError, type StatusCause } from './errors.js';
@@ -50,6 +51,7 @@ const MODELS: Record<string, ModelConstructor> = {
   ClusterRoleBinding: ClusterRoleBinding as unknown as ModelConstructor,
   Deployment: Deployment as unknown as ModelConstructor,
   PodDisruptionBudget: PodDisruptionBudget as unknown as ModelConstructor,
+  NetworkPolicy: NetworkPolicy as unknown as ModelConstructor,
 };
 
 interface SchemaError {

@@ -16,6 +16,9 @@ import { CLUSTER_ROLE, CLUSTER_ROLE_BINDING, ROLE, ROLE_BINDING } from '../api-s
 import { authorize, forbiddenMessage, type Attributes, type Decision, type RbacPolicy, type UserInfo } from './rbac.js';
 import { serviceAccountGroups, type TokenAuthority } from './tokens.js';
 
+/** Receives each request's attributes and RBAC's decision, whether or not it is enforced. */
+export type AuditObserver = (attributes: Attributes, decision: Decision) => void;
+
 export const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 export const unauthorized = (): ApiError => new ApiError(401, 'Unauthorized', 'Unauthorized');
@@ -46,6 +49,8 @@ export class AccessControl {
     private readonly store: ObjectStore,
     readonly tokens: TokenAuthority,
     readonly enforce: boolean,
+    /** Told every authorization decision (the audit log's view: who asked for what, and RBAC's answer). */
+    private readonly audit?: AuditObserver,
   ) {}
 
   policy(): RbacPolicy {
@@ -71,8 +76,10 @@ export class AccessControl {
 
   /** Throws 403 when enforcement is on and RBAC does not allow the request. */
   check(attributes: Attributes): void {
-    if (!this.enforce) return;
-    if (!this.decide(attributes).allowed) throw forbiddenError(attributes);
+    if (!this.enforce && !this.audit) return;
+    const decision = this.decide(attributes);
+    this.audit?.(attributes, decision);
+    if (this.enforce && !decision.allowed) throw forbiddenError(attributes);
   }
 
   /** The request's user: from its bearer token, else anonymous; then impersonation. */

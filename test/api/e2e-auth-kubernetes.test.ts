@@ -15,6 +15,7 @@ import { CoreV1Api, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernete
 import { ANNOTATIONS, MANAGED_LABEL } from '../../lib/contract.js';
 import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { startEnforcingCluster } from '../helpers/local-cluster.js';
 import { jobIdOf, startApiHarness, type ApiResponse } from '../helpers/api-e2e.js';
@@ -33,7 +34,7 @@ const core = admin.makeApiClient(CoreV1Api);
 const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
 
 // The webhook, as deployed: TLS from its Secret, the shipped configuration. The API runs as the administrator here, so that is the trusted creator.
-const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: 'k8s-job-manager-webhook' });
+const { material } = await ensureTlsSecret(new KubeHttp(admin), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: 'k8s-job-manager-webhook' });
 const webhook = await startWebhookServer({
   host: '127.0.0.1',
   port: 0,

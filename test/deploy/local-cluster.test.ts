@@ -7,11 +7,9 @@
  * labelled Jobs and pods outside kube-system and the manager's namespace to
  * it, through the Service.
  *
- * local-cluster serves namespaces, pods, events, secrets, configmaps,
- * serviceaccounts, services, persistentvolumeclaims, jobs, leases and
- * mutatingwebhookconfigurations, but not Deployments, RBAC or
- * PodDisruptionBudgets: only the kinds it serves are applied (the others are
- * checked in manifests.test.ts and rbac.test.ts).
+ * local-cluster serves every kind the manifests hold (NOT_SERVED says which
+ * it would not); Deployments, PodDisruptionBudgets and NetworkPolicies are
+ * stored only. RBAC is enforced in rbac-e2e.test.ts.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -123,6 +121,7 @@ t.test('the plain overlay in local-cluster', async (t) => {
       metrics: new Registry(),
       serviceName: names.service,
       secretName: names.secret,
+      caSecretName: names.caSecret,
       webhookConfigurationName: names.configuration,
     });
     t.teardown(() => webhook.close());
@@ -132,6 +131,9 @@ t.test('the plain overlay in local-cluster', async (t) => {
 
     const secret = JSON.parse(await k('get', 'secret', names.secret, '-n', ns.system, '-o', 'json')) as V1Secret;
     t.equal(secret.type, 'kubernetes.io/tls', 'the webhook created its TLS Secret under the name RBAC allows');
+    t.notOk(secret.data?.['ca.key'], 'without the CA key');
+    const caSecret = JSON.parse(await k('get', 'secret', names.caSecret, '-n', ns.system, '-o', 'json')) as V1Secret;
+    t.same(Object.keys(caSecret.data ?? {}).sort(), ['tls.crt', 'tls.key'], 'which is in the CA Secret, under the name RBAC allows');
     const live = JSON.parse(await k('get', 'mutatingwebhookconfiguration', names.configuration, '-o', 'json')) as V1MutatingWebhookConfiguration;
     t.equal(live.webhooks?.[0]?.clientConfig.caBundle, secret.data?.['ca.crt'], 'and wrote its CA into the applied configuration');
 

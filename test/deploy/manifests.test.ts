@@ -97,7 +97,7 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
     const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
     for (const o of objects) {
       if (clusterScoped.has(o.kind)) t.equal(o.metadata.namespace, undefined, `${idOf(o)} is cluster-scoped`);
-      else if (o.kind === 'Role' || o.kind === 'RoleBinding') t.ok([ns.system, ns.jobs].includes(o.metadata.namespace ?? ''), `${idOf(o)} is in one of ours`);
+      else if (o.kind === 'Role' || o.kind === 'RoleBinding' || o.kind === 'NetworkPolicy') t.ok([ns.system, ns.jobs].includes(o.metadata.namespace ?? ''), `${idOf(o)} is in one of ours`);
       else t.equal(o.metadata.namespace, ns.system, `${idOf(o)} is in the manager's namespace`);
     }
     for (const binding of [...ofKind<V1RoleBinding>(objects, 'RoleBinding'), ...ofKind<V1RoleBinding>(objects, 'ClusterRoleBinding')]) {

@@ -29,7 +29,7 @@ if (!binary) {
     for (const ns of ['k8s-job-manager', 'pygeoapi-jobs']) t.equal((await k('create', 'namespace', ns)).code, 0, `namespace ${ns}`);
     const dry = await k('apply', '-k', manifests, '--dry-run=server');
     t.equal(dry.code, 0, `server dry run accepted: ${dry.stderr}`);
-    t.match(dry.stdout, /role\.rbac\.authorization\.k8s\.io\/k8s-job-manager created \(server dry run\)/);
+    t.match(dry.stdout, /role\.rbac\.authorization\.k8s\.io\/k8s-job-manager-api created \(server dry run\)/);
     t.match(dry.stdout, /mutatingwebhookconfiguration\.admissionregistration\.k8s\.io\/k8s-job-manager created \(server dry run\)/);
     t.equal((await k('get', 'roles', '-A', '-o', 'name')).stdout, '', 'the dry run stored nothing');
     const applied = await k('apply', '-k', manifests);
@@ -48,7 +48,10 @@ if (!binary) {
       [sa('k8s-job-manager-controller'), ['patch', 'pods', '-n', 'pygeoapi-jobs'], 'yes'],
       [sa('k8s-job-manager-controller'), ['delete', 'pods', '-n', 'pygeoapi-jobs'], 'no'],
       [sa('k8s-job-manager-webhook'), ['get', 'secrets/k8s-job-manager-webhook-tls', '-n', 'k8s-job-manager'], 'yes'],
+      [sa('k8s-job-manager-webhook'), ['get', 'secrets/k8s-job-manager-webhook-ca', '-n', 'k8s-job-manager'], 'yes'],
       [sa('k8s-job-manager-webhook'), ['get', 'secrets/other', '-n', 'k8s-job-manager'], 'no'],
+      [sa('k8s-job-manager-api'), ['update', 'jobs.batch', '-n', 'pygeoapi-jobs'], 'no'],
+      [sa('k8s-job-manager-controller'), ['list', 'events', '-n', 'pygeoapi-jobs'], 'no'],
       [sa('k8s-job-manager-webhook'), ['patch', 'mutatingwebhookconfigurations/k8s-job-manager'], 'yes'],
       [sa('k8s-job-manager-webhook'), ['patch', 'mutatingwebhookconfigurations/someone-elses'], 'no'],
     ];

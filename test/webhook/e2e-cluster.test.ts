@@ -12,6 +12,7 @@ import pino from 'pino';
 import { AdmissionregistrationV1Api, BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { createServingCertificate } from '../../certs/generate.js';
 import { parseCertificate } from '../../certs/rotation.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
@@ -35,7 +36,7 @@ t.test('kubectl-made Jobs get the contract from the webhook', async (t) => {
   const cluster = await startTestCluster(t, { namespaces: [SYSTEM_NS], jobBackoffBaseMs: 100 });
   const kubeConfig = cluster.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+  const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
   const secret = await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls' });
   t.equal(secret.type, 'kubernetes.io/tls', 'the TLS material lives in a kubernetes.io/tls Secret');
 
@@ -111,7 +112,7 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   const cluster = await startTestCluster(t, { namespaces: [SYSTEM_NS] });
   const kubeConfig = cluster.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+  const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
   const webhook = await startWebhookServer({
     host: '127.0.0.1',
     port: 0,
@@ -134,8 +135,9 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   let rotated = false;
   for (let i = 0; i < 40; i++) {
     if (i === 20) {
-      const ca = { certPem: material.ca, keyPem: (await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls' })).data!['ca.key'] };
-      const next = createServingCertificate({ ca: { certPem: ca.certPem, keyPem: Buffer.from(ca.keyPem!, 'base64').toString('utf8') }, serviceName: SERVICE, namespace: SYSTEM_NS });
+      // The CA's key lives in the CA Secret (`<serving Secret>-ca`), not next to the serving certificate.
+      const caKey = (await core.readNamespacedSecret({ namespace: SYSTEM_NS, name: 'webhook-tls-ca' })).data!['tls.key'];
+      const next = createServingCertificate({ ca: { certPem: material.ca, keyPem: Buffer.from(caKey!, 'base64').toString('utf8') }, serviceName: SERVICE, namespace: SYSTEM_NS });
       webhook.setTlsCredentials(next.keyPem, next.certPem);
       rotated = parseCertificate(next.certPem).serialNumber !== before;
     }

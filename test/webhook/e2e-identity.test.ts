@@ -15,6 +15,7 @@ import pino from 'pino';
 import { AdmissionregistrationV1Api, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { ANNOTATIONS, JOB_ENV, MANAGED_LABEL, isJobId } from '../../lib/contract.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
@@ -33,7 +34,7 @@ const kubeConfig = cluster.kubeConfig();
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const batch = kubeConfig.makeApiClient(BatchV1Api);
 
-const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
 const reviews: string[] = [];
 const webhook = await startWebhookServer({
   host: '127.0.0.1',

@@ -102,12 +102,14 @@ export function flagValue(args: readonly string[], flag: string): string | undef
 }
 
 /** The names the webhook works with: its flags, or the CLI's defaults (cmd/commands/serve.ts). */
-export function webhookNames(objects: KubeObject[]): { service: string; secret: string; configuration: string; tlsDir?: string } {
+export function webhookNames(objects: KubeObject[]): { service: string; secret: string; caSecret: string; configuration: string; tlsDir?: string } {
   const args = containerOf(deploymentOf(objects, 'webhook')).args ?? [];
   const tlsDir = flagValue(args, '--tls-dir');
+  const secret = flagValue(args, '--webhook-secret') ?? 'k8s-job-manager-webhook-tls';
   return {
     service: flagValue(args, '--webhook-service') ?? 'k8s-job-manager-webhook',
-    secret: flagValue(args, '--webhook-secret') ?? 'k8s-job-manager-webhook-tls',
+    secret,
+    caSecret: flagValue(args, '--webhook-ca-secret') ?? `${secret}-ca`,
     configuration: flagValue(args, '--webhook-configuration') ?? 'k8s-job-manager',
     ...(tlsDir ? { tlsDir } : {}),
   };

@@ -13,6 +13,7 @@ import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistr
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -47,6 +48,7 @@ export const SCHEMAS: Readonly<Record<string, KindSchema>> = {
   'apps/v1/Deployment': { model: (o) => new Deployment(asData(o)), clientType: 'V1Deployment' },
   'batch/v1/Job': { model: (o) => new Job(asData(o)), clientType: 'V1Job' },
   'policy/v1/PodDisruptionBudget': { model: (o) => new PodDisruptionBudget(asData(o)), clientType: 'V1PodDisruptionBudget' },
+  'networking.k8s.io/v1/NetworkPolicy': { model: (o) => new NetworkPolicy(asData(o)), clientType: 'V1NetworkPolicy' },
   'rbac.authorization.k8s.io/v1/Role': { model: (o) => new Role(asData(o)), clientType: 'V1Role' },
   'rbac.authorization.k8s.io/v1/RoleBinding': { model: (o) => new RoleBinding(asData(o)), clientType: 'V1RoleBinding' },
   'rbac.authorization.k8s.io/v1/ClusterRole': { model: (o) => new ClusterRole(asData(o)), clientType: 'V1ClusterRole' },
