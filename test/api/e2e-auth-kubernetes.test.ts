@@ -16,6 +16,7 @@ import { ANNOTATIONS, MANAGED_LABEL } from '../../lib/contract.js';
 import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { startEnforcingCluster } from '../helpers/local-cluster.js';
 import { jobIdOf, startApiHarness, type ApiResponse } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
@@ -42,7 +43,7 @@ const webhook = await startWebhookServer({
 });
 t.teardown(() => webhook.close());
 cluster.exposeService(SYSTEM_NS, 'k8s-job-manager-webhook', 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(admin, SYSTEM_NS, NS, material.ca);
+await registerWebhook(new KubeHttp(admin), SYSTEM_NS, NS, material.ca);
 
 async function role(name: string, rules: V1PolicyRule[]): Promise<void> {
   await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name }, rules } });
