@@ -59,7 +59,7 @@ export function kubeErrorFacts(error: unknown): KubeErrorFacts {
     }
     return { status: error.code, ...(body ? { body } : {}) };
   }
-  const e = error as { code?: unknown; cause?: { code?: unknown; name?: unknown }; name?: unknown };
+  const e = (error ?? {}) as { code?: unknown; cause?: { code?: unknown; name?: unknown }; name?: unknown };
   // Our request timeout aborts the exchange: an AbortError whose cause is the TimeoutError.
   if (e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError') return { errorCode: 'TimeoutError' };
   if (typeof e.code === 'string') return { errorCode: e.code };

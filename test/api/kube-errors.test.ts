@@ -44,6 +44,7 @@ t.test('facts from KubeApiError and network errors', async (t) => {
     ['our request timeout (AbortError caused by TimeoutError)', Object.assign(new Error('aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: { name: 'TimeoutError' } }), { errorCode: 'TimeoutError' }],
     ['a TimeoutError', Object.assign(new Error('t'), { name: 'TimeoutError' }), { errorCode: 'TimeoutError' }],
     ['anything else: no answer', new Error('the kubeconfig has no current cluster'), {}],
+    ['not even an Error', undefined, {}],
   ];
   for (const [what, error, facts] of cases) t.same(kubeErrorFacts(error), facts, what);
   // Retry-After reaches the client's 503.
