@@ -17,6 +17,7 @@ import { CallbackSender } from './callbacks/callback-sender.js';
 import { jobResultsDocument } from './jobs/results-document.js';
 import { jobLinks } from './ogc/links.js';
 import { ProgressTracker } from './progress/progress-tracker.js';
+import { KubeHttp } from '../lib/kube/http.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -53,7 +54,9 @@ export interface RunningApi {
 export async function startApi(options: ApiOptions): Promise<RunningApi> {
   const { config, logger } = options;
   const settings = config.settings;
-  const jobs = new JobCache({ kubeConfig: options.kubeConfig, namespace: options.namespace, jobNamePrefix: settings.jobNamePrefix, logger });
+  // One client for all of the part's API traffic: one keep-alive agent, one error type.
+  const kube = new KubeHttp(options.kubeConfig);
+  const jobs = new JobCache({ kubeConfig: options.kubeConfig, http: kube, namespace: options.namespace, jobNamePrefix: settings.jobNamePrefix, logger });
   let archive: ArchiveIndex | undefined;
   if (missingBucketSettings(settings.bucket, settings.secrets).length === 0) {
     const location = {
@@ -77,6 +80,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
       settings: settings.auth,
       ...(settings.secrets.authTokens ? { tokens: settings.secrets.authTokens } : {}),
       kubeConfig: options.kubeConfig,
+      http: kube,
       namespace: options.namespace,
     });
   if (auth.mode === 'none') {
@@ -85,7 +89,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     );
   } else logger.info({ mode: auth.mode, publicDiscovery: auth.publicDiscovery }, 'access control');
   const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const client = new JobClient(options.kubeConfig, options.namespace, identity);
+  const client = new JobClient(kube, options.namespace, identity);
   const progress = new ProgressTracker({ jobs, client, logger: logger.child({ component: 'progress' }) });
   const context: ApiContext = {
     config,
@@ -121,6 +125,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   });
   const elector = new LeaderElector({
     kubeConfig: options.kubeConfig,
+    http: kube,
     namespace: options.namespace,
     name: 'k8s-job-manager-api-callbacks',
     identity,
@@ -141,6 +146,7 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     await callbacks.stop();
     progress.stop();
     await jobs.stop();
+    kube.close();
   };
   let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
   try {

@@ -149,6 +149,7 @@ class Runner {
     const election = settings.leaderElection;
     this.elector = new LeaderElector({
       kubeConfig,
+      http: this.http,
       namespace: election.leaseNamespace ?? namespaces[0]!,
       name: election.leaseName,
       identity: this.options.identity,

@@ -51,6 +51,7 @@ export class PodCache {
     const { kubeConfig, logger, watch } = options;
     const common = {
       kubeConfig,
+      http: options.http,
       logger,
       resyncIntervalMs: watch.resyncIntervalMs,
       stallTimeoutMs: watch.stallTimeoutMs,

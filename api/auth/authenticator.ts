@@ -6,6 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { AuthMode, StaticToken } from '../../lib/config/auth-settings.js';
 import type { AuthSettings } from '../../lib/config/types.js';
 import { OPERATOR_CHECK, rbacCheckFor, roleGrant, type Action, type Grant, type Principal } from './access.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { bearerToken, matchStaticToken } from './bearer.js';
 import { KubernetesReviews, type ReviewClient } from './kubernetes-reviews.js';
 import { OidcVerifier } from './oidc.js';
@@ -29,6 +30,8 @@ export interface AuthenticatorOptions {
   settings: AuthSettings;
   tokens?: readonly StaticToken[];
   kubeConfig: KubeConfig;
+  /** The part's shared client for the API server's reviews; default: one of its own on kubeConfig. */
+  http?: KubeHttp;
   namespace: string;
   /** `oidc` mode: least time between two fetches of the keys for unknown kids (default 30 s; tests shorten it). */
   oidcKeyCooldownMs?: number;
@@ -83,7 +86,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       };
     }
     case 'kubernetes': {
-      const reviews = options.reviews ?? new KubernetesReviews(options.kubeConfig, options.namespace, settings.cacheSeconds);
+      const reviews = options.reviews ?? new KubernetesReviews(options.http ?? new KubeHttp(options.kubeConfig), options.namespace, settings.cacheSeconds);
       return {
         ...base,
         identify: fromBearer(async (token) => {

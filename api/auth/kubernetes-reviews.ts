@@ -7,7 +7,8 @@
  * and SAR answers by the user and the check. Concurrent requests with the same
  * key share one review in flight.
  */
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
+import { isApiError, type KubeHttp } from '../../lib/kube/http.js';
 import { unavailable } from '../ogc/exceptions.js';
 import type { Principal, ResourceCheck } from './access.js';
 import { credentialKey } from './bearer.js';
@@ -24,8 +25,6 @@ export interface ReviewClient {
 }
 
 export class KubernetesReviews implements ReviewClient {
-  private readonly authn: AuthenticationV1Api;
-  private readonly authz: AuthorizationV1Api;
   // Both bounded by MAX_CACHED (LRU) and expiring after cacheSeconds.
   private readonly tokens: TtlCache<Principal | null>;
   private readonly decisions: TtlCache<boolean>;
@@ -35,12 +34,10 @@ export class KubernetesReviews implements ReviewClient {
   sent = 0;
 
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly http: KubeHttp,
     private readonly namespace: string,
     cacheSeconds: number,
   ) {
-    this.authn = kubeConfig.makeApiClient(AuthenticationV1Api);
-    this.authz = kubeConfig.makeApiClient(AuthorizationV1Api);
     this.tokens = new TtlCache(MAX_CACHED, cacheSeconds * 1000);
     this.decisions = new TtlCache(MAX_CACHED, cacheSeconds * 1000);
   }
@@ -50,7 +47,8 @@ export class KubernetesReviews implements ReviewClient {
     const cached = this.tokens.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const principal = await this.once(key, async () => {
-      const review = await this.call('reviewing a token', () => this.authn.createTokenReview({ body: { spec: { token } } }));
+      const body: V1TokenReview = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } };
+      const review = await this.call<V1TokenReview>('reviewing a token', () => this.http.request({ method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews', body }));
       const status = review.status;
       const user = status?.user;
       const found: Principal | null =
@@ -73,24 +71,25 @@ export class KubernetesReviews implements ReviewClient {
     const cached = this.decisions.get(key);
     if (cached !== undefined) return cached;
     return this.once(key, async () => {
-      const review = await this.call('checking a right', () =>
-        this.authz.createSubjectAccessReview({
-          body: {
-            spec: {
-              user: principal.subject,
-              groups: principal.groups ?? [],
-              ...(principal.uid ? { uid: principal.uid } : {}),
-              ...(principal.extra ? { extra: principal.extra } : {}),
-              resourceAttributes: {
-                namespace: this.namespace,
-                verb: check.verb,
-                group: check.group,
-                resource: check.resource,
-                ...(check.subresource ? { subresource: check.subresource } : {}),
-              },
-            },
+      const body: V1SubjectAccessReview = {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: principal.subject,
+          groups: principal.groups ?? [],
+          ...(principal.uid ? { uid: principal.uid } : {}),
+          ...(principal.extra ? { extra: principal.extra } : {}),
+          resourceAttributes: {
+            namespace: this.namespace,
+            verb: check.verb,
+            group: check.group,
+            resource: check.resource,
+            ...(check.subresource ? { subresource: check.subresource } : {}),
           },
-        }),
+        },
+      };
+      const review = await this.call<V1SubjectAccessReview>('checking a right', () =>
+        this.http.request({ method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews', body }),
       );
       const allowed = review.status?.allowed === true && review.status.denied !== true;
       this.decisions.set(key, allowed);
@@ -112,8 +111,7 @@ export class KubernetesReviews implements ReviewClient {
     try {
       return await request();
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      throw unavailable(`Kubernetes API could not answer while ${doing}${typeof code === 'number' ? ` (HTTP ${code})` : ''}`);
+      throw unavailable(`Kubernetes API could not answer while ${doing}${isApiError(error) ? ` (HTTP ${error.code})` : ''}`);
     }
   }
 }

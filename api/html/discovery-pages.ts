@@ -1,6 +1,6 @@
 /** Pages of the discovery resources: landing, conformance, process list, process (with its execute form). */
 import { html, type Html } from './template.js';
-import { page, type Site } from './layout.js';
+import { page, pager, sectionPage, type Site } from './layout.js';
 import { fieldFor, type Field, type InputDoc } from './form-inputs.js';
 
 interface LinkDoc {
@@ -42,39 +42,23 @@ ${entries.map(([path, label, what]) => html`<li><a href="${site.root}${path}">${
 }
 
 export function conformancePage(site: Site, conformsTo: string[]): Html {
-  return page({
+  return sectionPage(
     site,
-    title: 'Conformance',
-    path: '/conformance',
-    crumbs: [['Home', '/'], ['Conformance', '/conformance']],
-    body: html`<h1>Conformance</h1>
-<p>This server implements these conformance classes of OGC API – Processes – Part 1: Core 1.0:</p>
+    'Conformance',
+    '/conformance',
+    undefined,
+    html`<p>This server implements these conformance classes of OGC API – Processes – Part 1: Core 1.0:</p>
 <ul>${conformsTo.map((uri) => html`<li><a href="${uri}">${uri.split('/').pop()}</a> <span class="muted">${uri}</span></li>`)}</ul>`,
-  });
-}
-
-function pager(site: Site, links: LinkDoc[], base: string): Html {
-  const at = (rel: string): string | undefined => {
-    const l = links.find((x) => x.rel === rel);
-    if (!l) return undefined;
-    const q = l.href.indexOf('?');
-    return q >= 0 ? `${site.root}${base}${l.href.slice(q)}` : undefined;
-  };
-  const prev = at('prev');
-  const next = at('next');
-  if (!prev && !next) return html``;
-  return html`<nav aria-label="Pages" class="pager">${prev ? html`<a rel="prev" href="${prev}">← Previous page</a>` : ''}${next ? html`<a rel="next" href="${next}">Next page →</a>` : ''}</nav>`;
+  );
 }
 
 export function processListPage(site: Site, doc: { processes: ProcessDoc[]; links: LinkDoc[] }, query: string): Html {
-  return page({
+  return sectionPage(
     site,
-    title: 'Processes',
-    path: '/processes',
+    'Processes',
+    '/processes',
     query,
-    crumbs: [['Home', '/'], ['Processes', '/processes']],
-    body: html`<h1>Processes</h1>
-<table>
+    html`<table>
 <caption class="visually-hidden">Processes offered by this server</caption>
 <thead><tr><th scope="col">Process</th><th scope="col">Description</th><th scope="col">Execution</th></tr></thead>
 <tbody>
@@ -83,8 +67,8 @@ ${doc.processes.map(
 )}
 </tbody>
 </table>
-${pager(site, doc.links, '/processes')}`,
-  });
+${pager(site, doc.links, '/processes', { prev: '← Previous page', next: 'Next page →' })}`,
+  );
 }
 
 export interface FormState {

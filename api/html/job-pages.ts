@@ -1,6 +1,6 @@
 /** Pages of the jobs: the list with its filters and paging, and one job with live progress, log tail, results and dismissal. */
 import { html, type Html } from './template.js';
-import { page, type Can, type Site } from './layout.js';
+import { page, pager, sectionPage, type Can, type Site } from './layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 
 const STATUSES = ['accepted', 'running', 'successful', 'failed', 'dismissed'] as const;
@@ -41,21 +41,12 @@ export interface JobListFilters {
 }
 
 export function jobListPage(site: Site, jobs: StatusInfo[], links: Array<{ href: string; rel: string }>, filters: JobListFilters, processIds: string[], query: string, now: number): Html {
-  const pageLink = (rel: string): string | undefined => {
-    const l = links.find((x) => x.rel === rel);
-    const q = l ? l.href.indexOf('?') : -1;
-    return l && q >= 0 ? `${site.root}/jobs${l.href.slice(q)}` : undefined;
-  };
-  const prev = pageLink('prev');
-  const next = pageLink('next');
-  return page({
+  return sectionPage(
     site,
-    title: 'Jobs',
-    path: '/jobs',
+    'Jobs',
+    '/jobs',
     query,
-    crumbs: [['Home', '/'], ['Jobs', '/jobs']],
-    body: html`<h1>Jobs</h1>
-<form method="get" action="${site.root}/jobs" class="filters" aria-label="Filter jobs">
+    html`<form method="get" action="${site.root}/jobs" class="filters" aria-label="Filter jobs">
 <fieldset><legend>Status</legend>
 ${STATUSES.map((s) => html`<label class="inline"><input type="checkbox" name="status" value="${s}"${filters.status?.includes(s) ? html` checked` : ''}> ${s}</label>`)}
 </fieldset>
@@ -81,8 +72,8 @@ ${jobs.map(
 </tbody>
 </table>`
 }
-${prev || next ? html`<nav aria-label="Pages" class="pager">${prev ? html`<a rel="prev" href="${prev}">← Newer jobs</a>` : ''}${next ? html`<a rel="next" href="${next}">Older jobs →</a>` : ''}</nav>` : ''}`,
-  });
+${pager(site, links, '/jobs', { prev: '← Newer jobs', next: 'Older jobs →' })}`,
+  );
 }
 
 export interface ResultsView {

@@ -38,6 +38,24 @@ export function withFormat(path: string, query: string | undefined, f: 'json' | 
   return `${path}?${q.toString()}`;
 }
 
+/** A top-level section (Conformance, Processes, Jobs): breadcrumbs Home › title, the title as its heading. */
+export function sectionPage(site: Site, title: string, path: string, query: string | undefined, content: Fragment): Html {
+  return page({ site, title, path, query, crumbs: [['Home', '/'], [title, path]], body: html`<h1>${title}</h1>\n${content}` });
+}
+
+/** Previous/next links of a paged list: the `prev` and `next` links' queries on this page's path; nothing when there is one page. */
+export function pager(site: Site, links: Array<{ href: string; rel: string }>, path: string, labels: { prev: string; next: string }): Html {
+  const at = (rel: string): string | undefined => {
+    const link = links.find((l) => l.rel === rel);
+    const q = link ? link.href.indexOf('?') : -1;
+    return link && q >= 0 ? `${site.root}${path}${link.href.slice(q)}` : undefined;
+  };
+  const prev = at('prev');
+  const next = at('next');
+  if (!prev && !next) return html``;
+  return html`<nav aria-label="Pages" class="pager">${prev ? html`<a rel="prev" href="${prev}">${labels.prev}</a>` : ''}${next ? html`<a rel="next" href="${next}">${labels.next}</a>` : ''}</nav>`;
+}
+
 export function page(options: PageOptions): Html {
   const { site } = options;
   const json = site.root + withFormat(options.path, options.query, 'json');

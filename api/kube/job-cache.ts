@@ -5,9 +5,9 @@
  * changes. Jobs that are deleted leave a tombstone with their last status.
  */
 import type { CoreV1Event, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
-// The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
+import type { KubeHttp } from '../../lib/kube/http.js';
+import { fromWire } from '../../lib/kube/objects.js';
 import { Reflector } from '../../lib/kube/reflector.js';
 import { ANNOTATIONS, isManagedJob } from '../../lib/contract.js';
 import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
@@ -15,6 +15,8 @@ import { newestFirst } from '../jobs/list-query.js';
 
 export interface JobCacheOptions {
   kubeConfig: KubeConfig;
+  /** The part's shared client (one keep-alive agent); default: each watch its own. */
+  http?: KubeHttp;
   namespace: string;
   jobNamePrefix: string;
   logger: Logger;
@@ -61,11 +63,11 @@ export class JobCache {
 
   constructor(private readonly options: JobCacheOptions) {
     const { kubeConfig, namespace, logger } = options;
-    const base = { kubeConfig, logger };
+    const base = { kubeConfig, logger, ...(options.http ? { http: options.http } : {}) };
     this.jobs = new Reflector<V1Job>({
       ...base,
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Job') as V1Job,
+      deserialize: (raw) => fromWire<V1Job>(raw, 'V1Job'),
       onEvent: (type, job) => this.jobChanged(type, job),
     });
     this.pods = new Reflector<V1Pod>({
@@ -73,13 +75,13 @@ export class JobCache {
       path: `/api/v1/namespaces/${namespace}/pods`,
       // Every Job's pods carry job-name; this keeps unrelated pods out of the cache.
       labelSelector: 'job-name',
-      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Pod') as V1Pod,
+      deserialize: (raw) => fromWire<V1Pod>(raw, 'V1Pod'),
       onEvent: (type, pod) => this.podChanged(type, pod),
     });
     this.events = new Reflector<CoreV1Event>({
       ...base,
       path: `/api/v1/namespaces/${namespace}/events`,
-      deserialize: (raw) => ObjectSerializer.deserialize(raw, 'CoreV1Event') as CoreV1Event,
+      deserialize: (raw) => fromWire<CoreV1Event>(raw, 'CoreV1Event'),
       onEvent: (type, event) => this.eventChanged(type, event),
     });
   }

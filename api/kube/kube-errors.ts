@@ -4,6 +4,7 @@
  * upstream text of an unexpected failure (that goes to the log with the
  * request id the client gets). Pure: `describeKubeError` is table-tested.
  */
+import { KubeApiError } from '../../lib/kube/http.js';
 import { OgcError, serverError } from '../ogc/exceptions.js';
 
 const TYPE_BASE = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/';
@@ -48,24 +49,22 @@ export function describeKubeError(facts: KubeErrorFacts, doing: string): OgcErro
   return serverError(`the server could not complete ${doing}`);
 }
 
-/** Facts from a @kubernetes/client-node ApiException or a network error. */
+/** Facts from a KubeApiError (an answer) or a network error (none). */
 export function kubeErrorFacts(error: unknown): KubeErrorFacts {
-  const e = error as { code?: unknown; body?: unknown; cause?: { code?: unknown }; name?: unknown };
-  const facts: KubeErrorFacts = {};
-  if (typeof e.code === 'number') facts.status = e.code;
-  else if (typeof e.code === 'string') facts.errorCode = e.code;
-  else if (typeof e.cause?.code === 'string') facts.errorCode = e.cause.code;
-  else if (e.name === 'TimeoutError' || e.name === 'AbortError') facts.errorCode = 'TimeoutError';
-  let body = e.body;
-  if (typeof body === 'string') {
-    try {
-      body = JSON.parse(body) as unknown;
-    } catch {
-      body = undefined;
+  if (error instanceof KubeApiError) {
+    const body: NonNullable<KubeErrorFacts['body']> | undefined = error.status ? { ...(error.status as KubeErrorFacts['body']) } : undefined;
+    if (error.retryAfterSeconds !== undefined) {
+      const details = { ...body?.details, retryAfterSeconds: error.retryAfterSeconds };
+      return { status: error.code, body: { ...body, details } };
     }
+    return { status: error.code, ...(body ? { body } : {}) };
   }
-  if (body && typeof body === 'object') facts.body = body as KubeErrorFacts['body'];
-  return facts;
+  const e = (error ?? {}) as { code?: unknown; cause?: { code?: unknown; name?: unknown }; name?: unknown };
+  // Our request timeout aborts the exchange: an AbortError whose cause is the TimeoutError.
+  if (e.name === 'TimeoutError' || e.cause?.name === 'TimeoutError') return { errorCode: 'TimeoutError' };
+  if (typeof e.code === 'string') return { errorCode: e.code };
+  if (typeof e.cause?.code === 'string') return { errorCode: e.cause.code };
+  return {};
 }
 
 /** Maps a failed Kubernetes call to an OgcError; the original stays as its cause, for the log. */

@@ -6,7 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { KubeHttp } from '../../lib/kube/http.js';
+import { fromWire } from '../../lib/kube/objects.js';
 import { packageRoot } from '../../lib/package-root.js';
 
 export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
@@ -25,7 +27,7 @@ export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
  * (what the overlays set in a real deployment); the service is mapped to the
  * local webhook by the caller.
  */
-export async function registerWebhook(kubeConfig: KubeConfig, namespace: string, jobsNamespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
+export async function registerWebhook(http: KubeHttp, namespace: string, jobsNamespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
   const config = shippedWebhookConfiguration();
   const caBundle = Buffer.from(caPem).toString('base64');
   for (const webhook of config.webhooks ?? []) {
@@ -37,5 +39,6 @@ export async function registerWebhook(kubeConfig: KubeConfig, namespace: string,
     }
   }
   delete config.metadata?.annotations;
-  return kubeConfig.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: config });
+  const created = await http.request({ method: 'POST', path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', body: config });
+  return fromWire<V1MutatingWebhookConfiguration>(created, 'V1MutatingWebhookConfiguration');
 }

@@ -10,8 +10,8 @@ import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { startLocalCluster } from '../../local-cluster/index.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import { startApi } from '../../api/index.js';
 import { startWebhook, webhookMetrics } from '../../webhook/index.js';
@@ -77,6 +77,9 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     const kubeconfig = path.resolve(options.stateDir, 'kubeconfig');
     await cluster.writeKubeconfig(kubeconfig);
     const kubeConfig = cluster.kubeConfig();
+    // The wiring's own few calls (registration, the readiness check); the parts have their own clients.
+    const kube = new KubeHttp(kubeConfig);
+    stops.push(async () => kube.close());
 
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics });
@@ -99,7 +102,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     });
     stops.push(() => webhook.close());
     cluster.exposeService(LOCAL_SYSTEM_NAMESPACE, WEBHOOK_SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-    await registerWebhook(kubeConfig, LOCAL_SYSTEM_NAMESPACE, 'default', ca.certPem);
+    await registerWebhook(kube, LOCAL_SYSTEM_NAMESPACE, 'default', ca.certPem);
 
     const controller = await startController({
       kubeConfig,
@@ -116,7 +119,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     stops.push(() => api.close());
     if (options.apiPort === 0) config.server.url = api.url.replace('127.0.0.1', 'localhost');
     // Core API reachable: the cluster answers before we call ourselves ready.
-    await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'default' });
+    await kube.request({ path: '/api/v1/namespaces/default' });
     return {
       apiUrl: config.server.url,
       kubeconfig,

@@ -3,8 +3,8 @@
  * entries and pending copies. Thin; decisions live in history-layout.ts and
  * history-index.ts.
  */
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isMissing } from './reader.js';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { readText } from './reader.js';
 import {
   historyRoot,
   parseEntry,
@@ -123,13 +123,7 @@ export class HistoryStore {
     }
   }
 
-  async text(key: string): Promise<string | undefined> {
-    try {
-      const out = await this.at.s3.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: key }));
-      return await out.Body!.transformToString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+  text(key: string): Promise<string | undefined> {
+    return readText(this.at, key);
   }
 }

@@ -2,7 +2,7 @@
  * Reading what the controller archived: job records (so jobs stay visible
  * after their Kubernetes objects are gone), log objects and large results.
  */
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { jobRecordKey, resultValueKey, type JobRecord } from './layout.js';
 
@@ -17,6 +17,21 @@ export interface ArchiveLocation {
 export function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return error instanceof NoSuchKey || e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+/** An object of the bucket, or undefined when it is not there. */
+export async function getObject(at: { s3: S3Client; bucket: string }, key: string): Promise<GetObjectCommandOutput | undefined> {
+  try {
+    return await at.s3.send(new GetObjectCommand({ Bucket: at.bucket, Key: key }));
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/** An object of the bucket as UTF-8 text, or undefined when it is not there. */
+export async function readText(at: { s3: S3Client; bucket: string }, key: string): Promise<string | undefined> {
+  return (await getObject(at, key))?.Body!.transformToString('utf8');
 }
 
 export class ArchiveReader {
@@ -52,22 +67,10 @@ export class ArchiveReader {
   }
 
   async stream(key: string): Promise<Readable | undefined> {
-    try {
-      const out = await this.at.s3.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: key }));
-      return out.Body as Readable;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await getObject(this.at, key))?.Body as Readable | undefined;
   }
 
-  private async text(key: string): Promise<string | undefined> {
-    try {
-      const out = await this.at.s3.send(new GetObjectCommand({ Bucket: this.at.bucket, Key: key }));
-      return await out.Body!.transformToString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+  private text(key: string): Promise<string | undefined> {
+    return readText(this.at, key);
   }
 }

@@ -55,23 +55,21 @@ function present(raw: string | undefined): string | undefined {
 
 const text = (raw: string | undefined): string | undefined => raw?.trim();
 
-function wholeSeconds(raw: string, minimum: number): number {
+/** A whole number of at least `minimum`; `what` names it in the error ("a whole number of seconds"). */
+function wholeNumber(raw: string, minimum: number, what = 'a whole number'): number {
   const value = raw.trim();
-  if (!/^[0-9]+$/.test(value)) throw new InvalidValue('must be a whole number of seconds');
+  if (!/^[0-9]+$/.test(value)) throw new InvalidValue(`must be ${what}`);
   const number = Number(value);
   if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
   return number;
 }
 
+function wholeSeconds(raw: string, minimum: number): number {
+  return wholeNumber(raw, minimum, 'a whole number of seconds');
+}
+
 function count(fallback: number, minimum: number) {
-  return (raw: string | undefined): number => {
-    if (raw === undefined) return fallback;
-    const value = raw.trim();
-    if (!/^[0-9]+$/.test(value)) throw new InvalidValue('must be a whole number');
-    const number = Number(value);
-    if (number < minimum) throw new InvalidValue(`must be at least ${minimum}`);
-    return number;
-  };
+  return (raw: string | undefined): number => (raw === undefined ? fallback : wholeNumber(raw, minimum));
 }
 
 function seconds(fallback: number, minimum: number) {

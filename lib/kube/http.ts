@@ -26,6 +26,8 @@ export class KubeApiError extends Error {
     message: string,
     readonly reason?: string,
     readonly status?: KubeStatus,
+    /** From the Retry-After header or the Status details (429, 503), when the server said. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'KubeApiError';
@@ -35,6 +37,17 @@ export class KubeApiError extends Error {
 /** True for an API error with one of the given HTTP codes. */
 export function isApiError(error: unknown, ...codes: number[]): error is KubeApiError {
   return error instanceof KubeApiError && (codes.length === 0 || codes.includes(error.code));
+}
+
+/** Content types of the patches the API server takes. */
+export const PATCH_TYPES = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+} as const;
+
+/** A key (an annotation name, say) as one segment of a JSON Pointer (RFC 6901), for JSON patch paths. */
+export function pointerSegment(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -200,10 +213,12 @@ function errorFrom(code: number, text: string, retryAfter: string | string[] | u
   } catch {
     // Not a Status (a proxy's error page, say): keep the text as the message.
   }
-  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  const seconds = header !== undefined && header.trim() !== '' ? Number(header) : NaN;
   if (status && Number.isFinite(seconds) && status.details?.retryAfterSeconds === undefined) {
     status.details = { ...status.details, retryAfterSeconds: seconds };
   }
+  const retryAfterSeconds = Number.isFinite(seconds) ? seconds : status?.details?.retryAfterSeconds;
   const message = status?.message ?? (text.trim().slice(0, 500) || `HTTP ${code}`);
-  return new KubeApiError(code, message, status?.reason, status);
+  return new KubeApiError(code, message, status?.reason, status, retryAfterSeconds);
 }

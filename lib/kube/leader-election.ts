@@ -15,6 +15,8 @@ import { KubeHttp, isApiError } from './http.js';
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;
+  /** The part's shared client (one keep-alive agent per part; its owner closes it); default: one of its own. */
+  http?: KubeHttp;
   namespace: string;
   /** Name of the Lease object. */
   name: string;
@@ -62,7 +64,7 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
 
   constructor(private readonly options: LeaderElectorOptions) {
-    this.http = new KubeHttp(options.kubeConfig);
+    this.http = options.http ?? new KubeHttp(options.kubeConfig);
     this.leaseDurationMs = (options.leaseDurationSeconds ?? 15) * 1000;
     this.renewDeadlineMs = (options.renewDeadlineSeconds ?? 10) * 1000;
     this.retryPeriodMs = (options.retryPeriodSeconds ?? 2) * 1000;
@@ -101,7 +103,7 @@ export class LeaderElector {
       await this.release();
       this.stepDown('stopped');
     }
-    this.http.close();
+    if (!this.options.http) this.http.close();
   }
 
   private async run(firstAttempt: () => void): Promise<void> {

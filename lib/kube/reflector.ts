@@ -20,6 +20,8 @@ export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface ReflectorOptions<T> {
   kubeConfig: KubeConfig;
+  /** The part's shared client (one keep-alive agent per part; its owner closes it); default: one of its own. */
+  http?: KubeHttp;
   /** API path of the collection, e.g. '/apis/batch/v1/namespaces/ns/jobs' or '/api/v1/pods'. */
   path: string;
   labelSelector?: string;
@@ -85,12 +87,14 @@ export class Reflector<T extends { metadata?: V1ObjectMeta }> {
   private resyncDue = false;
   private resyncTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
-  private readonly opts: Required<Omit<ReflectorOptions<T>, 'labelSelector' | 'fieldSelector' | 'onEvent' | 'onRestart'>> &
+  private readonly ownsHttp: boolean;
+  private readonly opts: Required<Omit<ReflectorOptions<T>, 'http' | 'labelSelector' | 'fieldSelector' | 'onEvent' | 'onRestart'>> &
     Pick<ReflectorOptions<T>, 'labelSelector' | 'fieldSelector' | 'onEvent' | 'onRestart'>;
 
   constructor(options: ReflectorOptions<T>) {
     this.opts = { ...DEFAULTS, ...options };
-    this.http = new KubeHttp(options.kubeConfig);
+    this.ownsHttp = options.http === undefined;
+    this.http = options.http ?? new KubeHttp(options.kubeConfig);
   }
 
   get synced(): boolean {
@@ -133,7 +137,7 @@ export class Reflector<T extends { metadata?: V1ObjectMeta }> {
     this.stopController.abort();
     this.endWatch('stopped');
     await this.loop;
-    this.http.close();
+    if (this.ownsHttp) this.http.close();
   }
 
   private endWatch(reason: WatchEnd): void {

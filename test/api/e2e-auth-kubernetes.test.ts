@@ -44,7 +44,7 @@ const webhook = await startWebhookServer({
 });
 t.teardown(() => webhook.close());
 cluster.exposeService(SYSTEM_NS, 'k8s-job-manager-webhook', 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(admin, SYSTEM_NS, NS, material.ca);
+await registerWebhook(new KubeHttp(admin), SYSTEM_NS, NS, material.ca);
 
 async function role(name: string, rules: V1PolicyRule[]): Promise<void> {
   await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name }, rules } });

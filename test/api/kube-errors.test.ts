@@ -1,6 +1,7 @@
 import t from 'tap';
 import { describeKubeError, kubeErrorFacts, kubeFailure, type KubeErrorFacts } from '../../api/kube/kube-errors.js';
 import { logUnavailable } from '../../api/routes/jobs.js';
+import { KubeApiError, type KubeStatus } from '../../lib/kube/http.js';
 
 t.test('Kubernetes errors become client-meaningful answers without internals', async (t) => {
   const doing = 'creating Job pygeoapi-job-1';
@@ -31,13 +32,25 @@ t.test('Kubernetes errors become client-meaningful answers without internals', a
   }
 });
 
-t.test('facts from client-node errors', async (t) => {
-  t.same(kubeErrorFacts({ code: 422, body: JSON.stringify({ message: 'm' }) }), { status: 422, body: { message: 'm' } });
-  t.same(kubeErrorFacts({ code: 500, body: '<html>' }), { status: 500 });
-  t.same(kubeErrorFacts(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), { errorCode: 'ECONNREFUSED' });
-  t.same(kubeErrorFacts({ cause: { code: 'ETIMEDOUT' } }), { errorCode: 'ETIMEDOUT' });
-  t.same(kubeErrorFacts(Object.assign(new Error('t'), { name: 'TimeoutError' })), { errorCode: 'TimeoutError' });
-  const original = { code: 500, body: '{"message":"boom"}' };
+t.test('facts from KubeApiError and network errors', async (t) => {
+  const status = (body: KubeStatus, code: number, retryAfter?: number) => new KubeApiError(code, body.message ?? `HTTP ${code}`, body.reason, body, retryAfter);
+  const cases: Array<[string, unknown, KubeErrorFacts]> = [
+    ['422 with its Status', status({ message: 'm', details: { causes: [{ field: 'f', message: 'bad' }] } }, 422), { status: 422, body: { message: 'm', details: { causes: [{ field: 'f', message: 'bad' }] } } }],
+    ['an answer that is not a Status', new KubeApiError(500, '<html>'), { status: 500 }],
+    ['429 with Retry-After and no Status', new KubeApiError(429, 'HTTP 429', undefined, undefined, 7), { status: 429, body: { details: { retryAfterSeconds: 7 } } }],
+    ['503 with Retry-After in the Status', status({ message: 'later', details: { retryAfterSeconds: 3 } }, 503, 3), { status: 503, body: { message: 'later', details: { retryAfterSeconds: 3 } } }],
+    ['connection refused', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }), { errorCode: 'ECONNREFUSED' }],
+    ['wrapped network error', Object.assign(new Error('fetch failed'), { cause: { code: 'ETIMEDOUT' } }), { errorCode: 'ETIMEDOUT' }],
+    ['our request timeout (AbortError caused by TimeoutError)', Object.assign(new Error('aborted'), { name: 'AbortError', code: 'ABORT_ERR', cause: { name: 'TimeoutError' } }), { errorCode: 'TimeoutError' }],
+    ['a TimeoutError', Object.assign(new Error('t'), { name: 'TimeoutError' }), { errorCode: 'TimeoutError' }],
+    ['anything else: no answer', new Error('the kubeconfig has no current cluster'), {}],
+    ['not even an Error', undefined, {}],
+  ];
+  for (const [what, error, facts] of cases) t.same(kubeErrorFacts(error), facts, what);
+  // Retry-After reaches the client's 503.
+  t.match(kubeFailure(new KubeApiError(429, 'HTTP 429', undefined, undefined, 9), 'creating Job x').headers, { 'retry-after': '9' });
+  t.equal(kubeFailure(Object.assign(new Error('aborted'), { code: 'ABORT_ERR', cause: { name: 'TimeoutError' } }), 'reading Job x').status, 504);
+  const original = new KubeApiError(500, 'boom');
   const mapped = kubeFailure(original, 'reading Job x');
   t.equal(mapped.cause, original, 'the original is kept for the log');
   t.notOk(Object.keys(mapped).includes('cause'), 'but not serialised');
@@ -48,7 +61,7 @@ t.test('log read failures in plain words', async (t) => {
     metadata: { name: 'p1' },
     status: { containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state, lastState }] },
   });
-  const httpError = (code: number) => Object.assign(new Error('HTTP-Code: 400 Message: Error occurred in log request Body: undefined Headers: {}'), { code });
+  const httpError = (code: number) => new KubeApiError(code, `HTTP ${code}`);
   t.equal(logUnavailable(pod({ waiting: { reason: 'ContainerCreating' } }), 'main', httpError(400)), 'container "main" has not started yet (ContainerCreating)');
   t.equal(logUnavailable({ metadata: { name: 'p1' }, status: {} }, 'main', httpError(400)), 'container "main" has not started yet');
   t.equal(logUnavailable(pod({ terminated: { exitCode: 0 } }), 'main', httpError(404)), 'pod p1 no longer exists');

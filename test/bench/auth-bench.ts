@@ -13,6 +13,7 @@ import { JOB } from '../../local-cluster/api-server/resources.js';
 import { startApi } from '../../api/index.js';
 import { createAuthenticator } from '../../api/auth/authenticator.js';
 import { KubernetesReviews } from '../../api/auth/kubernetes-reviews.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { loadConfigFile } from '../../lib/config/index.js';
 import { createLogger } from '../../lib/logging.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
@@ -55,7 +56,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const measure = async (mode: 'none' | 'token' | 'kubernetes', authorization?: string, jobId = tokenJob): Promise<LatencySummary> => {
       const env = { PYGEOAPI_K8S_MANAGER_AUTH_MODE: mode, PYGEOAPI_K8S_MANAGER_AUTH_TOKENS: `bench:user:${TOKEN}`, PYGEOAPI_K8S_MANAGER_AUTH_CACHE_SECONDS: '600' };
       const { config } = loadConfigFile(resolve('pygeoapi-config.yaml'), env);
-      const real = new KubernetesReviews(admin, NS, config.settings.auth.cacheSeconds);
+      const real = new KubernetesReviews(new KubeHttp(admin), NS, config.settings.auth.cacheSeconds);
       const authenticator = createAuthenticator({
         settings: config.settings.auth,
         ...(config.settings.secrets.authTokens ? { tokens: config.settings.secrets.authTokens } : {}),

@@ -139,7 +139,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     stops.push(async () => kube.close());
     const clusterCa = Buffer.from(kubeConfig.getCurrentCluster()?.caData ?? '', 'base64').toString('utf8');
     // The shipped webhook configuration; the webhook part replaces this caBundle with its own CA.
-    await registerWebhook(kubeConfig, SYSTEM_NAMESPACE, JOBS_NAMESPACE, clusterCa);
+    await registerWebhook(kube, SYSTEM_NAMESPACE, JOBS_NAMESPACE, clusterCa);
 
     const base = {
       KUBECONFIG: kubeconfig,

@@ -47,11 +47,11 @@ const CONTROLLER_LEASE = DEFAULT_TUNING.leaderElection.leaseName;
 // prettier-ignore
 const KUBE_CALLS: KubeCall[] = [
   // API: creating, reading, dismissing Jobs and reading container logs.
-  { file: 'api/kube/job-client.ts', evidence: '.createNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'create', scope: 'jobs' },
-  { file: 'api/kube/job-client.ts', evidence: '.readNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'get', scope: 'jobs' },
-  { file: 'api/kube/job-client.ts', evidence: '.patchNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'patch', scope: 'jobs' },
-  { file: 'api/kube/job-client.ts', evidence: '.deleteNamespacedJob(', part: 'api', group: 'batch', resource: 'jobs', verb: 'delete', scope: 'jobs' },
-  { file: 'api/kube/job-client.ts', evidence: 'new Log(', part: 'api', group: '', resource: 'pods/log', verb: 'get', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: "method: 'POST', path: this.jobPath()", part: 'api', group: 'batch', resource: 'jobs', verb: 'create', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: 'request({ path: this.jobPath(jobName) })', part: 'api', group: 'batch', resource: 'jobs', verb: 'get', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: "method: 'PATCH', path: this.jobPath(jobName)", part: 'api', group: 'batch', resource: 'jobs', verb: 'patch', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: "method: 'DELETE', path: this.jobPath(jobName)", part: 'api', group: 'batch', resource: 'jobs', verb: 'delete', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: 'return `/api/v1/namespaces/${this.namespace}/pods/${pod}/log`', part: 'api', group: '', resource: 'pods/log', verb: 'get', scope: 'jobs' },
   // API: the watch caches behind every status document.
   { file: 'api/kube/job-cache.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'api', group: 'batch', resource: 'jobs', verb: 'list', scope: 'jobs' },
   { file: 'api/kube/job-cache.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs`', part: 'api', group: 'batch', resource: 'jobs', verb: 'watch', scope: 'jobs' },
@@ -64,10 +64,10 @@ const KUBE_CALLS: KubeCall[] = [
   { file: 'api/index.ts', evidence: 'new LeaderElector(', part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'create', scope: 'jobs' },
   { file: 'api/index.ts', evidence: "name: 'k8s-job-manager-api-callbacks'", part: 'api', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: 'k8s-job-manager-api-callbacks' },
   // API, `kubernetes` access-control mode: who a caller's token belongs to, and what RBAC allows it.
-  { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createTokenReview(', part: 'api', group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create', scope: 'cluster' },
-  { file: 'api/auth/kubernetes-reviews.ts', evidence: '.createSubjectAccessReview(', part: 'api', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create', scope: 'cluster' },
+  { file: 'api/auth/kubernetes-reviews.ts', evidence: "method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews'", part: 'api', group: 'authentication.k8s.io', resource: 'tokenreviews', verb: 'create', scope: 'cluster' },
+  { file: 'api/auth/kubernetes-reviews.ts', evidence: "method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews'", part: 'api', group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create', scope: 'cluster' },
   // API: Events on Jobs whose callbacks were refused or given up.
-  { file: 'api/kube/job-client.ts', evidence: '.createNamespacedEvent(', part: 'api', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
+  { file: 'api/kube/job-client.ts', evidence: "method: 'POST', path: `/api/v1/namespaces/${this.namespace}/events`", part: 'api', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
   // Webhook: self-managed TLS (the serving and the CA Secret) and the caBundle of its MutatingWebhookConfiguration.
   { file: 'certs/tls-secret.ts', evidence: 'kube.request<V1Secret>({ path: `${secretsPath(namespace)}/${encodeURIComponent(name)}` })', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookSecret, selfManagedTlsOnly: true },
   { file: 'certs/tls-secret.ts', evidence: 'kube.request<V1Secret>({ path: `${secretsPath(namespace)}/${encodeURIComponent(name)}` })', part: 'webhook', group: '', resource: 'secrets', verb: 'get', scope: 'system', name: (n) => n.webhookCaSecret, selfManagedTlsOnly: true },

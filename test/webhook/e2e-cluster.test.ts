@@ -52,7 +52,7 @@ t.test('kubectl-made Jobs get the contract from the webhook', async (t) => {
   t.teardown(() => webhook.close());
   cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
   // The caBundle is the CA from the Secret: the API server verifies the webhook with it.
-  await registerWebhook(kubeConfig, SYSTEM_NS, 'default', material.ca);
+  await registerWebhook(new KubeHttp(kubeConfig), SYSTEM_NS, 'default', material.ca);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webhook-e2e-'));
   const kubeconfig = path.join(dir, 'kubeconfig');
@@ -122,7 +122,7 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   });
   t.teardown(() => webhook.close());
   cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-  const configuration = await registerWebhook(kubeConfig, SYSTEM_NS, 'default', material.ca);
+  const configuration = await registerWebhook(new KubeHttp(kubeConfig), SYSTEM_NS, 'default', material.ca);
   t.equal(configuration.webhooks?.[0]?.failurePolicy, 'Ignore', 'the shipped configuration fails open');
   // Fail closed here, so that a request the webhook missed would show as an error.
   await kubeConfig.makeApiClient(AdmissionregistrationV1Api).patchMutatingWebhookConfiguration(

@@ -46,7 +46,7 @@ const webhook = await startWebhookServer({
 });
 t.teardown(() => webhook.close());
 cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(kubeConfig, SYSTEM_NS, JOBS_NS, material.ca);
+await registerWebhook(new KubeHttp(kubeConfig), SYSTEM_NS, JOBS_NS, material.ca);
 
 // Another webhook, called after ours (configurations go by name), that labels new Jobs: the API server then reinvokes ours.
 const other = await startOtherWebhook(t, webhookCertificates('labeller', SYSTEM_NS), (request) =>

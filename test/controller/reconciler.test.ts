@@ -1,0 +1,193 @@
+/**
+ * The reconciler with fakes for its I/O (cache, finalizers, Events, the log
+ * stream): for each state of a pod, which finalizer calls, Events, re-queues
+ * and metrics follow. The archive itself (S3) is covered end to end in
+ * archive-e2e.test.ts; here, what leads to it and what it must not do.
+ */
+import t, { type Test } from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import type { V1Pod } from '@kubernetes/client-node';
+import { Reconciler } from '../../controller/reconciler.js';
+import type { ArchiveContext } from '../../controller/archive-pod.js';
+import type { PodEvents } from '../../controller/events.js';
+import { controllerMetrics } from '../../controller/metrics.js';
+import type { JobInfo, PodCache } from '../../controller/pod-cache.js';
+import type { PodFinalizers } from '../../controller/pod-finalizer.js';
+import { DEFAULT_TUNING, type ControllerSettings } from '../../controller/settings.js';
+import { ANNOTATIONS, LOG_FINALIZER, MANAGED_LABEL } from '../../lib/contract.js';
+import { FakeApi } from './helpers/fake-api.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const KEY = 'ns/p';
+const GIVE_UP_SECONDS = 600;
+
+interface PodState {
+  managed?: boolean;
+  finalizer?: boolean;
+  archived?: boolean;
+  /** Seconds since deletion started. */
+  deletingFor?: number;
+  running?: boolean;
+}
+
+function podOf(state: PodState): V1Pod {
+  const { managed = true, finalizer = false, archived = false, deletingFor, running = true } = state;
+  return {
+    metadata: {
+      name: 'p',
+      namespace: 'ns',
+      uid: 'uid-p',
+      resourceVersion: '1',
+      labels: managed ? { [MANAGED_LABEL]: 'true' } : {},
+      ...(finalizer ? { finalizers: [LOG_FINALIZER] } : {}),
+      ...(archived ? { annotations: { [ANNOTATIONS.logArchive]: 's3://b/k' } } : {}),
+      ...(deletingFor !== undefined ? { deletionTimestamp: new Date(Date.now() - deletingFor * 1000) } : {}),
+    },
+    spec: { containers: [{ name: 'main' }] },
+    status: running
+      ? { phase: 'Running', containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }
+      : { phase: 'Pending', containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] },
+  };
+}
+
+interface World {
+  reconciler: Reconciler;
+  api: FakeApi;
+  /** What the reconciler did, in order: `add-finalizer`, `release-finalizer`, `event <type> <reason>`, `forget`, `enqueue-after <ms>`, `enqueue`. */
+  did: string[];
+  jobOfCalls: number;
+  gaveUp(): Promise<number>;
+  setPod(pod: V1Pod | undefined): void;
+}
+
+async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean } = {}): Promise<World> {
+  const spool = await mkdtemp(path.join(os.tmpdir(), 'reconciler-test-'));
+  t.teardown(() => rm(spool, { recursive: true, force: true }));
+  const api = new FakeApi();
+  const did: string[] = [];
+  let current = pod;
+  const w = { jobOfCalls: 0 } as World;
+  const cache = {
+    pod: (key: string) => (key === KEY ? current : undefined),
+    jobOf: async (): Promise<JobInfo> => {
+      w.jobOfCalls++;
+      return { job: undefined, deleted: false, settled: true };
+    },
+    podsOfJob: () => [],
+  } as unknown as PodCache;
+  const finalizers = {
+    add: async () => {
+      did.push('add-finalizer');
+      return true;
+    },
+    release: async () => {
+      did.push('release-finalizer');
+      return 'removed';
+    },
+  } as unknown as PodFinalizers;
+  const events = {
+    emit: (_pod: V1Pod, type: string, reason: string) => did.push(`event ${type} ${reason}`),
+    forget: () => did.push('forget'),
+  } as unknown as PodEvents;
+  const registry = new Registry();
+  const metrics = controllerMetrics(registry, { queueDepth: () => 0, oldestHeldFinalizerSeconds: () => 0, isLeader: () => true });
+  const settings: ControllerSettings = {
+    ...DEFAULT_TUNING,
+    missingVariables: options.archive ? [] : ['PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME'],
+    configurationErrors: [],
+    layout: 'per-container',
+    jobNamePrefix: 'pygeoapi-job-',
+    giveUpSeconds: GIVE_UP_SECONDS,
+  };
+  const reconciler = new Reconciler({
+    cache,
+    http: api.http(),
+    finalizers,
+    events,
+    metrics,
+    // Never reached in these tests: a capture that is still running is never archived.
+    archive: options.archive ? ({} as ArchiveContext) : undefined,
+    settings,
+    spoolRoot: () => spool,
+    logger: pino({ level: 'silent' }),
+    enqueue: () => did.push('enqueue'),
+    enqueueAfter: (_key, ms) => did.push(`enqueue-after ${Math.round(ms / 1000)}s`),
+  });
+  t.teardown(() => reconciler.disposeCaptures());
+  return Object.assign(w, {
+    reconciler,
+    api,
+    did,
+    gaveUp: async () => (await metrics.archives.get()).values.find((v) => v.labels.result === 'gave_up')?.value ?? 0,
+    setPod: (p: V1Pod | undefined) => {
+      current = p;
+    },
+  });
+}
+
+t.test('without an archive: what happens to a pod, state by state', async (t) => {
+  const cases: Array<[string, V1Pod | undefined, string[], number]> = [
+    ['no pod: nothing', undefined, [], 0],
+    ['not ours: nothing', podOf({ managed: false }), [], 0],
+    ['ours, new: finalizer added, held, the operator told why', podOf({}), ['add-finalizer', 'event Warning LogArchiveNotConfigured'], 0],
+    ['ours, held: held again, no second finalizer', podOf({ finalizer: true }), ['event Warning LogArchiveNotConfigured'], 0],
+    [
+      'being deleted, held 100 s of 600: held, looked at again when the give-up deadline comes',
+      podOf({ finalizer: true, deletingFor: 100 }),
+      ['event Warning LogArchiveNotConfigured', 'enqueue-after 500s'],
+      0,
+    ],
+    [
+      'being deleted past the give-up deadline: released without logs, said loudly',
+      podOf({ finalizer: true, deletingFor: GIVE_UP_SECONDS + 5 }),
+      ['release-finalizer', 'event Warning LogArchiveGaveUp', 'forget'],
+      1,
+    ],
+    ['being deleted without our finalizer: none added (the API server refuses), nothing held', podOf({ deletingFor: 10 }), [], 0],
+    ['archived and still held: the finalizer goes', podOf({ finalizer: true, archived: true }), ['release-finalizer'], 0],
+    ['archived, finalizer gone: nothing', podOf({ archived: true }), [], 0],
+  ];
+  for (const [what, pod, expected, gaveUp] of cases) {
+    const w = await world(t, pod);
+    await w.reconciler.reconcile(KEY, new AbortController().signal);
+    t.same(w.did, expected, what);
+    t.equal(await w.gaveUp(), gaveUp, `${what}: gave-up metric`);
+    t.equal(w.jobOfCalls, pod ? 1 : 0, `${what}: the Job looked up only for a pod that exists`);
+  }
+});
+
+t.test('with an archive: a running pod of ours is held and its log captured, never released early', async (t) => {
+  const w = await world(t, podOf({}), { archive: true });
+  await w.reconciler.reconcile(KEY, new AbortController().signal);
+  t.same(w.did, ['add-finalizer'], 'finalizer added; waiting, nothing released');
+  await waitFor(() => w.api.calls.includes('STREAM /api/v1/namespaces/ns/pods/p/log'), { what: 'the log to be followed' });
+
+  // Looked at again while the capture runs: still waiting, still no release, no second capture.
+  w.setPod(podOf({ finalizer: true }));
+  await w.reconciler.reconcile(KEY, new AbortController().signal);
+  t.same(w.did, ['add-finalizer'], 'nothing more');
+  t.equal(w.api.calls.filter((c) => c.includes('/log')).length, 1, 'one capture per pod');
+
+  await w.reconciler.disposeCaptures();
+  t.ok(w.api.logStreams.length === 1 && w.api.logStreams[0]!.destroyed, 'disposing the captures ends the log stream');
+});
+
+t.test('a pod that stopped being ours: dropped only when no capture holds it', async (t) => {
+  const without = await world(t, undefined);
+  const cases: Array<[string, V1Pod, boolean]> = [
+    ['ours: reconcile', podOf({}), true],
+    ['ours by finalizer alone', podOf({ managed: false, finalizer: true }), true],
+    ['not ours: skip', podOf({ managed: false }), false],
+  ];
+  for (const [what, pod, expected] of cases) t.equal(without.reconciler.podChanged('MODIFIED', KEY, pod), expected, what);
+
+  const held = await world(t, podOf({}), { archive: true });
+  await held.reconciler.reconcile(KEY, new AbortController().signal);
+  t.equal(held.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), true, 'a captured pod stays of interest whatever its labels');
+  await held.reconciler.disposeCaptures();
+  t.equal(held.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), false, 'after its capture is disposed, it is not');
+});
