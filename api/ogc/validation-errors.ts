@@ -1,0 +1,32 @@
+/**
+ * What a route schema found wrong with a request, in words that name the
+ * part and the JSON path (`body/subscriber/successUri must be a string`),
+ * for the 400 exception. Fastify's own message names the path but not, for
+ * an enum, the values allowed, nor, for a property name, the property.
+ */
+import type { FastifySchemaValidationError } from 'fastify';
+
+/** Only the first problem: fastify's ajv stops at it (allErrors is off). */
+export function describeValidation(errors: readonly FastifySchemaValidationError[], part: string | undefined): string {
+  const first = errors[0];
+  if (!first) return `the request ${part ?? ''} is not valid`.replace(/\s+$/, '');
+  const where = `${part ?? ''}${first.instancePath}`;
+  const params = first.params as Record<string, unknown>;
+  const quoted = (values: unknown): string => (Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : '');
+  // Inside propertyNames ajv reports the rule the name broke; the name itself is what the client can fix.
+  const name = (first as { propertyName?: string }).propertyName ?? (typeof params.propertyName === 'string' ? params.propertyName : undefined);
+  if (name !== undefined) {
+    const allowed = errors.find((e) => e.keyword === 'enum')?.params as { allowedValues?: unknown } | undefined;
+    return `${where} has no property ${JSON.stringify(name)}${allowed?.allowedValues ? ` (it takes ${quoted(allowed.allowedValues)})` : ''}`;
+  }
+  switch (first.keyword) {
+    case 'enum':
+      return `${where} must be one of ${quoted(params.allowedValues)}`;
+    case 'type':
+      return `${where} must be ${params.type === 'object' ? 'a JSON object' : params.type === 'array' ? 'an array' : `a ${String(params.type)}`}`;
+    case 'additionalProperties':
+      return `${where} has no property ${JSON.stringify(params.additionalProperty)}`;
+    default:
+      return `${where} ${first.message ?? 'is not valid'}`;
+  }
+}
