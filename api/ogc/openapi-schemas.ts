@@ -131,9 +131,10 @@ export const executeSchema = {
     subscriber: {
       type: 'object',
       description: 'callback URLs, POSTed the status (inProgressUri, failedUri) or the results document (successUri)',
-      // propertyNames, not additionalProperties: fastify's ajv would silently drop an unknown key instead of refusing it.
-      propertyNames: { enum: CALLBACKS },
       properties: Object.fromEntries(CALLBACKS.map((key) => [key, callbackUri])),
+      // Not `additionalProperties: false`: fastify's ajv silently drops such keys (removeAdditional) instead of refusing them;
+      // not propertyNames either: OpenAPI 3.0 has no such keyword.
+      additionalProperties: { not: {} },
     },
   },
 } as const;

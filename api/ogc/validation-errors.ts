@@ -2,7 +2,7 @@
  * What a route schema found wrong with a request, in words that name the
  * part and the JSON path (`body/subscriber/successUri must be a string`),
  * for the 400 exception. Fastify's own message names the path but not, for
- * an enum, the values allowed, nor, for a property name, the property.
+ * an enum, the values allowed, nor the property no schema allows.
  */
 import type { FastifySchemaValidationError } from 'fastify';
 
@@ -13,11 +13,11 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
   const where = `${part ?? ''}${first.instancePath}`;
   const params = first.params as Record<string, unknown>;
   const quoted = (values: unknown): string => (Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : '');
-  // Inside propertyNames ajv reports the rule the name broke; the name itself is what the client can fix.
-  const name = (first as { propertyName?: string }).propertyName ?? (typeof params.propertyName === 'string' ? params.propertyName : undefined);
-  if (name !== undefined) {
-    const allowed = errors.find((e) => e.keyword === 'enum')?.params as { allowedValues?: unknown } | undefined;
-    return `${where} has no property ${JSON.stringify(name)}${allowed?.allowedValues ? ` (it takes ${quoted(allowed.allowedValues)})` : ''}`;
+  // A property no schema allows (`additionalProperties: { not: {} }`): the object, and the property to remove.
+  if (first.keyword === 'not' && first.schemaPath.endsWith('/additionalProperties/not')) {
+    const slash = first.instancePath.lastIndexOf('/');
+    const property = first.instancePath.slice(slash + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+    return `${part ?? ''}${first.instancePath.slice(0, slash)} has no property ${JSON.stringify(property)}`;
   }
   switch (first.keyword) {
     case 'enum':
