@@ -9,7 +9,7 @@ import type { FastifySchemaValidationError } from 'fastify';
 /** Only the first problem: fastify's ajv stops at it (allErrors is off). */
 export function describeValidation(errors: readonly FastifySchemaValidationError[], part: string | undefined): string {
   const first = errors[0];
-  if (!first) return `the request ${part ?? ''} is not valid`.replace(/\s+$/, '');
+  if (!first) return `the request ${part ?? 'body'} is not valid`;
   const where = `${part ?? ''}${first.instancePath}`;
   const params = first.params as Record<string, unknown>;
   const quoted = (values: unknown): string => (Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : '');
@@ -23,7 +23,7 @@ export function describeValidation(errors: readonly FastifySchemaValidationError
     case 'enum':
       return `${where} must be one of ${quoted(params.allowedValues)}`;
     case 'type':
-      return `${where} must be ${params.type === 'object' ? 'a JSON object' : params.type === 'array' ? 'an array' : `a ${String(params.type)}`}`;
+      return `${where} must be ${params.type === 'object' ? 'a JSON object' : /^[aeiou]/.test(String(params.type)) ? `an ${String(params.type)}` : `a ${String(params.type)}`}`;
     case 'additionalProperties':
       return `${where} has no property ${JSON.stringify(params.additionalProperty)}`;
     default:
