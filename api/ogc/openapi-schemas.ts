@@ -91,6 +91,20 @@ const jobList = { type: 'object', required: ['jobs', 'links'], properties: { job
 /** Output id → inline value or qualified value `{ value, mediaType }` or link. */
 const results = { type: 'object', description: 'output id → value, qualified value or link', additionalProperties: true } as const;
 
+/**
+ * A 200 with results: the document as JSON, or one output bare in its own
+ * media type (strings are sent as they are; the schema serializes documents only).
+ */
+function resultsResponse(description: string) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: results },
+      '*/*': { schema: { description: 'one output, bare, in its own media type (response raw, the default)' } },
+    },
+  };
+}
+
 // The scheme, credentials and address of a callback are checked by the callback policy, whose errors name the problem.
 const callbackUri = { type: 'string', description: 'an http(s) URL the callback policy accepts' } as const;
 const CALLBACKS = ['successUri', 'inProgressUri', 'failedUri'] as const;
@@ -185,7 +199,7 @@ export const ROUTE_SCHEMAS = {
     params: { type: 'object', required: ['processId'], properties: { processId: { type: 'string' } } },
     headers: { type: 'object', properties: { prefer: { type: 'string', description: 'respond-async for asynchronous execution' } } },
     body: executeSchema,
-    response: { 200: { ...results, description: 'one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)' }, 201: statusInfoSchema, 303: { description: 'form posts: the job page', type: 'null' }, ...errors },
+    response: { 200: resultsResponse('one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)'), 201: statusInfoSchema, 303: { description: 'form posts: the job page', type: 'null' }, ...errors },
   },
   jobs: {
     summary: 'List jobs',
@@ -225,7 +239,7 @@ export const ROUTE_SCHEMAS = {
     tags: ['Jobs'],
     params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
     querystring: { type: 'object', properties: { f: { type: 'string', enum: ['json'] } } },
-    response: { 200: { ...results, description: 'as the execution asked: one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)' }, ...errors },
+    response: { 200: resultsResponse('as the execution asked: one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)'), ...errors },
   },
   logs: {
     summary: 'Log of a job',

@@ -116,6 +116,10 @@ t.test('/api is an OpenAPI 3.0 document with the OGC paths', async (t) => {
   }
   const statusSchema = (doc.paths['/jobs/{jobId}']!.get as Operation).responses['200']!.content!['application/json']!.schema!;
   t.ok(statusSchema.properties?.jobID && statusSchema.properties.progress, 'the status schema has the statusInfo fields');
+  for (const [path, method] of [['/jobs/{jobId}/results', 'get'], ['/processes/{processId}/execution', 'post']] as const) {
+    const content = (doc.paths[path]![method] as Operation).responses['200']!.content ?? {};
+    t.same(Object.keys(content).sort(), ['*/*', 'application/json'], `${method.toUpperCase()} ${path}: the results document and the bare output in its own media type`);
+  }
   const executeBody = (doc.paths['/processes/{processId}/execution']!.post as Operation).requestBody?.content?.['application/json']?.schema;
   t.ok(executeBody?.properties?.inputs && executeBody.properties.response, 'the execute request body schema');
   t.notOk(doc.paths['/healthz'] || doc.paths['/metrics'], 'probes and metrics are not part of the OGC API');
