@@ -109,7 +109,7 @@ function resultsResponse(description: string) {
 const callbackUri = { type: 'string', description: 'an http(s) URL the callback policy accepts' } as const;
 const CALLBACKS = ['successUri', 'inProgressUri', 'failedUri'] as const;
 
-/** How an output is to be returned (output.yaml); only by value here. */
+/** How an output is to be returned (output.yaml); this server returns every output by value. */
 const outputDefinition = {
   type: 'object',
   properties: {
