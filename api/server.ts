@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Histogram } from 'prom-client';
 import type { ApiContext } from './context.js';
 import { invalidParameter, OgcError, payloadTooLarge, serverError } from './ogc/exceptions.js';
+import { describeValidation } from './ogc/validation-errors.js';
 import { landingRoutes } from './routes/landing.js';
 import { parseJsonBody } from './json-body.js';
 import { registerRateLimits } from './limits.js';
@@ -32,7 +33,7 @@ function asOgcError(error: FastifyError, bodyLimit: number): OgcError {
   if (error instanceof OgcError) return error;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return payloadTooLarge(bodyLimit);
   // A request the route schemas reject: the parameter and what is wrong with it.
-  if (error.validation) return invalidParameter(error.message);
+  if (error.validation) return invalidParameter(describeValidation(error.validation, error.validationContext));
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const detail = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'the request body must be application/json' : error.message;

@@ -33,8 +33,10 @@ export const ANNOTATIONS = {
   inputs: `${ANNOTATION_PREFIX}inputs`,
   /** Ours: S3 key holding a result too large for an annotation. */
   resultLocation: `${ANNOTATION_PREFIX}result-location`,
-  /** Ours: the execute request's `response` ("raw" or "document"), when it named one; results answer in it. */
+  /** Ours: the execute request's `response` ("raw", the OGC default, or "document"); results answer in it. Absent: raw. */
   response: `${ANNOTATION_PREFIX}response`,
+  /** Ours: the output ids the execute request asked for (JSON array), when it named some; results give only those. */
+  outputs: `${ANNOTATION_PREFIX}outputs`,
   /** Ours: OGC subscriber (callback URIs) as JSON. */
   subscriber: `${ANNOTATION_PREFIX}subscriber`,
   /** Ours: set when the job was dismissed through the API (ISO time). */

@@ -77,6 +77,20 @@ function failureMessage(job: V1Job, pods: V1Pod[]): string {
   return parts.join('; ') || 'the job failed';
 }
 
+/**
+ * The message of a successful job, worded as the Python manager words it:
+ * the terminated state of the job container (the pod's first container) as
+ * `reason[: message]` — Kubernetes says `Completed`, and a termination
+ * message the program wrote follows it. `Completed` when the pods are gone.
+ */
+function completedMessage(pods: V1Pod[]): string {
+  const pod = pods.find((p) => p.status?.phase === 'Succeeded') ?? pods[0];
+  const first = pod?.spec?.containers?.[0]?.name;
+  const statuses = pod?.status?.containerStatuses ?? [];
+  const terminated = (statuses.find((c) => c.name === first) ?? statuses[0])?.state?.terminated;
+  return [terminated?.reason ?? 'Completed', terminated?.message?.trim()].filter(Boolean).join(': ');
+}
+
 /** Why the job has not started: a waiting container's reason, else the latest Event. */
 function pendingMessage(pods: V1Pod[], events: CoreV1Event[]): string | undefined {
   const waiting = containerStatuses(pods).find((c) => c.state?.waiting?.reason && !['ContainerCreating', 'PodInitializing'].includes(c.state.waiting.reason));
@@ -110,13 +124,13 @@ export function decideStatus(objects: JobObjects): { status: OgcStatus; message?
   const { job, pods, events } = objects;
   const annotations = job.metadata?.annotations ?? {};
   if (annotations[ANNOTATIONS.dismissed] !== undefined) return { status: 'dismissed', message: 'dismissed by request' };
-  if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet')) return { status: 'successful', message: 'job completed' };
+  if (condition(job, 'Complete') || condition(job, 'SuccessCriteriaMet')) return { status: 'successful', message: completedMessage(pods) };
   if (condition(job, 'Failed') || condition(job, 'FailureTarget')) return { status: 'failed', message: failureMessage(job, pods) };
   // Deleted before it finished (kubectl delete, a namespace going): it will not finish any more.
   if (objects.deleted) return { status: 'dismissed', message: 'the Job was deleted before it finished' };
   // Jobs without conditions (e.g. the Python manager's, read from an old API server): counts, as it decided.
   if (!job.status?.conditions?.length) {
-    if ((job.status?.succeeded ?? 0) > 0) return { status: 'successful', message: 'job completed' };
+    if ((job.status?.succeeded ?? 0) > 0) return { status: 'successful', message: completedMessage(pods) };
     if ((job.status?.failed ?? 0) > 0 && (job.status?.active ?? 0) === 0 && (job.spec?.backoffLimit ?? 6) < (job.status?.failed ?? 0)) {
       return { status: 'failed', message: failureMessage(job, pods) };
     }

@@ -126,7 +126,7 @@ ${results.problem ? html`<p class="problem">${results.problem}</p>` : ''}
 ${Object.entries(results.outputs ?? {}).map(
   ([id, value]) => html`<h3>${id}</h3><pre class="value" tabindex="0" aria-label="Output ${id}">${showValue(value)}</pre>`,
 )}
-<p><a href="${base}/results?f=json" download="results-${job.jobID}.json">Download results (JSON)</a></p>
+<p><a href="${base}/results" download="results-${job.jobID}">Download results</a> (as the execution asked: the bare output in its media type, or the results document)</p>
 </section>`
     : ''
 }

@@ -57,8 +57,43 @@ export function resultsDocument(outputs: Record<string, OutputValue>): Record<st
   );
 }
 
+/** A raw answer: the bytes and the Content-Type header. */
+export interface RawAnswer {
+  body: string;
+  contentType: string;
+}
+
 /** A raw response for one output: its bytes and content type. */
-export function rawOutput(out: OutputValue): { body: string; contentType: string } {
+export function rawOutput(out: OutputValue): RawAnswer {
   if (typeof out.value === 'string' && !out.mediaType.startsWith('application/json')) return { body: out.value, contentType: out.mediaType };
   return { body: JSON.stringify(out.value), contentType: out.mediaType.startsWith('application/json') ? out.mediaType : 'application/json' };
+}
+
+/**
+ * The execute request's `response`. OGC API – Processes 1.0 makes `raw` the
+ * default (execute.yaml: `default: raw`), as pygeoapi does: only an explicit
+ * `document` gives the results document.
+ */
+export type ResponseMode = 'raw' | 'document';
+
+export function responseMode(given: unknown): ResponseMode {
+  return given === 'document' ? 'document' : 'raw';
+}
+
+/**
+ * What the results answer (GET /jobs/{id}/results, and a synchronous
+ * execution): `document` → the results document
+ * (/req/core/job-results-async-document); `raw` with one output → that
+ * output's value in its media type (/req/core/job-results-async-raw-value-one).
+ * `raw` with several outputs → the results document too: OGC 1.0 asks for
+ * multipart/related there, but the job printed one JSON object keyed by
+ * output ids, which is what the Python manager answers and what clients of
+ * it parse; for scalar outputs the document is that same object.
+ */
+export type ResultsAnswer = { document: Record<string, unknown> } | { raw: RawAnswer };
+
+export function resultsAnswer(outputs: Record<string, OutputValue>, mode: ResponseMode): ResultsAnswer {
+  const entries = Object.values(outputs);
+  if (mode === 'raw' && entries.length === 1) return { raw: rawOutput(entries[0]!) };
+  return { document: resultsDocument(outputs) };
 }

@@ -25,7 +25,8 @@ export function jobLinks(base: string, jobId: string, status: string): Link[] {
     link(base, `/jobs/${jobId}?f=html`, 'alternate', 'text/html', 'this job as HTML'),
     link(base, `/jobs/${jobId}/logs`, 'log', 'text/plain', 'job log'),
   ];
-  if (status === 'successful') links.push(link(base, `/jobs/${jobId}/results`, REL.results, 'application/json', 'job results'));
+  // No type: the results come in the output's own media type unless the execution asked for the document.
+  if (status === 'successful') links.push({ href: `${base}/jobs/${jobId}/results`, rel: REL.results, title: 'job results' });
   links.push(link(base, '/jobs', 'up', 'application/json', 'the job list'));
   return links;
 }

@@ -91,23 +91,81 @@ const jobList = { type: 'object', required: ['jobs', 'links'], properties: { job
 /** Output id → inline value or qualified value `{ value, mediaType }` or link. */
 const results = { type: 'object', description: 'output id → value, qualified value or link', additionalProperties: true } as const;
 
+/**
+ * A 200 with results: the document as JSON, or one output bare in its own
+ * media type (strings are sent as they are; the schema serializes documents only).
+ */
+function resultsResponse(description: string) {
+  return {
+    description,
+    content: {
+      'application/json': { schema: results },
+      '*/*': { schema: { description: 'one output, bare, in its own media type (response raw, the default)' } },
+    },
+  };
+}
+
 // The scheme, credentials and address of a callback are checked by the callback policy, whose errors name the problem.
 const callbackUri = { type: 'string', description: 'an http(s) URL the callback policy accepts' } as const;
+const CALLBACKS = ['successUri', 'inProgressUri', 'failedUri'] as const;
 
+/** How an output is to be returned (output.yaml); this server returns every output by value. */
+const outputDefinition = {
+  type: 'object',
+  properties: {
+    format: {
+      type: 'object',
+      properties: { mediaType: { type: 'string' }, encoding: { type: 'string' }, schema: { anyOf: [{ type: 'string' }, { type: 'object' }] } },
+    },
+    transmissionMode: { type: 'string', enum: ['value', 'reference'] },
+  },
+} as const;
+
+/**
+ * The execute request (execute.yaml). The shapes are checked here; what
+ * depends on the process (which inputs, each value against its schema, the
+ * output ids, the token) and on the server (inputs size, nesting depth,
+ * callback and href policy) is checked by the route, which knows both. Input
+ * values stay open: a value, a qualified value, a link or an array of them,
+ * judged against the process's own input schemas. Unknown top-level members
+ * are allowed (the pages post form fields to the same route).
+ */
 export const executeSchema = {
   type: 'object',
   description: 'An execute request; the pages post the same as form fields (input.<id>, mode)',
   properties: {
-    inputs: { type: 'object', description: 'input id → value (or array of values, qualified value, link)', additionalProperties: true },
-    outputs: { type: 'object', description: 'output id → output definition; only these outputs are returned', additionalProperties: { type: 'object' } },
-    response: { type: 'string', enum: ['raw', 'document'] },
+    inputs: { type: 'object', description: 'input id → value (or array of values, qualified value, link)' },
+    outputs: { type: 'object', description: 'output id → output definition; only these outputs are returned', additionalProperties: outputDefinition },
+    response: {
+      type: 'string',
+      enum: ['raw', 'document'],
+      default: 'raw',
+      description: 'raw (default): one output as its bare value in its media type (several: the results document); document: the results document',
+    },
     subscriber: {
       type: 'object',
-      properties: { successUri: callbackUri, inProgressUri: callbackUri, failedUri: callbackUri },
-      additionalProperties: false,
+      description: 'callback URLs, POSTed the status (inProgressUri, failedUri) or the results document (successUri)',
+      properties: Object.fromEntries(CALLBACKS.map((key) => [key, callbackUri])),
+      // Not `additionalProperties: false`: fastify's ajv silently drops such keys (removeAdditional) instead of refusing them;
+      // not propertyNames either: OpenAPI 3.0 has no such keyword.
+      additionalProperties: { not: {} },
     },
   },
 } as const;
+
+/** One execute request for a configured process, so Swagger UI's "try it out" sends something that runs. */
+export interface ExecuteExample {
+  processId: string;
+  body: Record<string, unknown>;
+}
+
+export function executeRouteSchema(example: ExecuteExample | undefined) {
+  return {
+    ...ROUTE_SCHEMAS.execute,
+    params: { type: 'object', required: ['processId'], properties: { processId: { type: 'string', ...(example ? { examples: [example.processId] } : {}) } } },
+    body: { ...executeSchema, ...(example ? { examples: [example.body] } : {}) },
+  };
+}
 
 const format = { f: { type: 'string', enum: ['json', 'html'], description: 'representation: json (default) or html; browsers get html from their Accept header' } } as const;
 const paging = {
@@ -134,12 +192,14 @@ export const ROUTE_SCHEMAS = {
   },
   execute: {
     summary: 'Execute a process',
-    description: 'Synchronous (200 with the results) when the process allows it and no Prefer: respond-async is sent, else asynchronous (201 + Location).',
+    description:
+      'Synchronous (200 with the results) when the process allows it and no Prefer: respond-async is sent, else asynchronous (201 + Location). ' +
+      'The results: with response raw (the default) one output as its bare value in its media type; with response document, or several outputs, the results document.',
     tags: ['Processes'],
     params: { type: 'object', required: ['processId'], properties: { processId: { type: 'string' } } },
     headers: { type: 'object', properties: { prefer: { type: 'string', description: 'respond-async for asynchronous execution' } } },
     body: executeSchema,
-    response: { 200: { ...results, description: 'results document, or the raw output with response=raw' }, 201: statusInfoSchema, 303: { description: 'form posts: the job page', type: 'null' }, ...errors },
+    response: { 200: resultsResponse('one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)'), 201: statusInfoSchema, 303: { description: 'form posts: the job page', type: 'null' }, ...errors },
   },
   jobs: {
     summary: 'List jobs',
@@ -179,7 +239,7 @@ export const ROUTE_SCHEMAS = {
     tags: ['Jobs'],
     params: { type: 'object', required: ['jobId'], properties: { jobId: { type: 'string' } } },
     querystring: { type: 'object', properties: { f: { type: 'string', enum: ['json'] } } },
-    response: { 200: { ...results, description: 'results document, or the raw output when executed with response=raw' }, ...errors },
+    response: { 200: resultsResponse('as the execution asked: one output bare in its media type (response raw, the default) or the results document (response document, or several outputs)'), ...errors },
   },
   logs: {
     summary: 'Log of a job',

@@ -14,10 +14,11 @@ import { CallbackRefused, resolveChecked } from '../callbacks/post-callback.js';
 import { parseIp } from '../../lib/net/address-policy.js';
 import { checkActiveJobs, principalKey, principalOf } from '../limits.js';
 import { jobLinks } from '../ogc/links.js';
-import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
+import { executeRouteSchema, type ExecuteExample } from '../ogc/openapi-schemas.js';
 import { waitForJob } from '../jobs/wait-for-job.js';
 import { jobResult } from '../jobs/result-source.js';
-import { outputsOf, rawOutput, resultsDocument, selectOutputs } from '../jobs/results.js';
+import { outputsOf, responseMode, resultsAnswer, selectOutputs } from '../jobs/results.js';
+import { sendAnswer } from '../jobs/results-document.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { ANNOTATIONS } from '../../lib/contract.js';
 import { guard } from '../auth/guard.js';
@@ -28,29 +29,19 @@ import { parseForm } from '../html/form-inputs.js';
 import { processPage, type ProcessDoc } from '../html/discovery-pages.js';
 import { isRecord } from '../../lib/is-record.js';
 
+/** An execute request, its shapes already checked by the route schema (executeSchema). */
 interface ExecuteBody {
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
   response?: 'raw' | 'document';
-  subscriber?: { successUri?: string; inProgressUri?: string; failedUri?: string };
+  subscriber?: Record<string, string>;
 }
 
-function parseBody(body: unknown): ExecuteBody {
-  if (body === undefined || body === null) return {};
-  if (!isRecord(body)) throw invalidParameter('the execute request must be a JSON object');
-  if (body.inputs !== undefined && !isRecord(body.inputs)) throw invalidParameter('"inputs" must be an object of input id to value');
-  if (body.outputs !== undefined && !isRecord(body.outputs)) throw invalidParameter('"outputs" must be an object of output id to output definition');
-  if (body.response !== undefined && body.response !== 'raw' && body.response !== 'document') {
-    throw invalidParameter('"response" must be "raw" or "document"');
-  }
-  if (body.subscriber !== undefined) {
-    if (!isRecord(body.subscriber)) throw invalidParameter('"subscriber" must be an object with successUri, inProgressUri and failedUri');
-    for (const [key, uri] of Object.entries(body.subscriber)) {
-      if (!['successUri', 'inProgressUri', 'failedUri'].includes(key)) throw invalidParameter(`subscriber.${key} is not a known callback`);
-      if (typeof uri !== 'string') throw invalidParameter(`subscriber.${key} must be a URI`);
-    }
-  }
-  return body as ExecuteBody;
+/** The example of Swagger UI's "try it out": a configured process's own example, one that needs no token first. */
+function executeExample(context: ApiContext): ExecuteExample | undefined {
+  const withExample = context.config.processes.filter((p) => isRecord(p.metadata.example));
+  const chosen = withExample.find((p) => !p.checkAuth) ?? withExample[0];
+  return chosen ? { processId: chosen.id, body: chosen.metadata.example as Record<string, unknown> } : undefined;
 }
 
 /** Each subscriber URL: scheme, credentials, and every address its host resolves to (checked again when sending). */
@@ -83,24 +74,18 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
     const result = await jobResult(context, jobId, found);
     if (!result) throw resultsUnavailable(jobId);
     const outputs = selectOutputs(outputsOf(result, process?.metadata), body.outputs ? Object.keys(body.outputs) : undefined);
-    reply.header('location', `${base}/jobs/${jobId}`);
-    const entries = Object.values(outputs);
-    if (body.response === 'raw' && entries.length === 1) {
-      const raw = rawOutput(entries[0]!);
-      return reply.code(200).type(raw.contentType).send(raw.body);
-    }
-    return reply.code(200).send(resultsDocument(outputs));
+    reply.header('location', `${base}/jobs/${jobId}`).code(200);
+    return sendAnswer(reply, resultsAnswer(outputs, responseMode(body.response)));
   }
 
   app.post<{ Params: { processId: string }; Body: unknown }>(
     '/processes/:processId/execution',
-    { schema: ROUTE_SCHEMAS.execute, onRequest: guard(context.auth, 'execute') },
+    { schema: executeRouteSchema(executeExample(context)), onRequest: guard(context.auth, 'execute') },
     async (request, reply) => {
       const process = findProcess(context, request.params.processId);
       if (!process) throw noSuchProcess(request.params.processId);
       if (isForm(request)) return executeForm(request.body as Record<string, string | string[]>, process.id, request, reply);
-      const body = parseBody(request.body);
-      return execute(process.id, body, prefersAsync(request.headers.prefer), reply, request);
+      return execute(process.id, request.body as ExecuteBody, prefersAsync(request.headers.prefer), reply, request);
     },
   );
 
@@ -133,7 +118,7 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
   /** Validates the request and creates the Job; returns its id and the accepted status document. */
   async function createJob(processId: string, body: ExecuteBody, request: FastifyRequest): Promise<{ jobId: string; accepted: StatusInfo }> {
     const process = findProcess(context, processId)!;
-    if (body.subscriber) await checkSubscriber(body.subscriber as Record<string, string>, context);
+    if (body.subscriber) await checkSubscriber(body.subscriber, context);
     const unknownOutputs = Object.keys(body.outputs ?? {}).filter((id) => !(id in process.metadata.outputs));
     if (unknownOutputs.length) throw noSuchOutput(unknownOutputs);
     const rawInputs = body.inputs ?? {};
@@ -150,13 +135,18 @@ export function executionRoutes(app: FastifyInstance, context: ApiContext): void
       namespace: context.namespace,
       jobNamePrefix: settings.jobNamePrefix,
       archiveLogs: context.archiveLogs,
-      ...(body.subscriber ? { subscriber: body.subscriber as Record<string, string> } : {}),
+      ...(body.subscriber ? { subscriber: body.subscriber } : {}),
       principalKey: principal,
       now: new Date(),
     });
     const owner = request.access ? context.auth.ownerOf(request.access.principal) : undefined;
-    // The response mode is remembered on the Job, so its results later answer in the mode asked for.
-    const annotations = { ...job.metadata?.annotations, ...(owner !== undefined ? { [ANNOTATIONS.owner]: owner } : {}), ...(body.response ? { [ANNOTATIONS.response]: body.response } : {}) };
+    // The response mode and the outputs asked for are remembered on the Job: its results answer as the request asked.
+    const annotations = {
+      ...job.metadata?.annotations,
+      ...(owner !== undefined ? { [ANNOTATIONS.owner]: owner } : {}),
+      [ANNOTATIONS.response]: responseMode(body.response),
+      ...(body.outputs && Object.keys(body.outputs).length ? { [ANNOTATIONS.outputs]: JSON.stringify(Object.keys(body.outputs)) } : {}),
+    };
     job.metadata = { ...job.metadata, annotations };
     const created = await context.client.create(job);
     request.log.info({ jobId, processId: process.id, job: created.metadata?.name }, 'job created');

@@ -2,13 +2,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PassThrough } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANNOTATIONS, jobNameFor } from '../../lib/contract.js';
+import { jobNameFor } from '../../lib/contract.js';
 import type { ApiContext } from '../context.js';
 import { jobLinks, link } from '../ogc/links.js';
 import { authorizedJob, guard, seesJob } from '../auth/guard.js';
 import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
-import { jobOutputs, jobResultsDocument } from '../jobs/results-document.js';
-import { rawOutput, resultsDocument } from '../jobs/results.js';
+import { jobResultsAnswer, jobResultsDocument, sendAnswer } from '../jobs/results-document.js';
 import { parseJobListQuery } from '../jobs/list-query.js';
 import { jobPage as listJobs, type JobPage, type ListedJob } from '../jobs/job-listing.js';
 import { encodeCursor } from '../../lib/archive/history-layout.js';
@@ -148,14 +147,7 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
 
   app.get<{ Params: { jobId: string } }>('/jobs/:jobId/results', { schema: ROUTE_SCHEMAS.results, onRequest: guard(auth, 'results') }, async (request, reply) => {
     const found = await authorizedJob(context, request, request.params.jobId, 'results');
-    const outputs = await jobOutputs(context, request.params.jobId, found);
-    // Executed with response "raw" and one output: that output's bytes, as a synchronous execution would answer.
-    const entries = Object.values(outputs);
-    if (found.job?.metadata?.annotations?.[ANNOTATIONS.response] === 'raw' && entries.length === 1) {
-      const raw = rawOutput(entries[0]!);
-      return reply.type(raw.contentType).send(raw.body);
-    }
-    return resultsDocument(outputs);
+    return sendAnswer(reply, await jobResultsAnswer(context, request.params.jobId, found));
   });
 
   app.get<{ Params: { jobId: string } }>('/jobs/:jobId/logs', { schema: ROUTE_SCHEMAS.logs, onRequest: guard(auth, 'logs') }, async (request, reply: FastifyReply) => {

@@ -116,9 +116,21 @@ t.test('/api is an OpenAPI 3.0 document with the OGC paths', async (t) => {
   }
   const statusSchema = (doc.paths['/jobs/{jobId}']!.get as Operation).responses['200']!.content!['application/json']!.schema!;
   t.ok(statusSchema.properties?.jobID && statusSchema.properties.progress, 'the status schema has the statusInfo fields');
+  for (const [path, method] of [['/jobs/{jobId}/results', 'get'], ['/processes/{processId}/execution', 'post']] as const) {
+    const content = (doc.paths[path]![method] as Operation).responses['200']!.content ?? {};
+    t.same(Object.keys(content).sort(), ['*/*', 'application/json'], `${method.toUpperCase()} ${path}: the results document and the bare output in its own media type`);
+  }
   const executeBody = (doc.paths['/processes/{processId}/execution']!.post as Operation).requestBody?.content?.['application/json']?.schema;
   t.ok(executeBody?.properties?.inputs && executeBody.properties.response, 'the execute request body schema');
   t.notOk(doc.paths['/healthz'] || doc.paths['/metrics'], 'probes and metrics are not part of the OGC API');
+  // Swagger UI's "try it out" sends the documented example: it must run.
+  const execute = doc.paths['/processes/{processId}/execution']!.post as { parameters: Array<{ name: string; in: string; example?: string }>; requestBody: { content: Record<string, { example?: unknown }> } };
+  const processId = execute.parameters.find((p) => p.name === 'processId' && p.in === 'path')?.example;
+  const example = execute.requestBody.content['application/json']?.example;
+  t.equal(processId, 'hello-world-k8s', 'the path parameter has a configured process as its example');
+  t.same(example, { inputs: { name: 'World', message: 'An optional message.' } }, "the body example is that process's own example");
+  const tried = await api.request('POST', `/processes/${String(processId)}/execution`, { body: example });
+  t.equal(tried.status, 201, `"try it out" with the example runs the process (${tried.text.slice(0, 200)})`);
   const swagger = await api.request('GET', '/api/docs');
   t.equal(swagger.status, 200, 'Swagger UI');
   t.match(swagger.text, /swagger-ui/i);

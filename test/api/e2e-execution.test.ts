@@ -72,32 +72,37 @@ t.test('hello-world-k8s is async-only: 201 + Location with or without Prefer', a
   t.match(status, { processID: 'hello-world-k8s', progress: 100 });
   for (const key of ['created', 'started', 'finished', 'updated']) t.ok(status[key], `${key} is set`);
   t.ok((status.links as Link[]).some((l) => l.rel === RESULTS_REL), 'a results link once successful');
+  t.equal(status.message, 'Completed', "a successful job's message, as the Python manager gives it");
   const results = await shipped.request('GET', `/jobs/${id}/results`);
   t.equal(results.status, 200);
-  const body = results.json<{ echo: unknown }>();
-  t.match(JSON.stringify(body.echo), "Hello 'World': 'An optional message.'", 'the greeting with the message');
-  expectOgc(t, 'results', body, 'hello-world-k8s results');
+  t.match(results.headers.get('content-type'), /^application\/json/);
+  t.same(results.json(), { result: "Hello 'World': 'An optional message.'" }, 'without `response`: the raw output, the greeting as the Python manager answers it');
   await finalStatus(t, shipped, id2, 'successful');
-  t.match(JSON.stringify((await shipped.request('GET', `/jobs/${id2}/results`)).json()), "Hello 'Ada'!", 'the greeting without a message');
+  t.same((await shipped.request('GET', `/jobs/${id2}/results`)).json(), { result: "Hello 'Ada'!" }, 'the greeting without a message');
+  const documentId = accepted(t, shipped, await execute(shipped, 'hello-world-k8s', { inputs: { name: 'Doc' }, response: 'document' }), 'response document');
+  await finalStatus(t, shipped, documentId, 'successful');
+  const document = (await shipped.request('GET', `/jobs/${documentId}/results`)).json();
+  t.same(expectOgc(t, 'results', document, 'hello-world-k8s results document'), { echo: { value: { result: "Hello 'Doc'!" }, mediaType: 'application/json' } }, 'response document: the results document');
 });
 
 t.test('hello-world-k8s passes inputs as data, never as shell', async (t) => {
   const hostile = `x'; echo INJECTED; echo '$(echo INJECTED2)`;
   const id = accepted(t, shipped, await execute(shipped, 'hello-world-k8s', { inputs: { name: hostile } }), 'hostile name');
   await finalStatus(t, shipped, id, 'successful');
-  const results = (await shipped.request('GET', `/jobs/${id}/results`)).json<{ echo: { result?: string } }>();
-  const greeting = JSON.stringify(results.echo);
-  t.ok(greeting.includes(JSON.stringify(hostile).slice(1, -1)), 'the name comes back verbatim');
+  const results = (await shipped.request('GET', `/jobs/${id}/results`)).json<{ result: string }>();
+  t.equal(results.result, `Hello '${hostile}'!`, 'the name comes back verbatim');
   const logs = await shipped.request('GET', `/jobs/${id}/logs`);
   t.notMatch(logs.text, /^INJECTED2?$/m, 'nothing was executed');
 });
 
-t.test('echo: synchronous by default, 200 with the results document', async (t) => {
+t.test('echo: synchronous by default, 200 with the raw output (the default response)', async (t) => {
   const response = await execute(shipped, 'echo', { inputs: { stringInput: 'Hello, OGC API!' } });
   t.equal(response.status, 200, 'sync: 200');
-  t.match(response.headers.get('content-type'), /^application\/json/);
-  const body = expectOgc(t, 'results', response.json(), 'sync results');
-  t.same(body, { stringInput: 'Hello, OGC API!' });
+  t.match(response.headers.get('content-type'), /^text\/plain/);
+  t.equal(response.text, 'Hello, OGC API!', 'the bare value of the one output');
+  const document = await execute(shipped, 'echo', { inputs: { stringInput: 'Hello, OGC API!' }, response: 'document' });
+  t.match(document.headers.get('content-type'), /^application\/json/);
+  t.same(expectOgc(t, 'results', document.json(), 'sync results document'), { stringInput: 'Hello, OGC API!' }, 'response document: the results document');
   const location = response.headers.get('location');
   if (location) {
     const status = await shipped.request('GET', shipped.pathOf(location));
@@ -112,7 +117,7 @@ t.test('echo: Prefer respond-async gives 201, Preference-Applied, then results',
   await finalStatus(t, shipped, id, 'successful');
   const results = await shipped.request('GET', `/jobs/${id}/results`);
   t.equal(results.status, 200);
-  t.same(expectOgc(t, 'results', results.json(), 'async results'), { stringInput: 'later' });
+  t.equal(results.text, 'later', 'the raw output (no `response`: raw)');
   const lenient = await execute(shipped, 'echo', { inputs: { stringInput: 'x' } }, { prefer: 'handling=lenient, respond-async' });
   t.equal(lenient.status, 201, 'respond-async among other preferences');
   await finalStatus(t, shipped, jobIdOf(lenient.headers.get('location')), 'successful');
@@ -123,7 +128,7 @@ t.test('echo round trip: every string input comes back as the output of the same
   const stringInputs = Object.entries(description.inputs).filter(([, d]) => d.schema.type === 'string').map(([id]) => id);
   const inputs: Record<string, unknown> = Object.fromEntries(stringInputs.map((id) => [id, `value of ${id} – ünïcode "quoted" \\ backslash`]));
   const started = Date.now();
-  const response = await execute(shipped, 'echo', { inputs: { ...inputs, pause: 2 } });
+  const response = await execute(shipped, 'echo', { inputs: { ...inputs, pause: 2 }, response: 'document' });
   const elapsed = Date.now() - started;
   t.equal(response.status, 200);
   const body = expectOgc(t, 'results', response.json(), 'echo round trip');
@@ -147,24 +152,51 @@ t.test('response=raw gives the single output as it is', async (t) => {
   t.same(JSON.parse(inputs.text), { name: 'Ada', count: 2 }, 'the inputs exactly as the job saw them, without the token');
 });
 
-t.test('asynchronous response=raw: the results are the single output as it is', async (t) => {
-  const id = accepted(t, shipped, await execute(shipped, 'echo', { inputs: { stringInput: 'raw later' }, response: 'raw' }, { prefer: 'respond-async' }), 'async raw');
-  await finalStatus(t, shipped, id, 'successful');
-  const raw = await shipped.request('GET', `/jobs/${id}/results`);
-  t.equal(raw.status, 200);
+t.test('asynchronous raw (asked for, or the default): the results are the single output as it is; document when asked for', async (t) => {
+  const rows: Array<[string, Record<string, unknown>, string, string | undefined]> = [
+    ['response raw', { response: 'raw' }, 'raw later', undefined],
+    ['no response: raw, the OGC default', {}, 'raw by default', undefined],
+    ['response document', { response: 'document' }, 'doc later', 'document'],
+  ];
+  const ids = new Map<string, string>();
+  for (const [what, extra, value] of rows) ids.set(what, accepted(t, shipped, await execute(shipped, 'echo', { inputs: { stringInput: value }, ...extra }, { prefer: 'respond-async' }), what));
+  for (const [what, , value, form] of rows) {
+    const id = ids.get(what)!;
+    await finalStatus(t, shipped, id, 'successful');
+    const results = await shipped.request('GET', `/jobs/${id}/results`);
+    t.equal(results.status, 200, `${what}: 200`);
+    if (form === 'document') {
+      t.match(results.headers.get('content-type'), /^application\/json/);
+      t.same(expectOgc(t, 'results', results.json(), what), { stringInput: value }, `${what}: the results document`);
+    } else {
+      t.match(results.headers.get('content-type'), /^text\/plain/, `${what}: the output's media type`);
+      t.equal(results.text, value, `${what}: the bare value, not a document`);
+    }
+  }
+  const job = await shipped.batch.readNamespacedJob({ namespace: 'shipped', name: `pygeoapi-job-${ids.get('no response: raw, the OGC default')!}` });
+  t.equal(job.metadata?.annotations?.['pygeoapi.io/response'], 'raw', 'the mode the results answer in is on the Job');
+});
+
+t.test('asynchronous output selection: the results give the outputs asked for, raw when one', async (t) => {
+  const one = accepted(t, tests, await execute(tests, 'generic-json', { outputs: { word: {} } }, { prefer: 'respond-async' }), 'one output of two');
+  const both = accepted(t, tests, await execute(tests, 'generic-json', {}, { prefer: 'respond-async' }), 'both outputs');
+  await finalStatus(t, tests, one, 'successful');
+  const raw = await tests.request('GET', `/jobs/${one}/results`);
   t.match(raw.headers.get('content-type'), /^text\/plain/);
-  t.equal(raw.text, 'raw later', 'the bare value, not a document');
-  const docId = accepted(t, shipped, await execute(shipped, 'echo', { inputs: { stringInput: 'doc later' } }, { prefer: 'respond-async' }), 'async document');
-  await finalStatus(t, shipped, docId, 'successful');
-  t.same((await shipped.request('GET', `/jobs/${docId}/results`)).json(), { stringInput: 'doc later' }, 'without response: a results document');
+  t.equal(raw.text, 'three', 'the one output asked for, raw');
+  await finalStatus(t, tests, both, 'successful');
+  const document = await tests.request('GET', `/jobs/${both}/results`);
+  t.same(expectOgc(t, 'results', document.json(), 'two outputs, raw'), { count: 3, word: 'three' }, 'two outputs in raw mode: the results document (the object the job printed)');
 });
 
 t.test('output selection', async (t) => {
   const all = await execute(tests, 'generic-json', {});
   t.equal(all.status, 200);
   t.same(expectOgc(t, 'results', all.json(), 'all outputs'), { count: 3, word: 'three' }, 'a JSON object keyed by output ids gives both outputs');
-  const one = await execute(tests, 'generic-json', { outputs: { word: {} } });
+  const one = await execute(tests, 'generic-json', { outputs: { word: {} }, response: 'document' });
   t.same(expectOgc(t, 'results', one.json(), 'one output'), { word: 'three' }, 'only the requested output');
+  const oneRaw = await execute(tests, 'generic-json', { outputs: { word: {} } });
+  t.equal(oneRaw.text, 'three', 'one requested output without `response`: raw');
   const raw = await execute(tests, 'generic-json', { outputs: { count: {} }, response: 'raw' });
   t.equal(raw.status, 200);
   t.match(raw.headers.get('content-type'), /^application\/json/);
@@ -172,15 +204,14 @@ t.test('output selection', async (t) => {
 });
 
 t.test('a generic process prints its inputs back (sync and async)', async (t) => {
-  const sync = await execute(tests, 'generic-inputs', { inputs: { token: API_TOKEN, name: 'Grace' } });
+  const sync = await execute(tests, 'generic-inputs', { inputs: { token: API_TOKEN, name: 'Grace' }, response: 'document' });
   t.equal(sync.status, 200);
   const body = expectOgc(t, 'results', sync.json<{ inputs: string }>(), 'generic sync');
   t.same(JSON.parse(body.inputs), { name: 'Grace' });
   const response = await execute(tests, 'generic-inputs', { inputs: { token: API_TOKEN, name: 'Linus' } }, { prefer: 'respond-async' });
   const id = accepted(t, tests, response, 'generic async');
   await finalStatus(t, tests, id, 'successful');
-  const results = (await tests.request('GET', `/jobs/${id}/results`)).json<{ inputs: string }>();
-  t.same(JSON.parse(results.inputs), { name: 'Linus' });
+  t.same(JSON.parse((await tests.request('GET', `/jobs/${id}/results`)).text), { name: 'Linus' }, 'the one output, raw');
 });
 
 t.test('a failing process: the failure is reported, never as results', async (t) => {
@@ -206,18 +237,24 @@ t.test('a synchronous execution past the limit turns into an asynchronous one', 
   const response = await execute(slow, 'echo', { inputs: { stringInput: 'slow', pause: 3 } });
   const id = accepted(t, slow, response, 'sync past the 1 s limit');
   await finalStatus(t, slow, id, 'successful');
-  t.same((await slow.request('GET', `/jobs/${id}/results`)).json(), { stringInput: 'slow' });
+  t.equal((await slow.request('GET', `/jobs/${id}/results`)).text, 'slow', 'the raw output, as the synchronous answer would have been');
 });
 
 t.test('client errors: honest 4xx with OGC exceptions naming the problem, never a 500', async (t) => {
   const rows: Array<[string, string, unknown, Record<string, string>, number, RegExp]> = [
     ['malformed JSON', 'echo', '{"inputs": {', {}, 400, /JSON/i],
-    ['body is not an object', 'echo', '[1, 2]', {}, 400, /object/],
-    ['inputs is not an object', 'echo', { inputs: ['a'] }, {}, 400, /inputs/],
+    ['body is not an object', 'echo', '[1, 2]', {}, 400, /^body must be a JSON object$/],
+    ['inputs is not an object', 'echo', { inputs: ['a'] }, {}, 400, /^body\/inputs must be a JSON object$/],
+    ['an output definition is not an object', 'echo', { inputs: { stringInput: 'x' }, outputs: { stringInput: 'value' } }, {}, 400, /^body\/outputs\/stringInput must be a JSON object$/],
+    ['unknown transmission mode', 'echo', { inputs: { stringInput: 'x' }, outputs: { stringInput: { transmissionMode: 'stream' } } }, {}, 400, /^body\/outputs\/stringInput\/transmissionMode must be one of "value", "reference"$/],
+    ['unknown output', 'echo', { inputs: { stringInput: 'x' }, outputs: { nope: {} } }, {}, 400, /no output "nope"/],
+    ['subscriber is not an object', 'echo', { inputs: { stringInput: 'x' }, subscriber: 'http://example.org/' }, {}, 400, /^body\/subscriber must be a JSON object$/],
+    ['unknown callback', 'echo', { inputs: { stringInput: 'x' }, subscriber: { doneUri: 'http://example.org/' } }, {}, 400, /^body\/subscriber has no property "doneUri"$/],
+    ['a callback that is not a string', 'echo', { inputs: { stringInput: 'x' }, subscriber: { successUri: { href: 'http://example.org/' } } }, {}, 400, /^body\/subscriber\/successUri must be a string$/],
     ['missing required input', 'echo', { inputs: {} }, {}, 400, /stringInput/],
     ['input of the wrong type', 'echo', { inputs: { stringInput: 'x', pause: 'long' } }, {}, 400, /pause/],
     ['input against its schema', 'echo', { inputs: { stringInput: 'x', pause: -1 } }, {}, 400, /pause/],
-    ['unknown response mode', 'echo', { inputs: { stringInput: 'x' }, response: 'stream' }, {}, 400, /response/],
+    ['unknown response mode', 'echo', { inputs: { stringInput: 'x' }, response: 'stream' }, {}, 400, /^body\/response must be one of "raw", "document"$/],
     ['bad subscriber', 'echo', { inputs: { stringInput: 'x' }, subscriber: { successUri: 'ftp://x' } }, {}, 400, /successUri/],
     ['not JSON at all', 'echo', 'stringInput,x', { 'content-type': 'text/csv' }, 415, /application\/json/],
     ['token missing', 'generic-inputs', { inputs: { name: 'x' } }, {}, 401, /token/],
@@ -231,6 +268,9 @@ t.test('client errors: honest 4xx with OGC exceptions naming the problem, never 
     t.match(error.detail, detail, `${what}: detail says why`);
     t.equal(error.status, status, `${what}: status in the body`);
   }
+  const empty = await tests.request('POST', '/processes/echo/execution', { headers: { 'content-type': 'application/json' }, body: '' });
+  t.equal(empty.status, 400, 'no body: 400');
+  t.equal(empty.json<{ detail: string }>().detail, 'body must be a JSON object', 'no body: an execute request is a JSON object');
   const big = JSON.stringify({ inputs: { stringInput: 'x'.repeat(1024 * 1024 + 10) } });
   const tooLarge = await execute(tests, 'echo', big);
   t.equal(tooLarge.status, 413, 'a body over 1 MiB: 413');

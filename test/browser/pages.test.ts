@@ -118,10 +118,11 @@ if (CHROMIUM_MISSING) {
     t.same([...new Set(progress)].filter((p) => p > 0), [10, 60, 100], `the bar moved 10 → 60 → 100 (${progress.join(', ')})`);
     await page.waitForSelector('#results-heading');
     t.match(await page.locator('pre.value').first().textContent(), /Hello 'Ada Lovelace': 'from the browser'/, 'the result is on the page');
-    const download = await page.getByRole('link', { name: 'Download results (JSON)' }).getAttribute('href');
+    const download = await page.getByRole('link', { name: 'Download results' }).getAttribute('href');
     const results = await api.request('GET', download!);
     t.equal(results.status, 200, 'the download link works');
-    t.match(results.text, /Ada Lovelace/);
+    t.same(results.json(), { result: "Hello 'Ada Lovelace': 'from the browser'" }, 'the raw output (the form asks for no response mode: raw, the default)');
+    t.equal((await api.request('GET', `/jobs/${jobId}`)).json<{ message: string }>().message, 'Completed', 'the message of the successful job');
     await waitFor(async () => (await jobView(page)).log.includes('Hello'), { what: 'the full log on the finished page', timeoutMs: 10_000 });
     await checkPage(t, 'job');
   });

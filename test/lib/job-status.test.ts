@@ -137,12 +137,21 @@ const cases: Case[] = [
       pods: [pod([['main', terminated(0, 'Completed', T1, T2)]])],
       events: [],
     },
-    want: { status: 'successful', created: T0, started: T1, finished: T3, updated: T3, progress: 100 },
+    want: { status: 'successful', created: T0, started: T1, finished: T3, updated: T3, progress: 100, message: 'Completed' },
+  },
+  {
+    name: "a successful job's message is the container's reason and termination message, as the Python manager gives it",
+    objects: {
+      job: job({ succeeded: 1, conditions: [cond('Complete', 'CompletionsReached', undefined, T3)] }),
+      pods: [pod([['main', terminated(0, 'Completed', T1, T2, 'wrote 3 files\n')]])],
+      events: [],
+    },
+    want: { status: 'successful', message: 'Completed: wrote 3 files' },
   },
   {
     name: 'SuccessCriteriaMet alone (before Complete is added) is already successful',
     objects: { job: job({ succeeded: 1, conditions: [cond('SuccessCriteriaMet', 'CompletionsReached', undefined, T3)] }), pods: [], events: [] },
-    want: { status: 'successful', finished: T3 },
+    want: { status: 'successful', finished: T3, message: 'Completed' },
   },
   {
     name: 'a failed Job names the condition and the container exit code',
@@ -270,4 +279,16 @@ t.test('a Job deleted before it finished is dismissed; finished ones keep their 
   t.equal(jobFinished(complete), true);
   t.equal(jobFinished(running), false);
   t.equal(statusInfo({ job: { ...running, status: { startTime: new Date('2026-01-01T00:00:30Z') } }, pods: [], events: [] }).started, '2026-01-01T00:00:30.000Z', 'started from the Job when no pod tells');
+});
+
+t.test("a successful job's message, exactly as the Python manager words it", async (t) => {
+  const done = job({ succeeded: 1, conditions: [cond('Complete', 'CompletionsReached', undefined, T3)] });
+  const rows: Array<[string, V1Pod[], string]> = [
+    ['the container reason', [pod([['main', terminated(0, 'Completed')]])], 'Completed'],
+    ['reason and termination message', [pod([['main', terminated(0, 'Completed', T1, T2, 'wrote 3 files\n')]])], 'Completed: wrote 3 files'],
+    ['the pods are gone', [], 'Completed'],
+    ['the first container of the pod, not a sidecar', [{ ...pod([['sidecar', terminated(0, 'Sidecar done')], ['main', terminated(0, 'Completed')]]), spec: { containers: [{ name: 'main' }, { name: 'sidecar' }] } }], 'Completed'],
+  ];
+  for (const [what, pods, want] of rows) t.equal(statusInfo({ job: done, pods, events: [] }).message, want, what);
+  t.equal(statusInfo({ job: job({ succeeded: 1 }), pods: [], events: [] }).message, 'Completed', 'a Job without conditions (Python manager, older API server)');
 });

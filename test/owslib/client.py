@@ -31,14 +31,23 @@ out["echo_job_control"] = echo["jobControlOptions"]
 headers = {"Content-Type": "application/json", "Accept": "application/json"}
 execution = client._build_url("processes/echo/execution")
 
-# Synchronous: no Prefer header, and echo allows sync-execute.
+# Synchronous: no Prefer header, and echo allows sync-execute. Without
+# "response" the answer is raw (the OGC 1.0 default): the one output, bare.
 sync = http_post(execution, json.dumps({"inputs": {"stringInput": "sync from OWSLib"}}), headers=dict(headers), timeout=60)
-out["sync"] = {"status": sync.status_code, "body": sync.json()}
+out["sync"] = {"status": sync.status_code, "content_type": sync.headers.get("Content-Type"), "text": sync.text}
+document = http_post(
+    execution,
+    json.dumps({"inputs": {"stringInput": "sync document"}, "response": "document"}),
+    headers=dict(headers),
+    timeout=60,
+)
+out["sync_document"] = {"status": document.status_code, "body": document.json()}
 
-# Asynchronous: Prefer respond-async, then poll the job and fetch its results.
+# Asynchronous: Prefer respond-async, then poll the job and fetch its results
+# (as a results document, which OWSLib reads as JSON).
 started = http_post(
     execution,
-    json.dumps({"inputs": {"stringInput": "async from OWSLib", "pause": 1}}),
+    json.dumps({"inputs": {"stringInput": "async from OWSLib", "pause": 1}, "response": "document"}),
     headers=dict(headers, Prefer="respond-async"),
     timeout=60,
 )
@@ -52,6 +61,7 @@ while time.time() < deadline:
     if not seen or seen[-1] != status["status"]:
         seen.append(status["status"])
     if status["status"] in ("successful", "failed", "dismissed"):
+        out["async"]["message"] = status.get("message")
         break
     time.sleep(0.2)
 out["async"]["statuses"] = seen

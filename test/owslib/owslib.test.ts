@@ -1,8 +1,9 @@
 /**
  * A real OGC client against the server: OWSLib (Debian's python3-owslib)
- * lists and describes processes, executes echo synchronously (no Prefer)
- * and asynchronously (Prefer: respond-async), polls the job and fetches its
- * results, with the API running on a local cluster.
+ * lists and describes processes, executes echo synchronously (no Prefer;
+ * raw and document responses) and asynchronously (Prefer: respond-async),
+ * polls the job and fetches its results, with the API running on a local
+ * cluster.
  */
 import t from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
@@ -40,19 +41,22 @@ if (missing) {
       process_ids: string[];
       echo_inputs: string[];
       echo_job_control: string[];
-      sync: { status: number; body: unknown };
-      async: { status: number; preference_applied: string | null; job_id: string; statuses: string[]; results: unknown };
+      sync: { status: number; content_type: string; text: string };
+      sync_document: { status: number; body: unknown };
+      async: { status: number; preference_applied: string | null; job_id: string; statuses: string[]; message: string; results: unknown };
       jobs: string[];
     };
     t.equal(session.landing.title, 'k8s-job-manager', 'landing page');
     t.ok(session.conformance.conformsTo.some((c) => c.endsWith('/conf/core')), 'conformance');
     t.same(session.process_ids.sort(), ['echo', 'hello-world-k8s', 'sleeper'], 'process list');
     t.same(session.echo_inputs, ['pause', 'stringInput'], 'process description');
-    t.same(session.sync, { status: 200, body: { stringInput: 'sync from OWSLib' } }, 'sync execution answers with the results');
+    t.same(session.sync, { status: 200, content_type: 'text/plain', text: 'sync from OWSLib' }, 'sync execution without `response`: the raw output');
+    t.same(session.sync_document, { status: 200, body: { stringInput: 'sync document' } }, 'sync execution with response document: the results document');
     t.equal(session.async.status, 201, 'async execution answers 201');
     t.equal(session.async.preference_applied, 'respond-async');
     t.equal(session.async.statuses[session.async.statuses.length - 1], 'successful', `polled to successful: ${session.async.statuses.join(' → ')}`);
-    t.same(session.async.results, { stringInput: 'async from OWSLib' }, 'results');
+    t.equal(session.async.message, 'Completed', 'the message of a successful job, as the Python manager gives it');
+    t.same(session.async.results, { stringInput: 'async from OWSLib' }, 'results (response document)');
     t.ok(session.jobs.includes(session.async.job_id), 'the job is listed');
   });
 }
