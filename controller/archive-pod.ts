@@ -23,7 +23,7 @@ import type { KubeHttp } from '../lib/kube/http.js';
 import { isApiError } from '../lib/kube/http.js';
 import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
-import { statusInfo } from '../lib/job-status.js';
+import { mergeInferred, recordedStatus } from './job-outcome.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
@@ -56,6 +56,8 @@ export interface ArchiveInput {
   jobDeleted: boolean;
   /** Other pods of the same Job exist (the Python layout then names the file after the pod). */
   jobHasOtherPods: boolean;
+  /** The pod ran to its end before it was deleted (job-outcome.ts); decides how a deleted Job ended when the Job does not say. */
+  endedBeforeDeletion: boolean;
 }
 
 export interface ArchiveOutcome {
@@ -94,7 +96,8 @@ function jobStandIn(pod: V1Pod, jobName: string): V1Job {
   );
   return {
     metadata: { name: jobName, namespace: pod.metadata?.namespace, annotations, creationTimestamp: pod.metadata?.creationTimestamp },
-    status: { ...(pod.status?.phase === 'Succeeded' ? { succeeded: 1 } : {}), startTime: pod.status?.startTime },
+    // No counts: how the job ended is judged from the pod (job-outcome.ts), which knows whether it ran to its end.
+    status: { startTime: pod.status?.startTime },
   };
 }
 
@@ -132,7 +135,8 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
   await ctx.jobLock.run(`${namespace}/${jobName}`, async () => {
     const existing = await ctx.s3.getJson<JobRecord>(recordKey, signal);
     const annotations = job.metadata?.annotations ?? {};
-    const status = { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) };
+    const decided = recordedStatus(job, input.jobDeleted || !input.job, pod, input.endedBeforeDeletion, ctx.jobNamePrefix);
+    const status = decided.inferred ? mergeInferred(existing?.status, decided.status) : decided.status;
     const record = mergeJobRecord(existing, {
       pod: podName,
       // A job whose result was lost is never reported as a success with an empty result.

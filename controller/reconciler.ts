@@ -13,9 +13,10 @@ import type { KubeHttp } from '../lib/kube/http.js';
 import { archivePod, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
 import { incompleteKind } from './container-log-capture.js';
 import { EVENT_REASONS, type PodEvents } from './events.js';
+import { endedBeforeDeletion, observeEnding } from './job-outcome.js';
 import type { ControllerMetrics } from './metrics.js';
 import { planPod, podFacts } from './plan.js';
-import type { JobInfo, PodCache } from './pod-cache.js';
+import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { PodLogCapture } from './pod-log-capture.js';
 import { jobRefOf } from './pod-view.js';
@@ -43,23 +44,38 @@ function errorText(error: unknown): string {
 export class Reconciler {
   /** Bound: one capture per pod holding our attention; dropped once archived, ignored or given up. */
   private readonly captures = new Map<string, PodLogCapture>();
+  /**
+   * Per managed pod uid, whether watching it showed it ended before it was deleted (job-outcome.ts).
+   * Kept by every replica, leader or not, so a new leader knows. Bound: one per managed pod in the cache; dropped with it.
+   */
+  private readonly endings = new Map<string, boolean>();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   /** Keeps the capture of a pod up to date; true when the pod should be reconciled. */
   podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', key: string, pod: V1Pod): boolean {
+    const uid = pod.metadata?.uid ?? '';
+    const managed = isManagedPod(pod.metadata, this.deps.settings.jobNamePrefix);
     const capture = this.captures.get(key);
+    // A pod gone with its capture held is archived after this: its ending is dropped with the capture.
+    if (type === 'DELETED') {
+      if (capture?.uid !== uid) this.endings.delete(uid);
+    } else if (managed) {
+      const ending = observeEnding(pod, this.endings.get(uid));
+      if (ending !== undefined) this.endings.set(uid, ending);
+    }
     if (capture && capture.uid === pod.metadata?.uid) {
       if (type === 'DELETED') capture.podGone();
       else capture.update(pod);
     }
-    return capture !== undefined || isManagedPod(pod.metadata, this.deps.settings.jobNamePrefix);
+    return capture !== undefined || managed;
   }
 
   /** Stops every capture and removes its spool (leadership ended, or shutdown). */
   async disposeCaptures(): Promise<void> {
     const all = [...this.captures.values()];
     this.captures.clear();
+    for (const capture of all) if (!this.deps.cache.pod(podKey(capture.pod))) this.endings.delete(capture.uid);
     await Promise.all(all.map((c) => c.dispose()));
   }
 
@@ -147,6 +163,7 @@ export class Reconciler {
     const capture = this.captures.get(key);
     if (!capture) return;
     this.captures.delete(key);
+    if (this.deps.cache.pod(key)?.metadata?.uid !== capture.uid) this.endings.delete(capture.uid);
     await capture.dispose();
   }
 
@@ -177,6 +194,7 @@ export class Reconciler {
           job: jobInfo.job,
           jobDeleted: jobInfo.deleted,
           jobHasOtherPods: ref !== undefined && this.deps.cache.podsOfJob(namespace, ref.name).some((p) => p.metadata?.uid !== pod.metadata?.uid),
+          endedBeforeDeletion: endedBeforeDeletion(pod, this.endings.get(pod.metadata?.uid ?? '')),
         },
         signal,
       );
