@@ -38,7 +38,7 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { backoffDelay, type BackoffPolicy } from '../lib/kube/backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
@@ -153,6 +153,8 @@ export interface ContainerCaptureDeps {
   spoolDir: string;
   logger: Logger;
   backoff: BackoffPolicy;
+  /** How long failed reads of a replaced instance's previous log are retried; 0: until the log is gone or the capture stops. */
+  retryDeadlineMs: number;
   signal: AbortSignal;
   /** The pod as last seen, and whether it is gone from the API. */
   pod(): { pod: V1Pod; gone: boolean };
@@ -163,6 +165,8 @@ export interface ContainerCaptureDeps {
 export class ContainerLogCapture {
   /** Instances kept for the archive: the last one and the one before it. */
   readonly instances: InstanceSpool[] = [];
+  /** Reads of replaced instances' previous logs under way (at most the one before the current: instances are capped at two). */
+  private readonly replaced = new Set<Promise<void>>();
   private finishedFlag = false;
   readonly done: Promise<void>;
 
@@ -172,6 +176,9 @@ export class ContainerLogCapture {
         if (!deps.signal.aborted) deps.logger.error({ err: error, container: deps.container }, 'log capture failed');
         const current = this.instances[this.instances.length - 1];
         if (current?.state === 'capturing') current.finish('incomplete', `failed: the capture failed: ${errorText(error)}`);
+      })
+      .then(async () => {
+        while (this.replaced.size > 0) await Promise.all(this.replaced);
       })
       .finally(async () => {
         await Promise.all(this.instances.map((i) => i.close().catch(() => undefined)));
@@ -219,7 +226,7 @@ export class ContainerLogCapture {
               continue;
             }
             current.finish('incomplete', 'restarts: the container restarted before its log was read to the end, and the next instance did not start');
-          } else await this.finishReplaced(current, view.restartCount);
+          } else this.finishReplaced(current, view.restartCount);
         }
         current = undefined;
       }
@@ -231,7 +238,7 @@ export class ContainerLogCapture {
         }
         // Started after the container had restarted: its previous instance's log is still on the node.
         if (this.instances.length === 0 && view.restartCount > 0) {
-          await this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
+          this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
         }
         current = await this.newInstance(view.restartCount);
       }
@@ -292,19 +299,65 @@ export class ContainerLogCapture {
     return spool;
   }
 
-  /** The instance was replaced while we were not at its end: read the rest from the kubelet's previous log. */
-  private async finishReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
+  /**
+   * The instance was replaced while we were not at its end: read the rest
+   * from the kubelet's previous log, beside the capture of the current
+   * instance (which goes on meanwhile). Transient failures (5xx, 429, resets,
+   * timeouts) are read again with back-off, each time from where the spool
+   * ends, until `retryDeadlineMs` passes; a log that is definitively missing
+   * (the pod gone: 404; the kubelet no longer has the previous container:
+   * 400 "not found"; or a later restart replaced it) makes the instance
+   * incomplete at once, with the reason: lost, never a complete short log.
+   */
+  private finishReplaced(spool: InstanceSpool, currentRestartCount: number): void {
+    const task = this.readReplaced(spool, currentRestartCount).catch((error: unknown) => {
+      if (spool.state === 'capturing') spool.finish('incomplete', `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
+    });
+    this.replaced.add(task);
+    void task.finally(() => this.replaced.delete(task));
+  }
+
+  private async readReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
+    const { signal, container, logger, backoff, retryDeadlineMs } = this.deps;
     if (currentRestartCount !== spool.restartCount + 1) {
       spool.finish('incomplete', `restarts: the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
       return;
     }
-    try {
-      await this.read(spool, 'previous');
-      spool.finish('complete');
-    } catch (error) {
-      if (this.deps.signal.aborted) throw error;
-      this.deps.logger.warn({ err: error, container: this.deps.container }, 'could not read the rest of a replaced container instance');
-      spool.finish('incomplete', isApiError(error, 404) ? GONE : `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.read(spool, 'previous');
+        spool.finish('complete');
+        return;
+      } catch (error) {
+        // Stopped, or dropped meanwhile for a newer instance (its file went with it).
+        if (signal.aborted || !this.instances.includes(spool)) return;
+        if (error instanceof LogFormatError) {
+          spool.finish('incomplete', `unreadable: the log could not be parsed: ${error.message}`);
+          return;
+        }
+        const missing = previousLogMissing(error);
+        if (missing !== undefined) {
+          logger.warn({ err: error, container, restartCount: spool.restartCount }, 'the replaced container instance\'s log is gone');
+          spool.finish('incomplete', missing);
+          return;
+        }
+        const waited = Date.now() - started;
+        if (!isTransient(error) || (retryDeadlineMs > 0 && waited >= retryDeadlineMs)) {
+          logger.warn({ err: error, container, attempt }, 'could not read the rest of a replaced container instance');
+          spool.finish('incomplete', `failed: the rest of the replaced instance could not be read (${attempt} attempts in ${Math.round(waited / 1000)} s): ${errorText(error)}`);
+          return;
+        }
+        logger.debug({ err: error, container, attempt }, 'reading a replaced instance\'s log failed; retrying');
+        await sleep(backoffDelay(backoff, attempt), signal);
+        if (signal.aborted) return;
+        // "previous" names the instance before the newest: after another restart it is no longer this one.
+        const now = containerView(this.deps.pod().pod, container);
+        if (now && now.restartCount !== spool.restartCount + 1) {
+          spool.finish('incomplete', `restarts: the container restarted again before this instance's log was read to the end; the kubelet keeps only the last one`);
+          return;
+        }
+      }
     }
   }
 
@@ -338,6 +391,23 @@ export class ContainerLogCapture {
     // Not even the line we stopped at came back: the kubelet no longer has the file that held it.
     if (!parser.anchored && !parser.gap && mode !== 'follow') spool.markGap(GAP);
   }
+}
+
+/**
+ * Why a failed read of a previous log means the log is gone for good
+ * (undefined: it may come back): the pod is gone (404), or the kubelet has
+ * no previous container (400 "previous terminated container … not found").
+ */
+export function previousLogMissing(error: unknown): string | undefined {
+  if (isApiError(error, 404)) return GONE;
+  if (isApiError(error, 400) && /not found/i.test(error.message)) return `gone: the kubelet no longer had the replaced instance's log (${error.message})`;
+  return undefined;
+}
+
+/** A failure worth another try: the server or the network, not the request. */
+export function isTransient(error: unknown): boolean {
+  if (isApiError(error)) return error.code >= 500 || error.code === 429 || error.code === 408;
+  return !(error instanceof LogFormatError);
 }
 
 /** The kind of an incomplete reason (the word before its colon), a bounded metric label. */

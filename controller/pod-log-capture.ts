@@ -22,6 +22,8 @@ export interface PodCaptureOptions {
   spoolRoot: string;
   logger: Logger;
   backoff: BackoffPolicy;
+  /** How long failed reads of a replaced instance's previous log are retried (0: until it is gone or the capture stops). */
+  retryDeadlineMs: number;
   /** Called when the capture as a whole has finished (so the pod is looked at again). */
   onFinished: () => void;
 }
@@ -56,6 +58,7 @@ export class PodLogCapture {
           spoolDir: this.dir,
           logger,
           backoff: options.backoff,
+          retryDeadlineMs: options.retryDeadlineMs,
           signal: this.abort.signal,
           pod: () => ({ pod: this.current, gone: this.gone }),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),

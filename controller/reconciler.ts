@@ -153,6 +153,8 @@ export class Reconciler {
       spoolRoot: this.deps.spoolRoot(),
       logger: this.deps.logger,
       backoff: this.deps.settings.logBackoff,
+      // Within the give-up deadline: past it the finalizer goes anyway, and the capture with it.
+      retryDeadlineMs: this.deps.settings.giveUpSeconds * 1000,
       onFinished: () => this.deps.enqueue(key),
     });
     this.captures.set(key, capture);
