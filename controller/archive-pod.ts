@@ -30,7 +30,8 @@ import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
 import { recordInHistory } from '../lib/archive/history-writer.js';
 
-const TEXT = 'text/plain; charset=utf-8';
+export const LOG_CONTENT_TYPE = 'text/plain; charset=utf-8';
+const TEXT = LOG_CONTENT_TYPE;
 
 export interface ArchiveContext {
   s3: S3Archive;
@@ -212,13 +213,16 @@ async function uploadLogs(
     const key = containerLogKey(ctx.prefix, namespace, jobName, podName, log.container, log.previous);
     const kept = await keepPrior(ctx, prior, key, log.complete, signal);
     if (kept) {
+      await log.streamed?.abandon();
       ctx.logger.warn({ key, reason: log.incompleteReason }, 'this capture is incomplete; keeping the complete log an earlier attempt archived');
       entries.push(kept);
       reused = true;
       continue;
     }
-    ctx.logger.debug({ key, bytes: log.bytes }, 'uploading');
-    const stored = await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal);
+    // Streamed while it ran: only the last piece and the completion remain. Else (or if the stream broke) the spool goes up whole.
+    const streamed = log.streamed?.key === key ? await log.streamed.finish(log.bytes, signal) : undefined;
+    ctx.logger.debug({ key, bytes: log.bytes, streamed: streamed !== undefined }, 'uploading');
+    const stored = streamed ?? (await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal));
     entries.push({
       pod: podName,
       container: log.container,

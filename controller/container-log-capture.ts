@@ -41,6 +41,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
+import type { StreamedLog } from './streamed-log.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
 
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
@@ -77,6 +78,8 @@ export class InstanceSpool {
   /** Why the instance's log is incomplete (set with the state, or at a gap while capturing goes on). */
   incompleteReason: string | undefined;
   private handle: FileHandle | undefined;
+  /** The upload of its whole parts while it runs (streamed-log.ts), for the instance captured as the current one. */
+  streamer: StreamedLog | undefined;
 
   constructor(
     readonly restartCount: number,
@@ -117,6 +120,7 @@ export class InstanceSpool {
       this.committed = lastLine.offset;
       this.lastTimestamp = lastLine.timestamp;
       this.lastNanos = lastLine.nanos;
+      this.streamer?.grew(this.committed);
     }
   }
 
@@ -130,7 +134,10 @@ export class InstanceSpool {
    * whole log, a last line without newline included (unless a gap was seen).
    */
   finish(state: 'complete' | 'incomplete', reason?: string): void {
-    if (state === 'complete') this.committed = this.written;
+    if (state === 'complete') {
+      this.committed = this.written;
+      this.streamer?.grew(this.committed);
+    }
     if (state === 'incomplete') this.incompleteReason ??= reason ?? 'failed: the capture ended before the end of the log';
     this.state = this.incompleteReason === undefined ? 'complete' : 'incomplete';
   }
@@ -160,6 +167,8 @@ export interface ContainerCaptureDeps {
   pod(): { pod: V1Pod; gone: boolean };
   /** Resolves at the next change of the pod (or after `ms`, or on abort). */
   podChange(ms: number): Promise<void>;
+  /** A streamed upload for the spool of the current instance (undefined: the log is uploaded whole at the end). */
+  streamer?: (file: string) => StreamedLog | undefined;
 }
 
 export class ContainerLogCapture {
@@ -240,7 +249,7 @@ export class ContainerLogCapture {
         if (this.instances.length === 0 && view.restartCount > 0) {
           this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
         }
-        current = await this.newInstance(view.restartCount);
+        current = await this.newInstance(view.restartCount, true);
       }
       if (current.state !== 'capturing') {
         if (gone || !mayRestart(pod, view, exitCodeOf(pod, container))) return;
@@ -284,16 +293,20 @@ export class ContainerLogCapture {
     }
   }
 
-  private async newInstance(restartCount: number): Promise<InstanceSpool> {
+  private async newInstance(restartCount: number, current = false): Promise<InstanceSpool> {
     await mkdir(this.deps.spoolDir, { recursive: true });
     const spool = new InstanceSpool(restartCount, path.join(this.deps.spoolDir, `${this.deps.container}.${restartCount}.log`));
     await spool.open();
+    // The instance before becomes the previous one: its archive key is another, so its stream goes (it is uploaded whole).
+    for (const older of this.instances) void older.streamer?.abandon();
+    if (current) spool.streamer = this.deps.streamer?.(spool.file);
     this.instances.push(spool);
     while (this.instances.length > 2) {
       // The kubelet keeps one previous instance; so does the archive layout.
       const dropped = this.instances.shift()!;
       this.deps.logger.warn({ container: this.deps.container, restartCount: dropped.restartCount }, 'dropping the log of an older container instance');
       await dropped.close();
+      await dropped.streamer?.abandon();
       await rm(dropped.file, { force: true });
     }
     return spool;

@@ -14,6 +14,7 @@ import { sleep } from '../lib/kube/backoff.js';
 import type { KubeHttp } from '../lib/kube/http.js';
 import { ContainerLogCapture } from './container-log-capture.js';
 import type { CapturedLog } from './log-parts.js';
+import type { StreamedLog } from './streamed-log.js';
 import type { CaptureState } from './plan.js';
 import { containerViews } from './pod-view.js';
 
@@ -26,6 +27,8 @@ export interface PodCaptureOptions {
   retryDeadlineMs: number;
   /** Called when the capture as a whole has finished (so the pod is looked at again). */
   onFinished: () => void;
+  /** Starts the streamed upload of a container's current instance (undefined: not streamed; see streamed-log.ts). */
+  streamer?: (container: string, file: string, signal: AbortSignal) => StreamedLog | undefined;
 }
 
 export class PodLogCapture {
@@ -62,6 +65,7 @@ export class PodLogCapture {
           signal: this.abort.signal,
           pod: () => ({ pod: this.current, gone: this.gone }),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
+          streamer: (file) => options.streamer?.(c.name, file, this.abort.signal),
         }),
     );
     this.all = Promise.all(this.captures.map((c) => c.done)).then(() => {
@@ -108,6 +112,7 @@ export class PodLogCapture {
         previous: i < instances.length - 1,
         file: instance.file,
         bytes: instance.committed,
+        ...(i === instances.length - 1 && instance.streamer ? { streamed: instance.streamer } : {}),
         complete: instance.state === 'complete',
         ...(instance.incompleteReason !== undefined ? { incompleteReason: instance.incompleteReason } : {}),
       }));
@@ -118,6 +123,8 @@ export class PodLogCapture {
   async dispose(): Promise<void> {
     this.abort.abort();
     await this.all;
+    // Completed streams are left alone; the others' parts are dropped.
+    await Promise.all(this.captures.flatMap((c) => c.instances.map((i) => i.streamer?.abandon())));
     await rm(this.dir, { recursive: true, force: true });
   }
 }

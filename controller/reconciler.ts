@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isManagedPod } from '../lib/contract.js';
 import type { KubeHttp } from '../lib/kube/http.js';
-import { archivePod, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
+import { archivePod, LOG_CONTENT_TYPE, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
 import { incompleteKind } from './container-log-capture.js';
 import { EVENT_REASONS, type PodEvents } from './events.js';
 import { endedBeforeDeletion, observeEnding } from './job-outcome.js';
@@ -18,7 +18,9 @@ import type { ControllerMetrics } from './metrics.js';
 import { planPod, podFacts } from './plan.js';
 import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
-import { PodLogCapture } from './pod-log-capture.js';
+import { PodLogCapture, type PodCaptureOptions } from './pod-log-capture.js';
+import { PartPool, StreamedLog } from './streamed-log.js';
+import { containerLogKey } from '../lib/archive/layout.js';
 import { jobRefOf } from './pod-view.js';
 import type { ControllerSettings } from './settings.js';
 
@@ -49,8 +51,33 @@ export class Reconciler {
    * Kept by every replica, leader or not, so a new leader knows. Bound: one per managed pod in the cache; dropped with it.
    */
   private readonly endings = new Map<string, boolean>();
+  /**
+   * Part buffers of logs streamed while they run (streamed-log.ts), shared by all captures:
+   * memory for streaming is at most workers × uploadQueueSize parts, however many captures run.
+   */
+  private readonly parts: PartPool;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.parts = new PartPool(deps.settings.partSizeBytes, deps.settings.workers * deps.settings.uploadQueueSize);
+  }
+
+  /** The streamed upload of a container's current instance, in the per-container layout (the Python one is one file per pod). */
+  private streamerFor(pod: V1Pod): PodCaptureOptions['streamer'] {
+    const ctx = this.deps.archive;
+    if (!ctx || ctx.layout !== 'per-container') return undefined;
+    const namespace = pod.metadata?.namespace ?? '';
+    const podName = pod.metadata?.name ?? '';
+    const jobName = jobRefOf(pod)?.name ?? podName;
+    return (container, file, signal) =>
+      new StreamedLog({
+        writer: ctx.s3.multipartWriter(containerLogKey(ctx.prefix, namespace, jobName, podName, container), LOG_CONTENT_TYPE),
+        file,
+        pool: this.parts,
+        backoff: this.deps.settings.logBackoff,
+        logger: this.deps.logger,
+        signal,
+      });
+  }
 
   /** Keeps the capture of a pod up to date; true when the pod should be reconciled. */
   podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', key: string, pod: V1Pod): boolean {
@@ -156,6 +183,7 @@ export class Reconciler {
       // Within the give-up deadline: past it the finalizer goes anyway, and the capture with it.
       retryDeadlineMs: this.deps.settings.giveUpSeconds * 1000,
       onFinished: () => this.deps.enqueue(key),
+      streamer: this.streamerFor(pod),
     });
     this.captures.set(key, capture);
     return capture;
