@@ -42,6 +42,7 @@ import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js'
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
 import type { StreamedLog } from './streamed-log.js';
+import { journalFile, JournalWriter, readJournal, type InstanceJournal } from './spool-journal.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
 
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
@@ -80,14 +81,59 @@ export class InstanceSpool {
   private handle: FileHandle | undefined;
   /** The upload of its whole parts while it runs (streamed-log.ts), for the instance captured as the current one. */
   streamer: StreamedLog | undefined;
+  /** Its progress on disk beside the spool (spool-journal.ts), for a restarted controller to resume from. */
+  journal: JournalWriter | undefined;
 
   constructor(
+    readonly container: string,
     readonly restartCount: number,
     readonly file: string,
   ) {}
 
   async open(): Promise<void> {
     this.handle = await open(this.file, 'w+');
+  }
+
+  /**
+   * Takes up the spool as a journal left it: the bytes it names (anything
+   * after them is dropped: it was written after the journal, and is read
+   * again), and where the next read resumes. False when the spool is not there or shorter.
+   */
+  async resume(journal: InstanceJournal): Promise<boolean> {
+    const handle = await open(this.file, 'r+').catch(() => undefined);
+    if (!handle) return false;
+    if ((await handle.stat()).size < journal.committed) {
+      await handle.close();
+      return false;
+    }
+    await handle.truncate(journal.committed);
+    this.handle = handle;
+    this.committed = this.written = journal.committed;
+    this.lastTimestamp = journal.lastTimestamp;
+    this.lastNanos = journal.lastNanos !== undefined ? BigInt(journal.lastNanos) : undefined;
+    this.state = journal.state;
+    this.incompleteReason = journal.incompleteReason;
+    return true;
+  }
+
+  /** The journal's view of this instance. */
+  snapshot(): InstanceJournal {
+    const upload = this.streamer?.progress();
+    return {
+      container: this.container,
+      restartCount: this.restartCount,
+      committed: this.committed,
+      ...(this.lastTimestamp !== undefined ? { lastTimestamp: this.lastTimestamp } : {}),
+      ...(this.lastNanos !== undefined ? { lastNanos: this.lastNanos.toString() } : {}),
+      state: this.state,
+      ...(this.incompleteReason !== undefined ? { incompleteReason: this.incompleteReason } : {}),
+      ...(upload ? { upload } : {}),
+    };
+  }
+
+  /** Progress changed: the journal records it (soon; writes are coalesced). */
+  record(): void {
+    this.journal?.save(this.snapshot());
   }
 
   /** Drops bytes of a line that was cut off, before reading on. */
@@ -121,12 +167,14 @@ export class InstanceSpool {
       this.lastTimestamp = lastLine.timestamp;
       this.lastNanos = lastLine.nanos;
       this.streamer?.grew(this.committed);
+      this.record();
     }
   }
 
   /** Lines are missing before what is read next; the capture goes on, but the log can no longer be complete. */
   markGap(reason: string): void {
     this.incompleteReason ??= reason;
+    this.record();
   }
 
   /**
@@ -140,6 +188,7 @@ export class InstanceSpool {
     }
     if (state === 'incomplete') this.incompleteReason ??= reason ?? 'failed: the capture ended before the end of the log';
     this.state = this.incompleteReason === undefined ? 'complete' : 'incomplete';
+    this.record();
   }
 
   async close(): Promise<void> {
@@ -197,6 +246,11 @@ export class ContainerLogCapture {
 
   get container(): string {
     return this.deps.container;
+  }
+
+  /** Stops journaling (the spool is about to go). */
+  async closeJournals(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.journal?.close()));
   }
 
   get init(): boolean {
@@ -295,11 +349,25 @@ export class ContainerLogCapture {
 
   private async newInstance(restartCount: number, current = false): Promise<InstanceSpool> {
     await mkdir(this.deps.spoolDir, { recursive: true });
-    const spool = new InstanceSpool(restartCount, path.join(this.deps.spoolDir, `${this.deps.container}.${restartCount}.log`));
-    await spool.open();
+    const { spoolDir, container } = this.deps;
+    const spool = new InstanceSpool(container, restartCount, path.join(spoolDir, `${container}.${restartCount}.log`));
+    // A controller before this one (a restart in the same pod) may have captured part of it already.
+    const journal = await readJournal(spoolDir, container, restartCount);
+    const resumed = journal !== undefined && (await spool.resume(journal));
+    if (!resumed) await spool.open();
+    spool.journal = new JournalWriter(journalFile(spoolDir, container, restartCount));
     // The instance before becomes the previous one: its archive key is another, so its stream goes (it is uploaded whole).
     for (const older of this.instances) void older.streamer?.abandon();
     if (current) spool.streamer = this.deps.streamer?.(spool.file);
+    if (spool.streamer) {
+      spool.streamer.onPart = () => spool.record();
+      if (resumed && journal.upload && !(await spool.streamer.resume(journal.upload))) {
+        this.deps.logger.info({ container, restartCount }, 'the journaled upload could not be taken up; streaming afresh');
+      }
+      spool.streamer.grew(spool.committed);
+    }
+    if (resumed) this.deps.logger.info({ container, restartCount, bytes: spool.committed, state: spool.state }, 'resuming the capture from the journal');
+    spool.record();
     this.instances.push(spool);
     while (this.instances.length > 2) {
       // The kubelet keeps one previous instance; so does the archive layout.
@@ -307,6 +375,7 @@ export class ContainerLogCapture {
       this.deps.logger.warn({ container: this.deps.container, restartCount: dropped.restartCount }, 'dropping the log of an older container instance');
       await dropped.close();
       await dropped.streamer?.abandon();
+      await dropped.journal?.close(true);
       await rm(dropped.file, { force: true });
     }
     return spool;
@@ -332,6 +401,7 @@ export class ContainerLogCapture {
 
   private async readReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
     const { signal, container, logger, backoff, retryDeadlineMs } = this.deps;
+    if (spool.state !== 'capturing') return; // resumed from a journal that saw its end
     if (currentRestartCount !== spool.restartCount + 1) {
       spool.finish('incomplete', `restarts: the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
       return;

@@ -27,6 +27,8 @@ export interface PodCaptureOptions {
   retryDeadlineMs: number;
   /** Called when the capture as a whole has finished (so the pod is looked at again). */
   onFinished: () => void;
+  /** A spool directory an earlier run of this replica left for this pod (its journals are resumed). */
+  resumeDir?: string;
   /** Starts the streamed upload of a container's current instance (undefined: not streamed; see streamed-log.ts). */
   streamer?: (container: string, file: string, signal: AbortSignal) => StreamedLog | undefined;
 }
@@ -47,7 +49,7 @@ export class PodLogCapture {
     this.uid = pod.metadata?.uid ?? '';
     // A directory of this capture's own: a capture of the same pod by a later term (leadership lost and won back)
     // must not share files with one still being disposed of, which removes its directory.
-    this.dir = path.join(options.spoolRoot, `${this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`}.${randomBytes(4).toString('hex')}`);
+    this.dir = options.resumeDir ?? path.join(options.spoolRoot, `${this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`}.${randomBytes(4).toString('hex')}`);
     this.changed = this.nextChange();
     const logger = options.logger.child({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace });
     this.captures = containerViews(pod).map(
@@ -125,6 +127,7 @@ export class PodLogCapture {
     await this.all;
     // Completed streams are left alone; the others' parts are dropped.
     await Promise.all(this.captures.flatMap((c) => c.instances.map((i) => i.streamer?.abandon())));
+    await Promise.all(this.captures.map((c) => c.closeJournals()));
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,8 @@
  * (releaseFinalizer), and it does so only for a pod marked archived after a
  * verified archive, or at the operator's give-up deadline.
  */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isManagedPod } from '../lib/contract.js';
@@ -20,6 +22,7 @@ import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { PodLogCapture, type PodCaptureOptions } from './pod-log-capture.js';
 import { PartPool, StreamedLog } from './streamed-log.js';
+import { readJournals } from './spool-journal.js';
 import { containerLogKey } from '../lib/archive/layout.js';
 import { jobRefOf } from './pod-view.js';
 import type { ControllerSettings } from './settings.js';
@@ -39,6 +42,8 @@ export interface ReconcilerDeps {
   enqueueAfter: (key: string, ms: number) => void;
 }
 
+const capturePodUid = (pod: V1Pod): string => pod.metadata?.uid ?? '';
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -57,8 +62,41 @@ export class Reconciler {
    */
   private readonly parts: PartPool;
 
+  /**
+   * Spool directories an earlier run of this replica left (a restart in the same pod), by pod uid:
+   * taken up by the pod's next capture, or swept (uploads aborted, files removed) once the pod is
+   * gone or archived. Bound: what was on disk at start; only ever shrinks.
+   */
+  private readonly leftovers = new Map<string, string>();
+
   constructor(private readonly deps: ReconcilerDeps) {
     this.parts = new PartPool(deps.settings.partSizeBytes, deps.settings.workers * deps.settings.uploadQueueSize);
+  }
+
+  /** Takes note of the spool directories found at start (`<pod uid>.<suffix>`); for each pod only one is resumed. */
+  async findLeftovers(): Promise<void> {
+    const root = this.deps.spoolRoot();
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const uid = name.slice(0, name.lastIndexOf('.'));
+      const dir = path.join(root, name);
+      if (uid && !this.leftovers.has(uid)) this.leftovers.set(uid, dir);
+      else await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Leftovers of pods that are gone (or need no capture any more): their uploads aborted, their files removed. */
+  async sweepLeftovers(uids: Iterable<string> = [...this.leftovers.keys()].filter((uid) => !this.deps.cache.allPods().some((p) => p.metadata?.uid === uid))): Promise<void> {
+    for (const uid of uids) {
+      const dir = this.leftovers.get(uid);
+      if (dir === undefined) continue;
+      this.leftovers.delete(uid);
+      const ctx = this.deps.archive;
+      for (const journal of await readJournals(dir)) {
+        if (ctx && journal.upload) await ctx.s3.multipartWriter(journal.upload.key, LOG_CONTENT_TYPE).abortUpload(journal.upload.uploadId);
+      }
+      await rm(dir, { recursive: true, force: true });
+      this.deps.logger.info({ uid, dir }, 'removed the spool an earlier run left for a pod that needs it no more');
+    }
   }
 
   /** The streamed upload of a container's current instance, in the per-container layout (the Python one is one file per pod). */
@@ -134,6 +172,7 @@ export class Reconciler {
     switch (action.kind) {
       case 'ignore':
         await this.dropCapture(key);
+        await this.sweepLeftovers([pod.metadata?.uid ?? '']);
         return;
       case 'wait':
         if (action.recheckAfterMs !== undefined) this.deps.enqueueAfter(key, action.recheckAfterMs);
@@ -149,6 +188,7 @@ export class Reconciler {
         return;
       case 'release':
         await this.releaseFinalizer(key, pod, 'archived', signal);
+        await this.sweepLeftovers([pod.metadata?.uid ?? '']);
         return;
       case 'give-up':
         await this.releaseFinalizer(key, pod, 'gave-up', signal);
@@ -184,9 +224,17 @@ export class Reconciler {
       retryDeadlineMs: this.deps.settings.giveUpSeconds * 1000,
       onFinished: () => this.deps.enqueue(key),
       streamer: this.streamerFor(pod),
+      ...(this.takeLeftover(capturePodUid(pod))),
     });
     this.captures.set(key, capture);
     return capture;
+  }
+
+  private takeLeftover(uid: string): { resumeDir?: string } {
+    const dir = this.leftovers.get(uid);
+    if (dir === undefined) return {};
+    this.leftovers.delete(uid);
+    return { resumeDir: dir };
   }
 
   private async dropCapture(key: string): Promise<void> {

@@ -23,6 +23,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import type { VerifiedMultipartWriter } from '../lib/s3/multipart-writer.js';
+import type { UploadJournal } from './spool-journal.js';
 import { ArchiveVerificationError, isNoSuchUpload, type UploadOutcome } from '../lib/s3/verified-upload.js';
 
 /** Part buffers shared by all streamed logs. Bound: `count` buffers of `size` bytes. */
@@ -85,7 +86,38 @@ export class StreamedLog {
   private broken: string | undefined;
   private handle: Promise<FileHandle> | undefined;
 
+  /** Called when S3 accepted another part (the journal records it). */
+  onPart: () => void = () => undefined;
+
   constructor(private readonly deps: StreamedLogDeps) {}
+
+  /** The upload as far as it went, for the journal (undefined before the first part and once completed). */
+  progress(): UploadJournal | undefined {
+    const progress = this.deps.writer.progress();
+    return progress ? { key: this.key, ...progress } : undefined;
+  }
+
+  /**
+   * Takes up the upload an earlier process journaled, checking every part
+   * against the spool; false (and that upload aborted) when it cannot be:
+   * this stream then starts afresh.
+   */
+  async resume(upload: UploadJournal): Promise<boolean> {
+    const size = this.deps.pool.size;
+    const self = this;
+    async function* parts(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < upload.bytes; at += size) {
+        const part = Buffer.allocUnsafe(Math.min(size, upload.bytes - at));
+        await self.readAt(part, at);
+        yield part;
+      }
+    }
+    const taken =
+      upload.key === this.key && upload.bytes === upload.partMd5s.length * size && (await this.deps.writer.resume(upload.uploadId, upload.partMd5s, parts()).catch(() => false));
+    if (taken) this.streamed = upload.bytes;
+    else await this.deps.writer.abortUpload(upload.uploadId);
+    return taken;
+  }
 
   get key(): string {
     return this.deps.writer.key;
@@ -133,6 +165,7 @@ export class StreamedLog {
     await this.readAt(part, this.streamed);
     await this.deps.writer.uploadPart(part, signal);
     this.streamed += size;
+    this.onPart();
   }
 
   /** Errors after which the stream is not worth going on with (true: marked broken). */

@@ -34,14 +34,51 @@ export interface MultipartWriterOptions {
 export class VerifiedMultipartWriter {
   private uploadId: string | undefined;
   private readonly partMd5s: Buffer[] = [];
-  private readonly sha256 = createHash('sha256');
-  private readonly wholeMd5 = createHash('md5');
+  private sha256 = createHash('sha256');
+  private wholeMd5 = createHash('md5');
   private acceptedBytes = 0;
   /** Set once the last piece is in S3: the hashes are final then. */
   private sealed: { sha256: string; expected: string[]; bytes: number; completed: boolean } | undefined;
   private outcome: UploadOutcome | undefined;
 
   constructor(private readonly options: MultipartWriterOptions) {}
+
+  /** What a journal needs to resume this upload (undefined before the first part, or once completed). */
+  progress(): { uploadId: string; partMd5s: string[]; bytes: number } | undefined {
+    if (this.uploadId === undefined || this.sealed) return undefined;
+    return { uploadId: this.uploadId, partMd5s: this.partMd5s.map((m) => m.toString('hex')), bytes: this.acceptedBytes };
+  }
+
+  /**
+   * Takes up an upload an earlier process began: its id, and its parts as
+   * `parts` gives them back (read from the spool, which holds every byte
+   * uploaded). Each part must have the MD5 the journal recorded, or the
+   * upload is not taken up (false; the caller starts afresh). S3 keeps the
+   * parts; the hashes of the whole are computed again from these bytes.
+   */
+  async resume(uploadId: string, partMd5s: string[], parts: AsyncIterable<Buffer>): Promise<boolean> {
+    if (this.uploadId !== undefined || this.partMd5s.length > 0) throw new Error(`${this.where}: resume only a fresh writer`);
+    const md5s: Buffer[] = [];
+    const sha256 = createHash('sha256');
+    const wholeMd5 = createHash('md5');
+    let bytes = 0;
+    for await (const part of parts) {
+      const md5 = createHash('md5').update(part).digest();
+      if (md5.toString('hex') !== partMd5s[md5s.length]) return false;
+      md5s.push(md5);
+      sha256.update(part);
+      wholeMd5.update(part);
+      bytes += part.length;
+    }
+    if (md5s.length !== partMd5s.length) return false;
+    // Only now, with everything checked, does this writer take the upload on.
+    for (const part of md5s) this.partMd5s.push(part);
+    this.sha256 = sha256;
+    this.wholeMd5 = wholeMd5;
+    this.acceptedBytes = bytes;
+    this.uploadId = uploadId;
+    return true;
+  }
 
   get key(): string {
     return this.options.key;
@@ -144,6 +181,11 @@ export class VerifiedMultipartWriter {
     const uploadId = this.uploadId;
     if (uploadId === undefined || this.outcome) return;
     this.uploadId = undefined;
+    await this.abortUpload(uploadId);
+  }
+
+  /** Drops the parts of an upload of this key that an earlier process began and no one will finish (best effort). */
+  async abortUpload(uploadId: string): Promise<void> {
     await this.options.client
       .send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(5_000) })
       .catch(() => undefined);

@@ -4,7 +4,7 @@
  * logs that vanish. The spool must hold every line exactly once.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -105,9 +105,13 @@ class FakeKubelet {
   }
 }
 
-async function capture(t: Test, kubelet: FakeKubelet): Promise<{ capture: ContainerLogCapture; text: (i: number) => Promise<string> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
-  const abort = new AbortController();
+async function capture(
+  t: Test,
+  kubelet: FakeKubelet,
+  given?: { dir: string; abort: AbortController },
+): Promise<{ capture: ContainerLogCapture; text: (i: number) => Promise<string> }> {
+  const dir = given?.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'capture-')));
+  const abort = given?.abort ?? new AbortController();
   t.teardown(async () => {
     abort.abort();
     await rm(dir, { recursive: true, force: true });
@@ -365,4 +369,29 @@ t.test('transient failures past the retry window: incomplete, saying how long it
   const { capture: c } = await replacedInstance(t, failures, 50);
   t.equal(c.instances[0]!.state, 'incomplete');
   t.match(c.instances[0]!.incompleteReason, /^failed: the rest of the replaced instance could not be read \(\d+ attempts in \d+ s\): unavailable/);
+});
+
+t.test('a restarted controller resumes from the journal: only what is missing is read again', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 4));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'capture-resume-'));
+  const first = new AbortController();
+  const { capture: before } = await capture(t, kubelet, { dir, abort: first });
+  const journal = path.join(dir, 'main.0.journal.json');
+  await waitFor(async () => {
+    const saved = await readFile(journal, 'utf8').catch(() => '');
+    return saved.includes(`"lastTimestamp":"${ts(4)}"`) ? true : undefined;
+  }, { what: 'the journal to name the last line read' });
+  // Killed: nothing disposed, the spool and its journal stay (and bytes after the journal's are dropped on resume).
+  first.abort();
+  await before.done;
+  await appendFile(path.join(dir, 'main.0.log'), 'half a li');
+  kubelet.instances.set(0, [...lines(1, 6), { ts: ts(7), text: 'the end' }]);
+  terminate(kubelet);
+  const readsBefore = kubelet.requests.length;
+  const { capture: after, text } = await capture(t, kubelet, { dir, abort: new AbortController() });
+  await after.done;
+  t.equal(await text(0), 'line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nthe end', 'every byte once');
+  t.equal(after.complete, true);
+  t.equal(kubelet.requests[readsBefore]?.sinceTime, ts(4), 'the first read after the restart resumes at the journaled line');
 });

@@ -175,3 +175,32 @@ t.test('memory: the shared pool bounds the buffers, however many logs stream', a
   }
   t.equal(allocated, 2, 'two part buffers for five logs of three parts');
 });
+
+t.test('a restarted controller takes up the journaled upload: the parts S3 has are not sent again', async (t) => {
+  const s3 = await startTestS3(t);
+  const file = path.join(await spoolDir(t), 'resumed.log');
+  const content = randomBytes(3 * PART + 77);
+  await writeFile(file, content.subarray(0, 2 * PART + 5));
+  const before = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal);
+  before.grew(2 * PART + 5);
+  await waitFor(() => before.uploadedBytes === 2 * PART, { what: 'two parts' });
+  const journaled = before.progress()!;
+  t.equal(journaled.partMd5s.length, 2);
+  // The process was killed here. The next one reads its journal:
+  await appendFile(file, content.subarray(2 * PART + 5));
+  const parts: number[] = [];
+  const client = spying(s3, (command) => {
+    if (command instanceof UploadPartCommand) parts.push(command.input.PartNumber ?? 0);
+    return undefined;
+  });
+  const after = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  t.equal(await after.resume(journaled), true, 'taken up');
+  after.grew(content.length);
+  const outcome = await after.finish(content.length, new AbortController().signal);
+  t.same(parts, [3, 4], 'only the parts S3 did not have');
+  t.ok((await s3.get('logs/resumed.log'))!.equals(content), 'stored byte for byte');
+  t.equal(outcome?.sha256, sha256(content), 'SHA-256 of the whole, recomputed from the spool');
+
+  const other = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal);
+  t.equal(await other.resume({ ...journaled, partMd5s: ['0'.repeat(32), journaled.partMd5s[1]!] }), false, 'a spool that is not what was uploaded is not taken up');
+});
