@@ -14,8 +14,10 @@
  * pod already deleted judges from its timestamps: a pod deleted once
  * finished is marked at the deletion time, after its containers' end; a pod
  * deleted while running is marked again by the kubelet when its containers
- * stopped, in the same second (seconds are the API's precision), so the same
- * second counts as "deleted while running".
+ * stopped, in the same second (seconds are the API's precision). In the same
+ * second (a Job deleted the moment it completed, say), how the containers
+ * exited decides: stopped by SIGTERM or SIGKILL (exit 143, 137) is "deleted
+ * while running"; a container that exits 0 on SIGTERM is taken as ended.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { decideStatus, statusInfo, type OgcStatus, type StatusInfo } from '../lib/job-status.js';
@@ -39,13 +41,18 @@ export function endedBeforeDeletion(pod: V1Pod, observed: boolean | undefined): 
   const deletion = pod.metadata?.deletionTimestamp;
   if (deletion === undefined) return true;
   if (observed !== undefined) return observed;
-  const ends = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
-    .map((c) => c.state?.terminated?.finishedAt)
-    .filter((t): t is Date => t !== undefined)
-    .map((t) => new Date(t).getTime());
-  if (ends.length === 0) return false;
-  return Math.floor(Math.max(...ends) / 1000) < Math.floor(new Date(deletion).getTime() / 1000);
+  const ended = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+    .map((c) => c.state?.terminated)
+    .filter((t) => t?.finishedAt !== undefined);
+  if (ended.length === 0) return false;
+  const lastEnd = Math.max(...ended.map((t) => new Date(t!.finishedAt!).getTime()));
+  if (Math.floor(lastEnd / 1000) < Math.floor(new Date(deletion).getTime() / 1000)) return true;
+  // The same second: ended by itself, or stopped by the kubelet for the deletion (SIGTERM, then SIGKILL)?
+  return !ended.some((t) => STOPPED_BY_SIGNAL.has(t!.exitCode));
 }
+
+/** Exit codes of a container stopped with SIGTERM (143) or SIGKILL (137), as the kubelet stops them for a deletion. */
+const STOPPED_BY_SIGNAL: ReadonlySet<number> = new Set([137, 143]);
 
 export interface RecordedStatus {
   status: StatusInfo;

@@ -12,14 +12,14 @@ import type { StatusInfo } from '../../lib/job-status.js';
 
 const at = (s: string): Date => new Date(`2026-01-01T12:00:${s}Z`);
 
-function pod(phase: string, finishedAt?: string, deletion?: string): V1Pod {
+function pod(phase: string, finishedAt?: string, deletion?: string, exitCode = phase === 'Succeeded' ? 0 : 1): V1Pod {
   return {
     metadata: { name: 'p', namespace: 'ns', uid: 'u', ...(deletion ? { deletionTimestamp: at(deletion), deletionGracePeriodSeconds: 0 } : {}) },
     spec: { containers: [{ name: 'main' }] },
     status: {
       phase,
       containerStatuses: finishedAt
-        ? [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: phase === 'Succeeded' ? 0 : 1, finishedAt: at(finishedAt) } } }]
+        ? [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, finishedAt: at(finishedAt) } } }]
         : [{ name: 'main', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }],
     },
   };
@@ -41,7 +41,10 @@ t.test('endedBeforeDeletion', async (t) => {
     ['observed ended before deletion', pod('Succeeded', '05', '05'), true, true],
     ['observed deleted while running', pod('Failed', '01', '09'), false, false],
     ['not observed: deleted seconds after the end', pod('Succeeded', '01', '09'), undefined, true],
-    ['not observed: marked in the second it stopped (the kubelet after a kill)', pod('Failed', '05', '05'), undefined, false],
+    ['not observed: marked in the second it stopped on SIGTERM (the kubelet after a kill)', pod('Failed', '05', '05', 143), undefined, false],
+    ['not observed: stopped by SIGKILL in the same second', pod('Failed', '05', '05', 137), undefined, false],
+    ['not observed: succeeded and deleted in the same second (a Job deleted the moment it completed)', pod('Succeeded', '05', '05'), undefined, true],
+    ['not observed: failed by itself and deleted in the same second', pod('Failed', '05', '05', 2), undefined, true],
     ['not observed, no container end known', { ...pod('Failed', undefined, '05'), status: { phase: 'Failed' } }, undefined, false],
   ];
   for (const [what, p, observed, want] of cases) t.equal(endedBeforeDeletion(p, observed), want, what);
