@@ -133,7 +133,7 @@ export class InstanceSpool {
 
   /** Progress changed: the journal records it (soon; writes are coalesced). */
   record(): void {
-    this.journal?.save(this.snapshot());
+    this.journal?.save(() => this.snapshot());
   }
 
   /** Drops bytes of a line that was cut off, before reading on. */

@@ -66,11 +66,11 @@ export async function readJournals(spoolDir: string): Promise<InstanceJournal[]>
 
 /**
  * Writes one instance's journal, coalescing: at most one write in flight and
- * one waiting (the newest state), and no more often than every `intervalMs`
- * unless flushed.
+ * one waiting (the newest state), and no more often than every `intervalMs`.
  */
 export class JournalWriter {
-  private pending: InstanceJournal | undefined;
+  /** The newest state, taken when written (so a burst of changes costs one snapshot). */
+  private pending: (() => InstanceJournal) | undefined;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastWrite = 0;
@@ -82,7 +82,7 @@ export class JournalWriter {
   ) {}
 
   /** Records the state; written soon. */
-  save(state: InstanceJournal): void {
+  save(state: () => InstanceJournal): void {
     if (this.closed) return;
     this.pending = state;
     if (this.writing || this.timer) return;
@@ -91,24 +91,13 @@ export class JournalWriter {
     else this.kick();
   }
 
-  /** Records the state and resolves once it is on disk. */
-  async flush(state?: InstanceJournal): Promise<void> {
-    if (state) this.pending = state;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.writing || this.pending) {
-      if (!this.writing) this.kick();
-      await this.writing;
-    }
-  }
-
   private kick(): void {
     this.timer = undefined;
     const state = this.pending;
     if (!state || this.closed) return;
     this.pending = undefined;
     this.lastWrite = Date.now();
-    this.writing = this.write(state)
+    this.writing = this.write(state())
       .catch(() => undefined) // a journal that could not be written only costs a longer re-read after a restart
       .finally(() => {
         this.writing = undefined;
