@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -129,6 +129,8 @@ export async function run(): Promise<Record<string, unknown>> {
       });
     }
     await controller.kill('SIGTERM');
+    // BENCH_CONTROLLER_LOG=file keeps the controller's own log, to see where the time went.
+    if (process.env.BENCH_CONTROLLER_LOG) await writeFile(process.env.BENCH_CONTROLLER_LOG, controller.logs.map((l) => JSON.stringify(l)).join('\n'));
     return {
       partSizeMB: mb(tuning.partSizeBytes),
       uploadQueueSize: tuning.uploadQueueSize,
