@@ -23,14 +23,15 @@ import type { KubeHttp } from '../lib/kube/http.js';
 import { isApiError } from '../lib/kube/http.js';
 import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
-import { statusInfo } from '../lib/job-status.js';
+import { mergeInferred, recordedStatus } from './job-outcome.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
 import { recordInHistory } from '../lib/archive/history-writer.js';
 
-const TEXT = 'text/plain; charset=utf-8';
+export const LOG_CONTENT_TYPE = 'text/plain; charset=utf-8';
+const TEXT = LOG_CONTENT_TYPE;
 
 export interface ArchiveContext {
   s3: S3Archive;
@@ -56,6 +57,8 @@ export interface ArchiveInput {
   jobDeleted: boolean;
   /** Other pods of the same Job exist (the Python layout then names the file after the pod). */
   jobHasOtherPods: boolean;
+  /** The pod ran to its end before it was deleted (job-outcome.ts); decides how a deleted Job ended when the Job does not say. */
+  endedBeforeDeletion: boolean;
 }
 
 export interface ArchiveOutcome {
@@ -94,7 +97,8 @@ function jobStandIn(pod: V1Pod, jobName: string): V1Job {
   );
   return {
     metadata: { name: jobName, namespace: pod.metadata?.namespace, annotations, creationTimestamp: pod.metadata?.creationTimestamp },
-    status: { ...(pod.status?.phase === 'Succeeded' ? { succeeded: 1 } : {}), startTime: pod.status?.startTime },
+    // No counts: how the job ended is judged from the pod (job-outcome.ts), which knows whether it ran to its end.
+    status: { startTime: pod.status?.startTime },
   };
 }
 
@@ -132,7 +136,8 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
   await ctx.jobLock.run(`${namespace}/${jobName}`, async () => {
     const existing = await ctx.s3.getJson<JobRecord>(recordKey, signal);
     const annotations = job.metadata?.annotations ?? {};
-    const status = { ...statusInfo({ job, pods: [pod], events: [], deleted: input.jobDeleted || !input.job }, ctx.jobNamePrefix) };
+    const decided = recordedStatus(job, input.jobDeleted || !input.job, pod, input.endedBeforeDeletion, ctx.jobNamePrefix);
+    const status = decided.inferred ? mergeInferred(existing?.status, decided.status) : decided.status;
     const record = mergeJobRecord(existing, {
       pod: podName,
       // A job whose result was lost is never reported as a success with an empty result.
@@ -208,13 +213,16 @@ async function uploadLogs(
     const key = containerLogKey(ctx.prefix, namespace, jobName, podName, log.container, log.previous);
     const kept = await keepPrior(ctx, prior, key, log.complete, signal);
     if (kept) {
+      await log.streamed?.abandon();
       ctx.logger.warn({ key, reason: log.incompleteReason }, 'this capture is incomplete; keeping the complete log an earlier attempt archived');
       entries.push(kept);
       reused = true;
       continue;
     }
-    ctx.logger.debug({ key, bytes: log.bytes }, 'uploading');
-    const stored = await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal);
+    // Streamed while it ran: only the last piece and the completion remain. Else (or if the stream broke) the spool goes up whole.
+    const streamed = log.streamed?.key === key ? await log.streamed.finish(log.bytes, signal) : undefined;
+    ctx.logger.debug({ key, bytes: log.bytes, streamed: streamed !== undefined }, 'uploading');
+    const stored = streamed ?? (await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal));
     entries.push({
       pod: podName,
       container: log.container,

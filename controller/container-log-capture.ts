@@ -38,9 +38,11 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { backoffDelay, type BackoffPolicy } from '../lib/kube/backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
+import type { StreamedLog } from './streamed-log.js';
+import { journalFile, JournalWriter, readJournal, type InstanceJournal } from './spool-journal.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
 
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
@@ -77,14 +79,61 @@ export class InstanceSpool {
   /** Why the instance's log is incomplete (set with the state, or at a gap while capturing goes on). */
   incompleteReason: string | undefined;
   private handle: FileHandle | undefined;
+  /** The upload of its whole parts while it runs (streamed-log.ts), for the instance captured as the current one. */
+  streamer: StreamedLog | undefined;
+  /** Its progress on disk beside the spool (spool-journal.ts), for a restarted controller to resume from. */
+  journal: JournalWriter | undefined;
 
   constructor(
+    readonly container: string,
     readonly restartCount: number,
     readonly file: string,
   ) {}
 
   async open(): Promise<void> {
     this.handle = await open(this.file, 'w+');
+  }
+
+  /**
+   * Takes up the spool as a journal left it: the bytes it names (anything
+   * after them is dropped: it was written after the journal, and is read
+   * again), and where the next read resumes. False when the spool is not there or shorter.
+   */
+  async resume(journal: InstanceJournal): Promise<boolean> {
+    const handle = await open(this.file, 'r+').catch(() => undefined);
+    if (!handle) return false;
+    if ((await handle.stat()).size < journal.committed) {
+      await handle.close();
+      return false;
+    }
+    await handle.truncate(journal.committed);
+    this.handle = handle;
+    this.committed = this.written = journal.committed;
+    this.lastTimestamp = journal.lastTimestamp;
+    this.lastNanos = journal.lastNanos !== undefined ? BigInt(journal.lastNanos) : undefined;
+    this.state = journal.state;
+    this.incompleteReason = journal.incompleteReason;
+    return true;
+  }
+
+  /** The journal's view of this instance. */
+  snapshot(): InstanceJournal {
+    const upload = this.streamer?.progress();
+    return {
+      container: this.container,
+      restartCount: this.restartCount,
+      committed: this.committed,
+      ...(this.lastTimestamp !== undefined ? { lastTimestamp: this.lastTimestamp } : {}),
+      ...(this.lastNanos !== undefined ? { lastNanos: this.lastNanos.toString() } : {}),
+      state: this.state,
+      ...(this.incompleteReason !== undefined ? { incompleteReason: this.incompleteReason } : {}),
+      ...(upload ? { upload } : {}),
+    };
+  }
+
+  /** Progress changed: the journal records it (soon; writes are coalesced). */
+  record(): void {
+    this.journal?.save(() => this.snapshot());
   }
 
   /** Drops bytes of a line that was cut off, before reading on. */
@@ -117,12 +166,15 @@ export class InstanceSpool {
       this.committed = lastLine.offset;
       this.lastTimestamp = lastLine.timestamp;
       this.lastNanos = lastLine.nanos;
+      this.streamer?.grew(this.committed);
+      this.record();
     }
   }
 
   /** Lines are missing before what is read next; the capture goes on, but the log can no longer be complete. */
   markGap(reason: string): void {
     this.incompleteReason ??= reason;
+    this.record();
   }
 
   /**
@@ -130,9 +182,13 @@ export class InstanceSpool {
    * whole log, a last line without newline included (unless a gap was seen).
    */
   finish(state: 'complete' | 'incomplete', reason?: string): void {
-    if (state === 'complete') this.committed = this.written;
+    if (state === 'complete') {
+      this.committed = this.written;
+      this.streamer?.grew(this.committed);
+    }
     if (state === 'incomplete') this.incompleteReason ??= reason ?? 'failed: the capture ended before the end of the log';
     this.state = this.incompleteReason === undefined ? 'complete' : 'incomplete';
+    this.record();
   }
 
   async close(): Promise<void> {
@@ -153,16 +209,22 @@ export interface ContainerCaptureDeps {
   spoolDir: string;
   logger: Logger;
   backoff: BackoffPolicy;
+  /** How long failed reads of a replaced instance's previous log are retried; 0: until the log is gone or the capture stops. */
+  retryDeadlineMs: number;
   signal: AbortSignal;
   /** The pod as last seen, and whether it is gone from the API. */
   pod(): { pod: V1Pod; gone: boolean };
   /** Resolves at the next change of the pod (or after `ms`, or on abort). */
   podChange(ms: number): Promise<void>;
+  /** A streamed upload for the spool of the current instance (undefined: the log is uploaded whole at the end). */
+  streamer?: (file: string) => StreamedLog | undefined;
 }
 
 export class ContainerLogCapture {
   /** Instances kept for the archive: the last one and the one before it. */
   readonly instances: InstanceSpool[] = [];
+  /** Reads of replaced instances' previous logs under way (at most the one before the current: instances are capped at two). */
+  private readonly replaced = new Set<Promise<void>>();
   private finishedFlag = false;
   readonly done: Promise<void>;
 
@@ -173,6 +235,9 @@ export class ContainerLogCapture {
         const current = this.instances[this.instances.length - 1];
         if (current?.state === 'capturing') current.finish('incomplete', `failed: the capture failed: ${errorText(error)}`);
       })
+      .then(async () => {
+        while (this.replaced.size > 0) await Promise.all(this.replaced);
+      })
       .finally(async () => {
         await Promise.all(this.instances.map((i) => i.close().catch(() => undefined)));
         this.finishedFlag = true;
@@ -181,6 +246,11 @@ export class ContainerLogCapture {
 
   get container(): string {
     return this.deps.container;
+  }
+
+  /** Stops journaling (the spool is about to go). */
+  async closeJournals(): Promise<void> {
+    await Promise.all(this.instances.map((i) => i.journal?.close()));
   }
 
   get init(): boolean {
@@ -219,7 +289,7 @@ export class ContainerLogCapture {
               continue;
             }
             current.finish('incomplete', 'restarts: the container restarted before its log was read to the end, and the next instance did not start');
-          } else await this.finishReplaced(current, view.restartCount);
+          } else this.finishReplaced(current, view.restartCount);
         }
         current = undefined;
       }
@@ -231,9 +301,9 @@ export class ContainerLogCapture {
         }
         // Started after the container had restarted: its previous instance's log is still on the node.
         if (this.instances.length === 0 && view.restartCount > 0) {
-          await this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
+          this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
         }
-        current = await this.newInstance(view.restartCount);
+        current = await this.newInstance(view.restartCount, true);
       }
       if (current.state !== 'capturing') {
         if (gone || !mayRestart(pod, view, exitCodeOf(pod, container))) return;
@@ -277,34 +347,100 @@ export class ContainerLogCapture {
     }
   }
 
-  private async newInstance(restartCount: number): Promise<InstanceSpool> {
+  private async newInstance(restartCount: number, current = false): Promise<InstanceSpool> {
     await mkdir(this.deps.spoolDir, { recursive: true });
-    const spool = new InstanceSpool(restartCount, path.join(this.deps.spoolDir, `${this.deps.container}.${restartCount}.log`));
-    await spool.open();
+    const { spoolDir, container } = this.deps;
+    const spool = new InstanceSpool(container, restartCount, path.join(spoolDir, `${container}.${restartCount}.log`));
+    // A controller before this one (a restart in the same pod) may have captured part of it already.
+    const journal = await readJournal(spoolDir, container, restartCount);
+    const resumed = journal !== undefined && (await spool.resume(journal));
+    if (!resumed) await spool.open();
+    spool.journal = new JournalWriter(journalFile(spoolDir, container, restartCount));
+    // The instance before becomes the previous one: its archive key is another, so its stream goes (it is uploaded whole).
+    for (const older of this.instances) void older.streamer?.abandon();
+    if (current) spool.streamer = this.deps.streamer?.(spool.file);
+    if (spool.streamer) {
+      spool.streamer.onPart = () => spool.record();
+      if (resumed && journal.upload && !(await spool.streamer.resume(journal.upload))) {
+        this.deps.logger.info({ container, restartCount }, 'the journaled upload could not be taken up; streaming afresh');
+      }
+      spool.streamer.grew(spool.committed);
+    }
+    if (resumed) this.deps.logger.info({ container, restartCount, bytes: spool.committed, state: spool.state }, 'resuming the capture from the journal');
+    spool.record();
     this.instances.push(spool);
     while (this.instances.length > 2) {
       // The kubelet keeps one previous instance; so does the archive layout.
       const dropped = this.instances.shift()!;
       this.deps.logger.warn({ container: this.deps.container, restartCount: dropped.restartCount }, 'dropping the log of an older container instance');
       await dropped.close();
+      await dropped.streamer?.abandon();
+      await dropped.journal?.close(true);
       await rm(dropped.file, { force: true });
     }
     return spool;
   }
 
-  /** The instance was replaced while we were not at its end: read the rest from the kubelet's previous log. */
-  private async finishReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
+  /**
+   * The instance was replaced while we were not at its end: read the rest
+   * from the kubelet's previous log, beside the capture of the current
+   * instance (which goes on meanwhile). Transient failures (5xx, 429, resets,
+   * timeouts) are read again with back-off, each time from where the spool
+   * ends, until `retryDeadlineMs` passes; a log that is definitively missing
+   * (the pod gone: 404; the kubelet no longer has the previous container:
+   * 400 "not found"; or a later restart replaced it) makes the instance
+   * incomplete at once, with the reason: lost, never a complete short log.
+   */
+  private finishReplaced(spool: InstanceSpool, currentRestartCount: number): void {
+    const task = this.readReplaced(spool, currentRestartCount).catch((error: unknown) => {
+      if (spool.state === 'capturing') spool.finish('incomplete', `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
+    });
+    this.replaced.add(task);
+    void task.finally(() => this.replaced.delete(task));
+  }
+
+  private async readReplaced(spool: InstanceSpool, currentRestartCount: number): Promise<void> {
+    const { signal, container, logger, backoff, retryDeadlineMs } = this.deps;
+    if (spool.state !== 'capturing') return; // resumed from a journal that saw its end
     if (currentRestartCount !== spool.restartCount + 1) {
       spool.finish('incomplete', `restarts: the container restarted ${currentRestartCount - spool.restartCount} times before this instance's log was read to the end; the kubelet keeps only the last one`);
       return;
     }
-    try {
-      await this.read(spool, 'previous');
-      spool.finish('complete');
-    } catch (error) {
-      if (this.deps.signal.aborted) throw error;
-      this.deps.logger.warn({ err: error, container: this.deps.container }, 'could not read the rest of a replaced container instance');
-      spool.finish('incomplete', isApiError(error, 404) ? GONE : `failed: the rest of the replaced instance could not be read: ${errorText(error)}`);
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.read(spool, 'previous');
+        spool.finish('complete');
+        return;
+      } catch (error) {
+        // Stopped, or dropped meanwhile for a newer instance (its file went with it).
+        if (signal.aborted || !this.instances.includes(spool)) return;
+        if (error instanceof LogFormatError) {
+          spool.finish('incomplete', `unreadable: the log could not be parsed: ${error.message}`);
+          return;
+        }
+        const missing = previousLogMissing(error);
+        if (missing !== undefined) {
+          logger.warn({ err: error, container, restartCount: spool.restartCount }, 'the replaced container instance\'s log is gone');
+          spool.finish('incomplete', missing);
+          return;
+        }
+        const waited = Date.now() - started;
+        if (!isTransient(error) || (retryDeadlineMs > 0 && waited >= retryDeadlineMs)) {
+          logger.warn({ err: error, container, attempt }, 'could not read the rest of a replaced container instance');
+          spool.finish('incomplete', `failed: the rest of the replaced instance could not be read (${attempt} attempts in ${Math.round(waited / 1000)} s): ${errorText(error)}`);
+          return;
+        }
+        logger.debug({ err: error, container, attempt }, 'reading a replaced instance\'s log failed; retrying');
+        await sleep(backoffDelay(backoff, attempt), signal);
+        if (signal.aborted) return;
+        // "previous" names the instance before the newest: after another restart it is no longer this one.
+        const now = containerView(this.deps.pod().pod, container);
+        if (now && now.restartCount !== spool.restartCount + 1) {
+          spool.finish('incomplete', `restarts: the container restarted again before this instance's log was read to the end; the kubelet keeps only the last one`);
+          return;
+        }
+      }
     }
   }
 
@@ -338,6 +474,23 @@ export class ContainerLogCapture {
     // Not even the line we stopped at came back: the kubelet no longer has the file that held it.
     if (!parser.anchored && !parser.gap && mode !== 'follow') spool.markGap(GAP);
   }
+}
+
+/**
+ * Why a failed read of a previous log means the log is gone for good
+ * (undefined: it may come back): the pod is gone (404), or the kubelet has
+ * no previous container (400 "previous terminated container … not found").
+ */
+export function previousLogMissing(error: unknown): string | undefined {
+  if (isApiError(error, 404)) return GONE;
+  if (isApiError(error, 400) && /not found/i.test(error.message)) return `gone: the kubelet no longer had the replaced instance's log (${error.message})`;
+  return undefined;
+}
+
+/** A failure worth another try: the server or the network, not the request. */
+export function isTransient(error: unknown): boolean {
+  if (isApiError(error)) return error.code >= 500 || error.code === 429 || error.code === 408;
+  return !(error instanceof LogFormatError);
 }
 
 /** The kind of an incomplete reason (the word before its colon), a bounded metric label. */

@@ -136,11 +136,11 @@ class Runner {
     const { settings, namespaces, kubeConfig } = this.options;
     for (const message of settings.configurationErrors) this.logger.error(message);
     if (settings.spoolDirectory) {
-      // A folder of this replica's own (its identity is its pod name). What an earlier run of it left there cannot be
-      // resumed (there is no progress journal yet): captures read from the kubelet again, so it goes.
+      // A folder of this replica's own (its identity is its pod name). What an earlier run of it left there (a restart
+      // in the same pod: the emptyDir outlives the container) is resumed from its journals (spool-journal.ts).
       this.spoolRoot = path.join(settings.spoolDirectory, this.options.identity.replace(/[^A-Za-z0-9._-]/g, '_'));
-      await rm(this.spoolRoot, { recursive: true, force: true });
       await mkdir(this.spoolRoot, { recursive: true });
+      await this.reconciler.findLeftovers();
     } else {
       this.spoolRoot = await mkdtemp(path.join(os.tmpdir(), 'k8s-job-manager-spool-'));
       this.ownSpool = true;
@@ -188,6 +188,7 @@ class Runner {
   private startLeading(): void {
     if (this.stopping) return;
     this.term = new AbortController();
+    void this.reconciler.sweepLeftovers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the spool left by an earlier run'));
     for (const pod of this.cache.allPods()) this.queue.add(podKey(pod));
   }
 

@@ -6,6 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { StreamedLog } from './streamed-log.js';
 
 export type LogPart = { file: string; bytes: number } | { text: Buffer };
 
@@ -17,6 +18,8 @@ export interface CapturedLog {
   previous: boolean;
   file: string;
   bytes: number;
+  /** Its upload while it ran (the last instance of a container, per-container layout), to be completed. */
+  streamed?: StreamedLog;
   /** False when the capture could not prove it read the whole log (`incompleteReason` says why). */
   complete: boolean;
   incompleteReason?: string;

@@ -14,6 +14,7 @@ import { sleep } from '../lib/kube/backoff.js';
 import type { KubeHttp } from '../lib/kube/http.js';
 import { ContainerLogCapture } from './container-log-capture.js';
 import type { CapturedLog } from './log-parts.js';
+import type { StreamedLog } from './streamed-log.js';
 import type { CaptureState } from './plan.js';
 import { containerViews } from './pod-view.js';
 
@@ -22,8 +23,14 @@ export interface PodCaptureOptions {
   spoolRoot: string;
   logger: Logger;
   backoff: BackoffPolicy;
+  /** How long failed reads of a replaced instance's previous log are retried (0: until it is gone or the capture stops). */
+  retryDeadlineMs: number;
   /** Called when the capture as a whole has finished (so the pod is looked at again). */
   onFinished: () => void;
+  /** A spool directory an earlier run of this replica left for this pod (its journals are resumed). */
+  resumeDir?: string;
+  /** Starts the streamed upload of a container's current instance (undefined: not streamed; see streamed-log.ts). */
+  streamer?: (container: string, file: string, signal: AbortSignal) => StreamedLog | undefined;
 }
 
 export class PodLogCapture {
@@ -42,7 +49,7 @@ export class PodLogCapture {
     this.uid = pod.metadata?.uid ?? '';
     // A directory of this capture's own: a capture of the same pod by a later term (leadership lost and won back)
     // must not share files with one still being disposed of, which removes its directory.
-    this.dir = path.join(options.spoolRoot, `${this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`}.${randomBytes(4).toString('hex')}`);
+    this.dir = options.resumeDir ?? path.join(options.spoolRoot, `${this.uid || `${pod.metadata?.namespace}-${pod.metadata?.name}`}.${randomBytes(4).toString('hex')}`);
     this.changed = this.nextChange();
     const logger = options.logger.child({ pod: pod.metadata?.name, namespace: pod.metadata?.namespace });
     this.captures = containerViews(pod).map(
@@ -56,9 +63,11 @@ export class PodLogCapture {
           spoolDir: this.dir,
           logger,
           backoff: options.backoff,
+          retryDeadlineMs: options.retryDeadlineMs,
           signal: this.abort.signal,
           pod: () => ({ pod: this.current, gone: this.gone }),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
+          streamer: (file) => options.streamer?.(c.name, file, this.abort.signal),
         }),
     );
     this.all = Promise.all(this.captures.map((c) => c.done)).then(() => {
@@ -105,6 +114,7 @@ export class PodLogCapture {
         previous: i < instances.length - 1,
         file: instance.file,
         bytes: instance.committed,
+        ...(i === instances.length - 1 && instance.streamer ? { streamed: instance.streamer } : {}),
         complete: instance.state === 'complete',
         ...(instance.incompleteReason !== undefined ? { incompleteReason: instance.incompleteReason } : {}),
       }));
@@ -115,6 +125,9 @@ export class PodLogCapture {
   async dispose(): Promise<void> {
     this.abort.abort();
     await this.all;
+    // Completed streams are left alone; the others' parts are dropped.
+    await Promise.all(this.captures.flatMap((c) => c.instances.map((i) => i.streamer?.abandon())));
+    await Promise.all(this.captures.map((c) => c.closeJournals()));
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -6,18 +6,24 @@
  * (releaseFinalizer), and it does so only for a pod marked archived after a
  * verified archive, or at the operator's give-up deadline.
  */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isManagedPod } from '../lib/contract.js';
 import type { KubeHttp } from '../lib/kube/http.js';
-import { archivePod, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
+import { archivePod, LOG_CONTENT_TYPE, type ArchiveContext, type ArchiveOutcome } from './archive-pod.js';
 import { incompleteKind } from './container-log-capture.js';
 import { EVENT_REASONS, type PodEvents } from './events.js';
+import { endedBeforeDeletion, observeEnding } from './job-outcome.js';
 import type { ControllerMetrics } from './metrics.js';
 import { planPod, podFacts } from './plan.js';
-import type { JobInfo, PodCache } from './pod-cache.js';
+import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
-import { PodLogCapture } from './pod-log-capture.js';
+import { PodLogCapture, type PodCaptureOptions } from './pod-log-capture.js';
+import { PartPool, StreamedLog } from './streamed-log.js';
+import { readJournals } from './spool-journal.js';
+import { containerLogKey } from '../lib/archive/layout.js';
 import { jobRefOf } from './pod-view.js';
 import type { ControllerSettings } from './settings.js';
 
@@ -36,6 +42,8 @@ export interface ReconcilerDeps {
   enqueueAfter: (key: string, ms: number) => void;
 }
 
+const capturePodUid = (pod: V1Pod): string => pod.metadata?.uid ?? '';
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -43,23 +51,96 @@ function errorText(error: unknown): string {
 export class Reconciler {
   /** Bound: one capture per pod holding our attention; dropped once archived, ignored or given up. */
   private readonly captures = new Map<string, PodLogCapture>();
+  /**
+   * Per managed pod uid, whether watching it showed it ended before it was deleted (job-outcome.ts).
+   * Kept by every replica, leader or not, so a new leader knows. Bound: one per managed pod in the cache; dropped with it.
+   */
+  private readonly endings = new Map<string, boolean>();
+  /**
+   * Part buffers of logs streamed while they run (streamed-log.ts), shared by all captures:
+   * memory for streaming is at most workers × uploadQueueSize parts, however many captures run.
+   */
+  private readonly parts: PartPool;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  /**
+   * Spool directories an earlier run of this replica left (a restart in the same pod), by pod uid:
+   * taken up by the pod's next capture, or swept (uploads aborted, files removed) once the pod is
+   * gone or archived. Bound: what was on disk at start; only ever shrinks.
+   */
+  private readonly leftovers = new Map<string, string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.parts = new PartPool(deps.settings.partSizeBytes, deps.settings.workers * deps.settings.uploadQueueSize);
+  }
+
+  /** Takes note of the spool directories found at start (`<pod uid>.<suffix>`); for each pod only one is resumed. */
+  async findLeftovers(): Promise<void> {
+    const root = this.deps.spoolRoot();
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const uid = name.slice(0, name.lastIndexOf('.'));
+      const dir = path.join(root, name);
+      if (uid && !this.leftovers.has(uid)) this.leftovers.set(uid, dir);
+      else await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Leftovers of pods that are gone (or need no capture any more): their uploads aborted, their files removed. */
+  async sweepLeftovers(uids: Iterable<string> = [...this.leftovers.keys()].filter((uid) => !this.deps.cache.allPods().some((p) => p.metadata?.uid === uid))): Promise<void> {
+    for (const uid of uids) {
+      const dir = this.leftovers.get(uid);
+      if (dir === undefined) continue;
+      this.leftovers.delete(uid);
+      const ctx = this.deps.archive;
+      for (const journal of await readJournals(dir)) {
+        if (ctx && journal.upload) await ctx.s3.multipartWriter(journal.upload.key, LOG_CONTENT_TYPE).abortUpload(journal.upload.uploadId);
+      }
+      await rm(dir, { recursive: true, force: true });
+      this.deps.logger.info({ uid, dir }, 'removed the spool an earlier run left for a pod that needs it no more');
+    }
+  }
+
+  /** The streamed upload of a container's current instance, in the per-container layout (the Python one is one file per pod). */
+  private streamerFor(pod: V1Pod): PodCaptureOptions['streamer'] {
+    const ctx = this.deps.archive;
+    if (!ctx || ctx.layout !== 'per-container') return undefined;
+    const namespace = pod.metadata?.namespace ?? '';
+    const podName = pod.metadata?.name ?? '';
+    const jobName = jobRefOf(pod)?.name ?? podName;
+    return (container, file, signal) =>
+      new StreamedLog({
+        writer: ctx.s3.multipartWriter(containerLogKey(ctx.prefix, namespace, jobName, podName, container), LOG_CONTENT_TYPE),
+        file,
+        pool: this.parts,
+        backoff: this.deps.settings.logBackoff,
+        logger: this.deps.logger,
+        signal,
+      });
+  }
 
   /** Keeps the capture of a pod up to date; true when the pod should be reconciled. */
   podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', key: string, pod: V1Pod): boolean {
+    const uid = pod.metadata?.uid ?? '';
+    const managed = isManagedPod(pod.metadata, this.deps.settings.jobNamePrefix);
     const capture = this.captures.get(key);
+    // A pod gone with its capture held is archived after this: its ending is dropped with the capture.
+    if (type === 'DELETED') {
+      if (capture?.uid !== uid) this.endings.delete(uid);
+    } else if (managed) {
+      const ending = observeEnding(pod, this.endings.get(uid));
+      if (ending !== undefined) this.endings.set(uid, ending);
+    }
     if (capture && capture.uid === pod.metadata?.uid) {
       if (type === 'DELETED') capture.podGone();
       else capture.update(pod);
     }
-    return capture !== undefined || isManagedPod(pod.metadata, this.deps.settings.jobNamePrefix);
+    return capture !== undefined || managed;
   }
 
   /** Stops every capture and removes its spool (leadership ended, or shutdown). */
   async disposeCaptures(): Promise<void> {
     const all = [...this.captures.values()];
     this.captures.clear();
+    for (const capture of all) if (!this.deps.cache.pod(podKey(capture.pod))) this.endings.delete(capture.uid);
     await Promise.all(all.map((c) => c.dispose()));
   }
 
@@ -91,6 +172,7 @@ export class Reconciler {
     switch (action.kind) {
       case 'ignore':
         await this.dropCapture(key);
+        await this.sweepLeftovers([pod.metadata?.uid ?? '']);
         return;
       case 'wait':
         if (action.recheckAfterMs !== undefined) this.deps.enqueueAfter(key, action.recheckAfterMs);
@@ -106,6 +188,7 @@ export class Reconciler {
         return;
       case 'release':
         await this.releaseFinalizer(key, pod, 'archived', signal);
+        await this.sweepLeftovers([pod.metadata?.uid ?? '']);
         return;
       case 'give-up':
         await this.releaseFinalizer(key, pod, 'gave-up', signal);
@@ -137,16 +220,28 @@ export class Reconciler {
       spoolRoot: this.deps.spoolRoot(),
       logger: this.deps.logger,
       backoff: this.deps.settings.logBackoff,
+      // Within the give-up deadline: past it the finalizer goes anyway, and the capture with it.
+      retryDeadlineMs: this.deps.settings.giveUpSeconds * 1000,
       onFinished: () => this.deps.enqueue(key),
+      streamer: this.streamerFor(pod),
+      ...(this.takeLeftover(capturePodUid(pod))),
     });
     this.captures.set(key, capture);
     return capture;
+  }
+
+  private takeLeftover(uid: string): { resumeDir?: string } {
+    const dir = this.leftovers.get(uid);
+    if (dir === undefined) return {};
+    this.leftovers.delete(uid);
+    return { resumeDir: dir };
   }
 
   private async dropCapture(key: string): Promise<void> {
     const capture = this.captures.get(key);
     if (!capture) return;
     this.captures.delete(key);
+    if (this.deps.cache.pod(key)?.metadata?.uid !== capture.uid) this.endings.delete(capture.uid);
     await capture.dispose();
   }
 
@@ -177,6 +272,7 @@ export class Reconciler {
           job: jobInfo.job,
           jobDeleted: jobInfo.deleted,
           jobHasOtherPods: ref !== undefined && this.deps.cache.podsOfJob(namespace, ref.name).some((p) => p.metadata?.uid !== pod.metadata?.uid),
+          endedBeforeDeletion: endedBeforeDeletion(pod, this.endings.get(pod.metadata?.uid ?? '')),
         },
         signal,
       );

@@ -74,6 +74,7 @@ const MIN_PART_SIZE = 5 * 1024 * 1024;
 export function controllerSettingsFrom(settings: Settings, tuning: Partial<ControllerTuning> = {}): ControllerSettings {
   const merged: ControllerTuning = {
     ...DEFAULT_TUNING,
+    partSizeBytes: settings.controllerPartSizeMib * 1024 * 1024,
     ...tuning,
     watch: { ...DEFAULT_TUNING.watch, ...tuning.watch },
     leaderElection: { ...DEFAULT_TUNING.leaderElection, ...tuning.leaderElection },

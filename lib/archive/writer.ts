@@ -7,6 +7,7 @@
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { unquote, verifiedUpload, type UploadOutcome } from '../s3/verified-upload.js';
+import { VerifiedMultipartWriter } from '../s3/multipart-writer.js';
 
 export { ArchiveVerificationError } from '../s3/verified-upload.js';
 export type { UploadOutcome } from '../s3/verified-upload.js';
@@ -48,6 +49,11 @@ export class S3Archive {
     } finally {
       body.destroy();
     }
+  }
+
+  /** A multipart upload to `key` fed part by part (a log streamed while it is written). */
+  multipartWriter(key: string, contentType: string): VerifiedMultipartWriter {
+    return new VerifiedMultipartWriter({ client: this.options.client, bucket: this.options.bucket, key, contentType });
   }
 
   /** Whether `key` still holds the object an earlier upload verified (same size and ETag). */

@@ -432,6 +432,17 @@ export const ENVIRONMENT = {
       return value;
     },
   },
+  controllerPartSizeMib: {
+    name: 'PYGEOAPI_K8S_MANAGER_CONTROLLER_PART_SIZE_MIB',
+    default: '8',
+    description:
+      'Size in MiB of the parts the controller uploads to S3 while a container runs (a multipart upload per log; at the end only ' +
+      'the last part and the completion remain). At least 5 (S3\'s minimum part size). Memory: the parts in flight share a pool ' +
+      'of 8 buffers of this size (see *Operations*).',
+    secret: false,
+    origin: 'ours',
+    read: count(8, 5),
+  },
   authMode: {
     name: AUTH_MODE,
     default: 'kubernetes',
@@ -630,6 +641,7 @@ export function readSettings(env: Env = process.env): Settings {
     finalizerGiveUpSeconds: read(ENVIRONMENT.finalizerGiveUpSeconds),
     logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
     controllerSpoolDir: read(ENVIRONMENT.controllerSpoolDir),
+    controllerPartSizeMib: read(ENVIRONMENT.controllerPartSizeMib),
     history: { cacheEntries: read(ENVIRONMENT.historyCacheEntries), recordCacheBytes: read(ENVIRONMENT.historyRecordCacheBytes) },
     bucket: {
       endpoint: read(ENVIRONMENT.bucketEndpoint),

@@ -196,6 +196,8 @@ export interface Settings {
   logArchiveLayout: LogArchiveLayout;
   /** undefined = a fresh temp dir per process. */
   controllerSpoolDir?: string;
+  /** Multipart part size of the controller's log uploads, MiB (≥ 5). */
+  controllerPartSizeMib: number;
   /** Memory budgets of the API's view of the job history. */
   history: { cacheEntries: number; recordCacheBytes: number };
   bucket: BucketSettings;

@@ -55,7 +55,7 @@ export class ArchiveVerificationError extends Error {
   override name = 'ArchiveVerificationError';
 }
 
-const MD5_ETAG = /^[0-9a-f]{32}(-\d+)?$/;
+export const MD5_ETAG = /^[0-9a-f]{32}(-\d+)?$/;
 
 export function unquote(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '');
@@ -67,7 +67,7 @@ export function multipartEtags(partMd5s: Buffer[], wholeMd5: string): string[] {
   return [`${ofParts}-${partMd5s.length}`, wholeMd5];
 }
 
-function isNoSuchUpload(error: unknown): boolean {
+export function isNoSuchUpload(error: unknown): boolean {
   const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload';
 }
@@ -189,7 +189,7 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
   }
 }
 
-function checkEtag(where: string, etag: string, expected: string[]): void {
+export function checkEtag(where: string, etag: string, expected: string[]): void {
   if (MD5_ETAG.test(etag) && !expected.includes(etag)) {
     throw new ArchiveVerificationError(`${where}: S3 answered ETag ${etag}, expected ${expected.join(' or ')} for the bytes sent`);
   }

@@ -4,6 +4,9 @@
  * and its finalizer released, including pods killed while running.
  */
 import { createHash } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { JobRecord } from '../../lib/archive/layout.js';
@@ -200,6 +203,30 @@ t.test('archiving', async (t) => {
       t.equal((await s3.get(`${PREFIX}${NS}/long-line/${pod.metadata!.name}/main.log`))?.toString(), `${'a'.repeat(100_000)}\n`);
     },
   );
+
+  t.test('a big log is uploaded while the container runs: at its end only the last part and the completion remain', async (t) => {
+    const gate = path.join(os.tmpdir(), `streamed-gate-${process.pid}-${Date.now()}`);
+    t.teardown(() => rm(gate, { force: true }));
+    // 12 MiB of numbered 1 KiB lines, then the container waits for the test to let it end (and ends without a newline).
+    const lines = 12 * 1024;
+    const script = `seq -f '%01023.0f' 1 ${lines}; while [ ! -e ${gate} ]; do sleep 0.05; done; printf 'the end'`;
+    await api.create(jobsPath(NS), shellJob('streamed', { containers: [{ name: 'main', script }] }));
+    await waitFor(async () => ((await s3.storedParts(`${PREFIX}${NS}/streamed/`)) >= 2 ? true : undefined), {
+      what: 'two 5 MiB parts in S3 while the container still runs',
+      timeoutMs: 30_000,
+    });
+    const [running] = await podsOfJob(api, NS, 'streamed');
+    t.equal(running?.status?.phase, 'Running', 'the parts went up before the container ended');
+    await writeFile(gate, '');
+    const pod = await archivedPod('streamed', 30_000);
+    const stored = await s3.get(`${PREFIX}${NS}/streamed/${pod.metadata!.name}/main.log`);
+    const expected = Buffer.from(`${Array.from({ length: lines }, (_, i) => String(i + 1).padStart(1023, '0')).join('\n')}\nthe end`);
+    t.equal(stored?.length, expected.length, 'every byte');
+    t.ok(stored?.equals(expected), 'byte for byte');
+    const entry = (await record('streamed'))?.logs.find((l) => l.container === 'main');
+    t.match(entry, { bytes: expected.length, complete: true, sha256: createHash('sha256').update(expected).digest('hex') });
+    t.equal(await s3.storedParts(`${PREFIX}${NS}/streamed/`), 0, 'no upload left open');
+  });
 
   t.test("the Python manager's single-file layout, as a setting", async (t) => {
     const ns = 'python-layout';

@@ -56,6 +56,7 @@ t.test('archivePod', async (t) => {
     job: { metadata: { name: p.metadata!.labels!['job-name'], namespace: 'ns' }, status: { conditions: [{ type: 'Complete', status: 'True' }] } },
     jobDeleted: true,
     jobHasOtherPods: false,
+    endedBeforeDeletion: true,
   });
 
   t.test('a later, incomplete capture never replaces a complete archived log', async (t) => {
@@ -97,5 +98,21 @@ t.test('archivePod', async (t) => {
     await archivePod(ctx, input(pod('d-pod'), [await spool('d2', 'one', false, 'gone: removed')]), signal);
     t.equal((await s3.get('logs/ns/d/d-pod/main.log'))?.toString(), 'one', 'what could be read replaces an object that is not the verified one');
     t.equal((await record('d')).logs[0]!.complete, false);
+  });
+
+  t.test('a labelled Job deleted after it completed keeps its real outcome, never dismissed', async (t) => {
+    // Archived once with the Job's Complete condition, then again by a controller that never saw the Job (restart, new leader).
+    const done = { ...pod('e-pod'), metadata: { ...pod('e-pod').metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 0 } };
+    await archivePod(ctx, input(pod('e-pod'), [await spool('e1', 'one\n', true)]), signal);
+    await archivePod(ctx, { ...input(done, [await spool('e2', 'one\n', true)]), job: undefined, endedBeforeDeletion: false }, signal);
+    t.equal((await record('e')).status.status, 'successful', 'the recorded outcome stays');
+    // First archived only after the deletion, by a controller that never saw the Job: the pod says it ran to its end.
+    await archivePod(ctx, { ...input(pod('f-pod', 'Failed'), [await spool('f', 'oops\n', true)]), job: undefined }, signal);
+    t.equal((await record('f')).status.status, 'failed');
+    await archivePod(ctx, { ...input(pod('g-pod'), [await spool('g', 'one\n', true)]), job: undefined }, signal);
+    t.equal((await record('g')).status.status, 'successful');
+    // Deleted while it ran: dismissed.
+    await archivePod(ctx, { ...input(pod('h-pod', 'Failed'), [await spool('h', 'cut\n', true)]), job: undefined, endedBeforeDeletion: false }, signal);
+    t.equal((await record('h')).status.status, 'dismissed');
   });
 });

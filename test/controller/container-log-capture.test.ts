@@ -4,7 +4,7 @@
  * logs that vanish. The spool must hold every line exactly once.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -46,6 +46,10 @@ class FakeKubelet {
   onRequest: (n: number) => void = () => undefined;
   status: V1ContainerStatus = { name: 'main', image: '', imageID: '', ready: true, restartCount: 0, state: { running: {} } };
   phase = 'Running';
+  /** The capture's retry window for previous logs. */
+  retryDeadlineMs = 60_000;
+  /** Errors thrown by the next reads of a previous log, in order (undefined: serve it). */
+  previousFailures: Array<Error | undefined> = [];
   private waiters: Array<() => void> = [];
 
   pod(): V1Pod {
@@ -77,6 +81,10 @@ class FakeKubelet {
     this.onRequest(this.requests.length);
     if (this.requests.length > this.readsBeforeGone) this.gone = true;
     if (this.gone) throw new KubeApiError(404, 'pods "p" not found', 'NotFound');
+    if (query.previous) {
+      const failure = this.previousFailures.shift();
+      if (failure) throw failure;
+    }
     // As a kubelet between instances: "current" is the newest instance there is, "previous" the one before.
     const newest = Math.max(...this.instances.keys());
     const instance = query.previous ? newest - 1 : newest;
@@ -97,9 +105,13 @@ class FakeKubelet {
   }
 }
 
-async function capture(t: Test, kubelet: FakeKubelet): Promise<{ capture: ContainerLogCapture; text: (i: number) => Promise<string> }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'capture-'));
-  const abort = new AbortController();
+async function capture(
+  t: Test,
+  kubelet: FakeKubelet,
+  given?: { dir: string; abort: AbortController },
+): Promise<{ capture: ContainerLogCapture; text: (i: number) => Promise<string> }> {
+  const dir = given?.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'capture-')));
+  const abort = given?.abort ?? new AbortController();
   t.teardown(async () => {
     abort.abort();
     await rm(dir, { recursive: true, force: true });
@@ -113,6 +125,7 @@ async function capture(t: Test, kubelet: FakeKubelet): Promise<{ capture: Contai
     spoolDir: dir,
     logger: pino({ level: 'silent' }),
     backoff: { baseMs: 5, maxMs: 20 },
+    retryDeadlineMs: kubelet.retryDeadlineMs,
     signal: abort.signal,
     pod: () => ({ pod: kubelet.pod(), gone: kubelet.gone }),
     podChange: (ms) => kubelet.podChange(ms, abort.signal),
@@ -317,4 +330,68 @@ t.test('logs gone: the reason is kept', async (t) => {
   await c.done;
   t.equal(c.complete, false);
   t.match(c.instances[0]!.incompleteReason, /gone/);
+});
+
+/** Restarts with the previous log read failing: a crashed instance replaced before its end was read, then the end. */
+async function replacedInstance(t: Test, failures: Array<Error | undefined>, retryDeadlineMs = 60_000) {
+  const kubelet = new FakeKubelet();
+  kubelet.retryDeadlineMs = retryDeadlineMs;
+  kubelet.previousFailures = failures;
+  kubelet.instances.set(0, lines(1, 3, 'first'));
+  kubelet.instances.set(1, lines(10, 10, 'second'));
+  kubelet.status = { ...kubelet.status, restartCount: 1, lastState: { terminated: { exitCode: 1 } }, state: { terminated: { exitCode: 0 } } };
+  kubelet.phase = 'Succeeded';
+  const captured = await capture(t, kubelet);
+  await captured.capture.done;
+  return { kubelet, ...captured };
+}
+
+t.test('a previous log whose reads fail transiently is read again until it is whole', async (t) => {
+  const failures = [new KubeApiError(503, 'the server is unavailable'), new Error('socket hang up'), new KubeApiError(500, 'internal error'), new KubeApiError(429, 'slow down')];
+  const { kubelet, capture: c, text } = await replacedInstance(t, failures);
+  t.equal(kubelet.requests.filter((r) => r.previous === true).length, 5, 'four failures, then the read that worked');
+  t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n', 'the replaced instance, whole');
+  t.equal(c.instances[0]!.state, 'complete');
+  t.equal(await text(1), 'second 10\n');
+  t.equal(c.complete, true);
+});
+
+t.test('a previous log the kubelet no longer has is lost, with the reason, never a complete empty log', async (t) => {
+  const { capture: c, text } = await replacedInstance(t, [new KubeApiError(503, 'unavailable'), new KubeApiError(400, 'previous terminated container "main" in pod "p" not found', 'BadRequest')]);
+  t.equal(await text(0), '');
+  t.equal(c.instances[0]!.state, 'incomplete');
+  t.match(c.instances[0]!.incompleteReason, /^gone: .*not found/);
+  t.equal(c.complete, false);
+});
+
+t.test('transient failures past the retry window: incomplete, saying how long it tried', async (t) => {
+  const failures = Array.from({ length: 1000 }, () => new KubeApiError(503, 'unavailable'));
+  const { capture: c } = await replacedInstance(t, failures, 50);
+  t.equal(c.instances[0]!.state, 'incomplete');
+  t.match(c.instances[0]!.incompleteReason, /^failed: the rest of the replaced instance could not be read \(\d+ attempts in \d+ s\): unavailable/);
+});
+
+t.test('a restarted controller resumes from the journal: only what is missing is read again', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 4));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'capture-resume-'));
+  const first = new AbortController();
+  const { capture: before } = await capture(t, kubelet, { dir, abort: first });
+  const journal = path.join(dir, 'main.0.journal.json');
+  await waitFor(async () => {
+    const saved = await readFile(journal, 'utf8').catch(() => '');
+    return saved.includes(`"lastTimestamp":"${ts(4)}"`) ? true : undefined;
+  }, { what: 'the journal to name the last line read' });
+  // Killed: nothing disposed, the spool and its journal stay (and bytes after the journal's are dropped on resume).
+  first.abort();
+  await before.done;
+  await appendFile(path.join(dir, 'main.0.log'), 'half a li');
+  kubelet.instances.set(0, [...lines(1, 6), { ts: ts(7), text: 'the end' }]);
+  terminate(kubelet);
+  const readsBefore = kubelet.requests.length;
+  const { capture: after, text } = await capture(t, kubelet, { dir, abort: new AbortController() });
+  await after.done;
+  t.equal(await text(0), 'line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nthe end', 'every byte once');
+  t.equal(after.complete, true);
+  t.equal(kubelet.requests[readsBefore]?.sinceTime, ts(4), 'the first read after the restart resumes at the journaled line');
 });

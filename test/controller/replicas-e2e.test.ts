@@ -44,7 +44,7 @@ async function archivedAndReleased(api: TestApi, ns: string, job: string, timeou
 }
 
 t.test('replicas', async (t) => {
-  const namespaces = ['two', 'crash', 'big'];
+  const namespaces = ['two', 'crash', 'resume', 'big'];
   const cluster = await startTestCluster(t, { namespaces, containerRemovalDelayMs: 1_000 });
   const api = testApi(cluster);
   t.teardown(() => api.close());
@@ -75,7 +75,7 @@ t.test('replicas', async (t) => {
 
     const log = numberedLines(20_000, 1000);
     await api.create(jobsPath(ns), shellJob('second', { containers: [{ name: 'main', script: log.script }] }));
-    await waitFor(async () => (await s3.storedParts(`${PREFIX}${ns}/second/`)) > 0, { what: 'the upload to be under way' });
+    await waitFor(async () => (await s3.storedParts(`${PREFIX}${ns}/second/`)) > 0, { what: 'the upload to be under way', timeoutMs: 30_000 });
     const stoppedAt = Date.now();
     await leader.stop();
     const stopMs = Date.now() - stoppedAt;
@@ -101,11 +101,12 @@ t.test('replicas', async (t) => {
     const env = bucketEnv(slow.endpoint);
     const first = await startControllerProcess(t, { kubeconfigFile, namespace: ns, identity: 'first', env, tuning: FAST_TUNING });
     await api.create(jobsPath(ns), shellJob('crash', { containers: [{ name: 'main', script: log.script }] }));
-    const uploading = await first.logged((l) => l.msg === 'uploading' && String(l.key).includes('/crash/'), 'the upload to start');
-    await waitFor(async () => (await s3.storedParts(String(uploading.key))) > 0, { what: 'a first part to be stored' });
+    // Parts go up while the job prints: killed once the first is stored.
+    await waitFor(async () => (await s3.storedParts(`${PREFIX}${ns}/crash/`)) > 0, { what: 'a first part to be stored', timeoutMs: 30_000 });
     await first.kill('SIGKILL');
 
     const [pod] = await podsOfJob(api, ns, 'crash');
+    const uploading = { key: `${PREFIX}${ns}/crash/${pod!.metadata!.name}/main.log` };
     t.ok(pod?.metadata?.finalizers?.includes(FINALIZER), 'the pod is still held after the crash');
     t.notOk(pod?.metadata?.annotations?.['pygeoapi.io/log-archive'], 'and not marked archived');
     t.equal(await s3.get(String(uploading.key)), undefined, 'the interrupted upload left no object');
@@ -118,6 +119,25 @@ t.test('replicas', async (t) => {
     // The job history index (.history/) has an entry of its own for the job.
     const archived = (await s3.keys(`${PREFIX}${ns}/`)).filter((k) => !k.includes('/.history/'));
     t.same(archived, [`${PREFIX}${ns}/crash/job.json`, String(uploading.key)].sort(), 'no duplicate objects');
+    await second.kill('SIGTERM');
+  });
+
+  t.test('killed while streaming and restarted in the same pod: resumes from the journal, one complete archive', async (t) => {
+    const ns = 'resume';
+    const slow = await throttlingProxy(t, s3.port, 16 * 1024 * 1024);
+    const log = numberedLines(30_000, 1000);
+    // The same identity and spool folder: a container restart in the same pod (the emptyDir stays).
+    const env = { ...bucketEnv(slow.endpoint), PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR: path.join(dir, 'spool') };
+    const first = await startControllerProcess(t, { kubeconfigFile, namespace: ns, identity: 'resumer', env, tuning: FAST_TUNING });
+    await api.create(jobsPath(ns), shellJob('resume', { containers: [{ name: 'main', script: `${log.script}; sleep 1` }] }));
+    await waitFor(async () => ((await s3.storedParts(`${PREFIX}${ns}/resume/`)) > 0 ? true : undefined), { what: 'a first streamed part', timeoutMs: 30_000 });
+    await first.kill('SIGKILL');
+    const second = await startControllerProcess(t, { kubeconfigFile, namespace: ns, identity: 'resumer', env, tuning: FAST_TUNING });
+    const pod = await archivedAndReleased(api, ns, 'resume', 60_000);
+    t.ok(second.logs.some((l) => l.msg === 'resuming the capture from the journal'), 'the restarted controller took up the journal');
+    const stored = (await s3.get(`${PREFIX}${ns}/resume/${pod.metadata!.name}/main.log`))!;
+    t.equal(stored.length, log.bytes, 'complete size');
+    t.equal(sha256(stored), log.sha256, 'the exact bytes the job printed');
     await second.kill('SIGTERM');
   });
 

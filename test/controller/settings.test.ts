@@ -73,3 +73,9 @@ t.test('the spool directory comes from PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR
   t.equal(controllerSettingsFrom(readSettings({})).spoolDirectory, undefined, 'unset: a temp dir of the process');
   t.throws(() => readSettings({ PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR: 'spool' }), /PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR[\s\S]*absolute/);
 });
+
+t.test('the part size comes from PYGEOAPI_K8S_MANAGER_CONTROLLER_PART_SIZE_MIB, at least 5 MiB', async (t) => {
+  t.equal(controllerSettingsFrom(readSettings({})).partSizeBytes, 8 * 1024 * 1024, 'default 8 MiB');
+  t.equal(controllerSettingsFrom(readSettings({ PYGEOAPI_K8S_MANAGER_CONTROLLER_PART_SIZE_MIB: '16' })).partSizeBytes, 16 * 1024 * 1024);
+  t.throws(() => readSettings({ PYGEOAPI_K8S_MANAGER_CONTROLLER_PART_SIZE_MIB: '4' }), /PYGEOAPI_K8S_MANAGER_CONTROLLER_PART_SIZE_MIB[\s\S]*at least 5/);
+});

@@ -4,7 +4,8 @@
  * /proc (Linux) while it still runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../../helpers/wait-for.js';
@@ -42,6 +43,8 @@ export async function startControllerProcess(
     tuning?: Partial<ControllerTuning>;
     /** Node flags; by default a small young generation, so garbage does not blur memory peaks. */
     nodeOptions?: string[];
+    /** The fixture transpiled to JavaScript (benchFixture), run with plain node as in production; default: the TypeScript one through tsx. */
+    script?: string;
   },
 ): Promise<ControllerProcess> {
   const env: NodeJS.ProcessEnv = {
@@ -57,7 +60,8 @@ export async function startControllerProcess(
     ...options.env,
   };
   const nodeOptions = options.nodeOptions ?? ['--max-semi-space-size=2'];
-  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', FIXTURE], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const entry = options.script ? [options.script] : ['--import', 'tsx', FIXTURE];
+  const child = spawn(process.execPath, [...nodeOptions, ...entry], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const logs: Array<Record<string, unknown>> = [];
   createInterface(child.stdout!).on('line', (line) => {
     try {
@@ -81,4 +85,22 @@ export async function startControllerProcess(
   t.teardown(() => proc.kill('SIGKILL'));
   await proc.logged((l) => l.msg === 'controller process ready', 'the controller process to start');
   return proc;
+}
+
+/**
+ * The controller fixture and the product transpiled to JavaScript under
+ * `outDir` (as `npm run build` would; tsx's loader alone costs the process
+ * ~100 MB), for measuring memory as a deployed controller has it.
+ */
+export async function transpiledFixture(outDir: string): Promise<string> {
+  const { transpileProduct } = await import('../../chaos/build.js');
+  const ts = (await import('typescript')).default;
+  await transpileProduct(outDir);
+  const { outputText } = ts.transpileModule(await readFile(FIXTURE, 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  const target = path.join(outDir, 'test', 'controller', 'fixtures', 'controller-process.js');
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFile(target, outputText);
+  return target;
 }

@@ -1,0 +1,193 @@
+/**
+ * A multipart upload fed one part at a time, as a log grows, and verified
+ * like every upload (verified-upload.ts): each part goes with its
+ * Content-MD5 and its ETag must be that MD5; the finished object's ETag must
+ * be the one S3 derives from the parts, and a HEAD must show it and the size.
+ * The SHA-256 of the whole is computed as parts are accepted, in order.
+ *
+ * Nothing is visible under the key before the completion, so an abandoned
+ * writer (a controller killed, leadership lost) leaves no half object, only
+ * parts that an abort (or the bucket's lifecycle rule) removes. Every step
+ * may be repeated after a failure: a part is hashed in only once S3 accepted
+ * it, and `complete` picks up where an earlier call stopped.
+ *
+ * Memory: none of its own beyond the hash states; the caller owns the part buffers.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { checkEtag, isNoSuchUpload, MD5_ETAG, multipartEtags, unquote, verifyStored, ArchiveVerificationError, type UploadOutcome } from './verified-upload.js';
+
+export interface MultipartWriterOptions {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  contentType: string;
+}
+
+export class VerifiedMultipartWriter {
+  private uploadId: string | undefined;
+  private readonly partMd5s: Buffer[] = [];
+  private sha256 = createHash('sha256');
+  private wholeMd5 = createHash('md5');
+  private acceptedBytes = 0;
+  /** Set once the last piece is in S3: the hashes are final then. */
+  private sealed: { sha256: string; expected: string[]; bytes: number; completed: boolean } | undefined;
+  private outcome: UploadOutcome | undefined;
+
+  constructor(private readonly options: MultipartWriterOptions) {}
+
+  /** What a journal needs to resume this upload (undefined before the first part, or once completed). */
+  progress(): { uploadId: string; partMd5s: string[]; bytes: number } | undefined {
+    if (this.uploadId === undefined || this.sealed) return undefined;
+    return { uploadId: this.uploadId, partMd5s: this.partMd5s.map((m) => m.toString('hex')), bytes: this.acceptedBytes };
+  }
+
+  /**
+   * Takes up an upload an earlier process began: its id, and its parts as
+   * `parts` gives them back (read from the spool, which holds every byte
+   * uploaded). Each part must have the MD5 the journal recorded, or the
+   * upload is not taken up (false; the caller starts afresh). S3 keeps the
+   * parts; the hashes of the whole are computed again from these bytes.
+   */
+  async resume(uploadId: string, partMd5s: string[], parts: AsyncIterable<Buffer>): Promise<boolean> {
+    if (this.uploadId !== undefined || this.partMd5s.length > 0) throw new Error(`${this.where}: resume only a fresh writer`);
+    const md5s: Buffer[] = [];
+    const sha256 = createHash('sha256');
+    const wholeMd5 = createHash('md5');
+    let bytes = 0;
+    for await (const part of parts) {
+      const md5 = createHash('md5').update(part).digest();
+      if (md5.toString('hex') !== partMd5s[md5s.length]) return false;
+      md5s.push(md5);
+      sha256.update(part);
+      wholeMd5.update(part);
+      bytes += part.length;
+    }
+    if (md5s.length !== partMd5s.length) return false;
+    // Only now, with everything checked, does this writer take the upload on.
+    for (const part of md5s) this.partMd5s.push(part);
+    this.sha256 = sha256;
+    this.wholeMd5 = wholeMd5;
+    this.acceptedBytes = bytes;
+    this.uploadId = uploadId;
+    return true;
+  }
+
+  get key(): string {
+    return this.options.key;
+  }
+
+  /** Bytes S3 accepted so far (whole parts). */
+  get bytes(): number {
+    return this.acceptedBytes;
+  }
+
+  get parts(): number {
+    return this.partMd5s.length;
+  }
+
+  private get where(): string {
+    return `s3://${this.options.bucket}/${this.options.key}`;
+  }
+
+  /** Uploads the next part (at least 5 MiB, as S3 needs for all parts but the last); hashed in once S3 has it. */
+  async uploadPart(body: Buffer, signal: AbortSignal): Promise<void> {
+    if (this.sealed) throw new Error(`${this.where}: no parts after the last one`);
+    const { client, bucket, key, contentType } = this.options;
+    if (this.uploadId === undefined) {
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }), { abortSignal: signal });
+      if (!created.UploadId) throw new Error(`${this.where}: S3 answered CreateMultipartUpload without an upload id`);
+      this.uploadId = created.UploadId;
+    }
+    const partNumber = this.partMd5s.length + 1;
+    const md5 = createHash('md5').update(body).digest();
+    const answer = await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      { abortSignal: signal },
+    );
+    const etag = unquote(answer.ETag);
+    if (etag !== md5.toString('hex') && MD5_ETAG.test(etag)) {
+      throw new ArchiveVerificationError(`${this.where}: S3 stored part ${partNumber} with ETag ${etag}, not the MD5 of what was sent (${md5.toString('hex')})`);
+    }
+    this.partMd5s.push(md5);
+    this.sha256.update(body);
+    this.wholeMd5.update(body);
+    this.acceptedBytes += body.length;
+  }
+
+  /**
+   * Finishes the object with its last piece (any size, may be empty) and
+   * proves what S3 stored. Repeatable: a call after a failure goes on from
+   * where the last stopped (`last` must be the same bytes).
+   */
+  async complete(last: Buffer, signal: AbortSignal): Promise<UploadOutcome> {
+    if (this.outcome) return this.outcome;
+    const { client, bucket, key, contentType } = this.options;
+    if (!this.sealed) {
+      if (this.uploadId === undefined) {
+        // Shorter than a part: one plain, verified PUT.
+        const md5 = createHash('md5').update(last).digest();
+        const answer = await client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentType: contentType, ContentMD5: md5.toString('base64'), ContentLength: last.length }),
+          { abortSignal: signal },
+        );
+        const expected = [md5.toString('hex')];
+        checkEtag(this.where, unquote(answer.ETag), expected);
+        this.sealed = { sha256: createHash('sha256').update(last).digest('hex'), expected, bytes: last.length, completed: true };
+      } else {
+        if (last.length > 0) await this.uploadPart(last, signal);
+        this.sealed = {
+          sha256: this.sha256.digest('hex'),
+          expected: multipartEtags(this.partMd5s, this.wholeMd5.digest('hex')),
+          bytes: this.acceptedBytes,
+          completed: false,
+        };
+      }
+    }
+    const sealed = this.sealed;
+    if (!sealed.completed) {
+      try {
+        const answer = await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: this.uploadId,
+            MultipartUpload: { Parts: this.partMd5s.map((md5, i) => ({ PartNumber: i + 1, ETag: `"${md5.toString('hex')}"` })) },
+          }),
+          { abortSignal: signal },
+        );
+        checkEtag(this.where, unquote(answer.ETag), sealed.expected);
+      } catch (error) {
+        // The completion may have happened with its answer lost: the HEAD below decides.
+        if (!isNoSuchUpload(error)) throw error;
+      }
+      sealed.completed = true;
+    }
+    const etag = await verifyStored(client, bucket, key, sealed.bytes, sealed.expected, sealed.sha256, signal);
+    this.uploadId = undefined;
+    this.outcome = { bytes: sealed.bytes, sha256: sealed.sha256, etag };
+    return this.outcome;
+  }
+
+  /** Drops the upload's parts (best effort; the bucket's lifecycle rule is the backstop). */
+  async abort(): Promise<void> {
+    const uploadId = this.uploadId;
+    if (uploadId === undefined || this.outcome) return;
+    this.uploadId = undefined;
+    await this.abortUpload(uploadId);
+  }
+
+  /** Drops the parts of an upload of this key that an earlier process began and no one will finish (best effort). */
+  async abortUpload(uploadId: string): Promise<void> {
+    await this.options.client
+      .send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: this.options.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(5_000) })
+      .catch(() => undefined);
+  }
+}
