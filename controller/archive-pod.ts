@@ -6,6 +6,7 @@
  * on is verified in S3. Every step overwrites deterministic keys, so a
  * retry after any failure (or a crash) repeats it without duplicates.
  */
+import { resultsRequestOf } from '../lib/results-request.js';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
@@ -145,6 +146,8 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
       ...(annotations[ANNOTATIONS.owner] ? { owner: annotations[ANNOTATIONS.owner] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
+      // Only from the Job itself: a stand-in for a Job already gone knows nothing of how results were asked for.
+      ...(input.job ? { resultsRequest: resultsRequestOf(annotations) } : {}),
       ...(result ? { result } : {}),
       ...(resultLost !== undefined ? { resultLost } : {}),
       logs: entries,

@@ -1,12 +1,11 @@
 /** The results of a job: the document the success callback and the job page use, and the answer of /jobs/{id}/results. */
-import type { V1Job } from '@kubernetes/client-node';
 import type { FastifyReply } from 'fastify';
-import { ANNOTATIONS } from '../../lib/contract.js';
+import { recordedResultsRequest, resultsRequestOf } from '../../lib/results-request.js';
 import { findProcess, type ApiContext } from '../context.js';
 import { jobFailed, resultNotReady, resultsUnavailable } from '../ogc/exceptions.js';
 import { findJob, type FoundJob } from './job-lookup.js';
 import { jobResult } from './result-source.js';
-import { outputsOf, responseMode, resultsAnswer, resultsDocument, selectOutputs, type OutputValue, type ResultsAnswer } from './results.js';
+import { outputsOf, resultsAnswer, resultsDocument, selectOutputs, type OutputValue, type ResultsAnswer } from './results.js';
 
 export async function jobResultsDocument(context: ApiContext, jobId: string): Promise<Record<string, unknown>> {
   return resultsDocument(await jobOutputs(context, jobId));
@@ -24,28 +23,17 @@ export async function jobOutputs(context: ApiContext, jobId: string, given?: Fou
   return outputsOf(result, process?.metadata);
 }
 
-/** The output ids remembered on the Job (an annotation anyone with kubectl may edit: anything but a list of strings is ignored). */
-function requestedOutputs(job: V1Job | undefined): string[] | undefined {
-  const text = job?.metadata?.annotations?.[ANNOTATIONS.outputs];
-  if (text === undefined) return undefined;
-  try {
-    const ids: unknown = JSON.parse(text);
-    return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? ids : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * GET /jobs/{id}/results: the outputs the execution asked for, in the
- * response mode it asked for (raw unless it asked for the document). Jobs
- * made by kubectl or the Python manager carry no mode: raw, as the Python
- * manager answers. Once the Job is gone and only the archive holds the job,
- * the mode is not known any more: raw.
+ * response mode it asked for (raw unless it asked for the document): from the
+ * Job while it exists, from the job record once only the archive holds the
+ * job. Jobs made by kubectl or the Python manager carry no mode: raw, as the
+ * Python manager answers.
  */
 export async function jobResultsAnswer(context: ApiContext, jobId: string, found: FoundJob): Promise<ResultsAnswer> {
-  const outputs = selectOutputs(await jobOutputs(context, jobId, found), requestedOutputs(found.job));
-  return resultsAnswer(outputs, responseMode(found.job?.metadata?.annotations?.[ANNOTATIONS.response]));
+  const asked = found.job ? resultsRequestOf(found.job.metadata?.annotations) : recordedResultsRequest(found.record?.resultsRequest);
+  const outputs = selectOutputs(await jobOutputs(context, jobId, found), asked.outputs);
+  return resultsAnswer(outputs, asked.response);
 }
 
 export function sendAnswer(reply: FastifyReply, answer: ResultsAnswer): FastifyReply {

@@ -3,6 +3,7 @@
  * application/json, a JSON object whose keys are output ids maps onto those
  * outputs; otherwise the single (first) output gets the whole value.
  */
+import type { ResponseMode } from '../../lib/results-request.js';
 import type { ProcessMetadata } from '../../lib/config/types.js';
 import { isRecord } from '../../lib/is-record.js';
 
@@ -69,16 +70,6 @@ export function rawOutput(out: OutputValue): RawAnswer {
   return { body: JSON.stringify(out.value), contentType: out.mediaType.startsWith('application/json') ? out.mediaType : 'application/json' };
 }
 
-/**
- * The execute request's `response`. OGC API – Processes 1.0 makes `raw` the
- * default (execute.yaml: `default: raw`), as pygeoapi does: only an explicit
- * `document` gives the results document.
- */
-export type ResponseMode = 'raw' | 'document';
-
-export function responseMode(given: unknown): ResponseMode {
-  return given === 'document' ? 'document' : 'raw';
-}
 
 /**
  * What the results answer (GET /jobs/{id}/results, and a synchronous

@@ -11,6 +11,8 @@ export interface PodArchive {
   processId?: string;
   owner?: string;
   parameters?: unknown;
+  /** The execution's results request, as its Job carried it. */
+  resultsRequest?: JobRecord['resultsRequest'];
   /** Set when this pod succeeded and so carries the job's result. */
   result?: JobRecord['result'];
   /** Set when this pod succeeded but its result was lost with an incomplete log. */
@@ -34,6 +36,7 @@ export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArch
   const resultLost = result !== undefined ? undefined : (archive.resultLost ?? existing?.resultLost);
   const processId = archive.processId ?? existing?.processId;
   const parameters = archive.parameters ?? existing?.parameters;
+  const resultsRequest = archive.resultsRequest ?? existing?.resultsRequest;
   // The first owner recorded stays: a later pod's Job stand-in has no annotations.
   const owner = existing?.owner ?? archive.owner;
   return {
@@ -41,6 +44,7 @@ export function mergeJobRecord(existing: JobRecord | undefined, archive: PodArch
     ...(processId !== undefined ? { processId } : {}),
     ...(owner !== undefined ? { owner } : {}),
     ...(parameters !== undefined ? { parameters } : {}),
+    ...(resultsRequest !== undefined ? { resultsRequest } : {}),
     ...(result !== undefined ? { result } : {}),
     ...(resultLost !== undefined ? { resultLost } : {}),
     logs,

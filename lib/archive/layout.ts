@@ -3,6 +3,7 @@
  * once the Kubernetes objects are gone. Keys are deterministic, so a retried
  * upload overwrites instead of duplicating.
  */
+import type { ResultsRequest } from '../results-request.js';
 
 export type ArchiveLayout = 'per-container' | 'python';
 
@@ -44,6 +45,8 @@ export interface JobRecord {
   /** Inputs as stored in the parameters annotation (token never present). */
   parameters?: unknown;
   result?: { mimetype?: string; value?: string; valueKey?: string };
+  /** How the execution asked for its results (response mode, output ids); absent in older records and for kubectl Jobs: raw. */
+  resultsRequest?: ResultsRequest;
   /** Set when the pod succeeded but its result cannot be trusted (a log it came from is incomplete): why. */
   resultLost?: string;
   logs: ArchivedLog[];

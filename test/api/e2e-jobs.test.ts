@@ -308,6 +308,25 @@ t.test('jobs whose Kubernetes objects are gone are found in the archive', async 
   const results = await harness.request('GET', `/jobs/${goneId}/results`);
   t.equal(results.status, 200);
   t.same(expectOgc(t, 'results', results.json(), 'archived results'), { count: 7, word: 'seven' }, 'results from the record');
+
+  // How the execution asked for its results is kept in the record: the same answer once the Job is gone.
+  const askedId = randomUUID();
+  await archive.putJob(
+    ARCHIVE_NS,
+    jobName(askedId),
+    {
+      status: { jobID: askedId, processID: 'generic-json', type: 'process', status: 'successful', message: 'Completed', created: '2025-02-01T09:00:00.000Z', updated: '2025-02-01T09:00:03.000Z', progress: 100 },
+      processId: 'generic-json',
+      resultsRequest: { response: 'document', outputs: ['word'] },
+      result: { mimetype: 'application/json', value: '{"count": 7, "word": "seven"}' },
+      archivedAt: '2025-02-01T09:00:04.000Z',
+    },
+    [],
+  );
+  const asked = await harness.request('GET', `/jobs/${askedId}/results`);
+  t.equal(asked.status, 200);
+  t.same(expectOgc(t, 'results', asked.json(), 'archived results document'), { word: 'seven' }, 'the document the execution asked for (raw with one output would be the bare value)');
+  t.notOk('count' in asked.json<Record<string, unknown>>(), 'only the outputs it asked for');
   const logs = await harness.request('GET', `/jobs/${goneId}/logs`);
   t.equal(logs.status, 200);
   t.match(logs.text, /archived log line/, 'logs from the archive');

@@ -3,7 +3,7 @@
  * against the OGC results schema), output selection and raw responses.
  */
 import t from 'tap';
-import { outputsOf, rawOutput, responseMode, resultsAnswer, resultsDocument, selectOutputs, type JobResult, type OutputValue } from '../../api/jobs/results.js';
+import { outputsOf, rawOutput, resultsAnswer, resultsDocument, selectOutputs, type JobResult, type OutputValue } from '../../api/jobs/results.js';
 import type { ProcessMetadata } from '../../lib/config/types.js';
 import { processDefinition } from '../helpers/api-processes.js';
 import { expectOgc } from '../helpers/ogc-schemas.js';
@@ -142,17 +142,6 @@ t.test('raw output', async (t) => {
     ['a non-text value in a text output becomes JSON', { value: 3, mediaType: 'text/plain' }, { body: '3', contentType: 'application/json' }],
   ];
   for (const [what, out, want] of rows) t.same(rawOutput(out), want, what);
-});
-
-t.test('the response mode: raw unless the document is asked for (OGC 1.0 default)', async (t) => {
-  const rows: Array<[unknown, string]> = [
-    [undefined, 'raw'],
-    ['raw', 'raw'],
-    ['document', 'document'],
-    ['Document', 'raw'],
-    ['', 'raw'],
-  ];
-  for (const [given, want] of rows) t.equal(responseMode(given), want, JSON.stringify(given) ?? 'absent');
 });
 
 t.test('what the results answer, by mode and number of outputs', async (t) => {

@@ -54,3 +54,11 @@ t.test('parseParameters', async (t) => {
   t.equal(parseParameters('not json'), 'not json');
   t.equal(parseParameters(undefined), undefined);
 });
+
+t.test('the results request is kept from the Job that had one (a later stand-in has none)', async (t) => {
+  const first = mergeJobRecord(undefined, archive('p1', 'running', { resultsRequest: { response: 'document', outputs: ['word'] } }));
+  t.same(first.resultsRequest, { response: 'document', outputs: ['word'] });
+  const later = mergeJobRecord(first, archive('p2', 'successful'));
+  t.same(later.resultsRequest, { response: 'document', outputs: ['word'] }, 'kept');
+  t.equal(mergeJobRecord(undefined, archive('p1', 'successful')).resultsRequest, undefined, 'none recorded: absent');
+});
