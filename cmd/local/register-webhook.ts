@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { AdmissionregistrationV1Api, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiException, type KubeConfig, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { packageRoot } from '../../lib/package-root.js';
 
 export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
@@ -23,7 +23,8 @@ export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
 /**
  * Creates the configuration with our namespace, the jobs namespace and our CA
  * (what the overlays set in a real deployment); the service is mapped to the
- * local webhook by the caller.
+ * local webhook by the caller. A cluster that kept its state from an earlier
+ * run already has it: it is replaced (the webhook's CA is new each run).
  */
 export async function registerWebhook(kubeConfig: KubeConfig, namespace: string, jobsNamespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
   const config = shippedWebhookConfiguration();
@@ -37,5 +38,13 @@ export async function registerWebhook(kubeConfig: KubeConfig, namespace: string,
     }
   }
   delete config.metadata?.annotations;
-  return kubeConfig.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: config });
+  const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+  try {
+    return await api.createMutatingWebhookConfiguration({ body: config });
+  } catch (error) {
+    if (!(error instanceof ApiException && error.code === 409)) throw error;
+    const name = config.metadata?.name ?? '';
+    const existing = await api.readMutatingWebhookConfiguration({ name });
+    return api.replaceMutatingWebhookConfiguration({ name, body: { ...config, metadata: { ...config.metadata, resourceVersion: existing.metadata?.resourceVersion } } });
+  }
 }
