@@ -17,6 +17,7 @@ import { EventRecorder } from './controllers/events.js';
 import { JobController } from './controllers/job-controller.js';
 import { TtlAfterFinishedController } from './controllers/ttl-after-finished.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
+import { NamespaceAccountsController } from './controllers/namespace-accounts.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -119,22 +120,6 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const tokens = await TokenAuthority.create(secrets, (namespace, name) => store.get(SERVICE_ACCOUNT, namespace, name)?.metadata.uid);
   const access = new AccessControl(store, tokens, options.enforceRbac === true);
 
-  const faults = new Faults(store);
-  const events = new EventRecorder(registry);
-  const kubelet = new Kubelet(registry, events, {
-    nodeName: 'local-node',
-    containerRemovalDelayMs: options.containerRemovalDelayMs ?? 30_000,
-    restartBackoffBaseMs: options.restartBackoffBaseMs ?? 10_000,
-    ...(paths ? { rootDir: paths.kubelet } : {}),
-  });
-  const jobs = new JobController(registry, events, options.jobBackoffBaseMs ?? 10_000);
-  const ttl = new TtlAfterFinishedController(registry);
-  const gc = new GarbageCollector(registry);
-  await kubelet.start();
-  jobs.start();
-  ttl.start();
-  gc.start();
-
   // HTTPS with a CA of its own, as a real API server: clients verify it through the kubeconfig.
   const host = options.host ?? '127.0.0.1';
   const hosts = ['127.0.0.1', '::1', host];
@@ -149,6 +134,25 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     });
     certificates = made[0] ?? clusterCertificates(hosts, ca);
   } else certificates = clusterCertificates(hosts);
+
+  const faults = new Faults(store);
+  const events = new EventRecorder(registry);
+  const kubelet = new Kubelet(registry, events, {
+    nodeName: 'local-node',
+    containerRemovalDelayMs: options.containerRemovalDelayMs ?? 30_000,
+    restartBackoffBaseMs: options.restartBackoffBaseMs ?? 10_000,
+    ...(paths ? { rootDir: paths.kubelet } : {}),
+  });
+  const jobs = new JobController(registry, events, options.jobBackoffBaseMs ?? 10_000);
+  const ttl = new TtlAfterFinishedController(registry);
+  const gc = new GarbageCollector(registry);
+  const accounts = new NamespaceAccountsController(registry, certificates.caPem);
+  accounts.start();
+  await kubelet.start();
+  jobs.start();
+  ttl.start();
+  gc.start();
+
   let server: RunningApiServer;
   try {
     server = await startApiServer({
@@ -163,6 +167,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     });
   } catch (error) {
+    accounts.stop();
     await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), kubelet.stop()]);
     store.closeJournal();
     throw error;
@@ -193,6 +198,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     exposeService: (namespace, name, port, target) => services.set(`${namespace}/${name}:${port}`, target),
     stop: async () => {
       await server.close();
+      accounts.stop();
       await Promise.all([jobs.stop(), ttl.stop(), gc.stop()]);
       await kubelet.stop();
       store.closeJournal();

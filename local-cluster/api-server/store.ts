@@ -13,7 +13,10 @@ export interface StoreEvent {
   type: StoreEventType;
   resource: ResourceType;
   object: KubeObject;
-  /** The object before a MODIFIED event (watches with selectors need it). */
+  /**
+   * The object before a MODIFIED or DELETED event (watches with selectors
+   * need it; paging rebuilds earlier states from it).
+   */
   previous?: KubeObject;
   resourceVersion: number;
 }
@@ -60,7 +63,7 @@ export class ObjectStore {
       if (record.op === 'delete') bucket.delete(key);
       else bucket.set(key, record.object);
       const eventType: StoreEventType = record.op === 'delete' ? 'DELETED' : previous ? 'MODIFIED' : 'ADDED';
-      this.record({ type: eventType, resource: type, object: record.object, ...(previous && record.op === 'put' ? { previous } : {}), resourceVersion: record.rv });
+      this.record({ type: eventType, resource: type, object: record.object, ...(previous ? { previous } : {}), resourceVersion: record.rv });
     }
     this.journal = journal;
   }
@@ -94,6 +97,29 @@ export class ObjectStore {
     return items.map(([, obj]) => clone(obj));
   }
 
+  /**
+   * Objects of a type as they were at `revision` (in key order), rebuilt by
+   * undoing the history after it; 'expired' once that history was compacted.
+   * What a list continued from an earlier page reads, as etcd reads a
+   * paginated list at the first page's revision.
+   */
+  listAt(type: ResourceType, namespace: string | undefined, revision: number): KubeObject[] | 'expired' {
+    if (revision < this.compactedRevision) return 'expired';
+    const wanted = resourceKey(type);
+    const state = new Map<string, KubeObject>();
+    for (const [key, obj] of this.bucket(type)) if (namespace === undefined || obj.metadata.namespace === namespace) state.set(key, obj);
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      const event = this.history[i]!;
+      if (event.resourceVersion <= revision) break;
+      if (resourceKey(event.resource) !== wanted) continue;
+      if (namespace !== undefined && event.object.metadata.namespace !== namespace) continue;
+      const key = objectKey(event.object.metadata.namespace, event.object.metadata.name ?? '');
+      if (event.type === 'ADDED') state.delete(key);
+      else if (event.previous) state.set(key, event.previous);
+    }
+    return [...state.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, obj]) => clone(obj));
+  }
+
   count(type: ResourceType): number {
     return this.bucket(type).size;
   }
@@ -122,7 +148,7 @@ export class ObjectStore {
     deleted.metadata.resourceVersion = String(++this.revision);
     this.persist({ rv: this.revision, op: 'delete', resource: resourceKey(type), object: deleted });
     bucket.delete(key);
-    this.record({ type: 'DELETED', resource: type, object: deleted, resourceVersion: this.revision });
+    this.record({ type: 'DELETED', resource: type, object: deleted, previous: existing, resourceVersion: this.revision });
     return clone(deleted);
   }
 
