@@ -18,6 +18,7 @@ import { JobController } from './controllers/job-controller.js';
 import { TtlAfterFinishedController } from './controllers/ttl-after-finished.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NamespaceAccountsController } from './controllers/namespace-accounts.js';
+import { NamespaceController } from './controllers/namespace-controller.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -147,7 +148,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const ttl = new TtlAfterFinishedController(registry);
   const gc = new GarbageCollector(registry);
   const accounts = new NamespaceAccountsController(registry, certificates.caPem);
+  const namespaces = new NamespaceController(registry);
   accounts.start();
+  namespaces.start();
   await kubelet.start();
   jobs.start();
   ttl.start();
@@ -168,7 +171,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     });
   } catch (error) {
     accounts.stop();
-    await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), kubelet.stop()]);
+    await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), namespaces.stop(), kubelet.stop()]);
     store.closeJournal();
     throw error;
   }
@@ -199,7 +202,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     stop: async () => {
       await server.close();
       accounts.stop();
-      await Promise.all([jobs.stop(), ttl.stop(), gc.stop()]);
+      await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), namespaces.stop()]);
       await kubelet.stop();
       store.closeJournal();
     },
