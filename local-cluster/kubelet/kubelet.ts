@@ -97,7 +97,7 @@ export class Kubelet {
       return;
     }
     void worker.start().catch((error: unknown) => {
-      this.events.record(pod, 'Warning', 'FailedStart', `local kubelet could not run the pod: ${(error as Error).message}`, 'kubelet');
+      this.events.record(pod, 'Warning', 'FailedStart', `local kubelet could not run the pod: ${(error as Error).message}`, 'kubelet', this.options.nodeName);
     });
   }
 
@@ -134,7 +134,7 @@ export class Kubelet {
           .delete(POD, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }, ctx)
           .catch(ignoreNotFound);
       },
-      event: (pod, type, reason, message) => this.events.record(pod, type, reason, message, 'kubelet'),
+      event: (pod, type, reason, message) => this.events.record(pod, type, reason, message, 'kubelet', this.options.nodeName),
     };
   }
 }
