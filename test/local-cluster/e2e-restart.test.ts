@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BatchV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../../local-cluster/index.js';
-import { conditionOf, rawRequest, shellJob } from '../helpers/local-cluster.js';
+import { conditionOf, rawRequest, shellJob, shellPod } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { recordWatch } from '../helpers/watch.js';
 
@@ -48,12 +48,14 @@ t.test('objects, versions, credentials and running pods across restarts', async 
   const caPem = cluster.caPem;
   await batch.createNamespacedJob({ namespace: NS, body: shellJob('long', 'echo started; sleep 600', { backoffLimit: 0 }) });
   await batch.createNamespacedJob({ namespace: NS, body: shellJob('done', 'echo finished') });
+  await core.createNamespacedPod({ namespace: NS, body: shellPod('always', 'sleep 600', { restartPolicy: 'Always' }) });
   const runningPod = await waitFor(async () => {
     const pod = await podOf(cluster, 'long');
     return pod?.status?.phase === 'Running' ? pod : undefined;
   }, { what: 'the long job\'s pod to run' });
   await waitFor(async () => conditionOf(await batch.readNamespacedJob({ namespace: NS, name: 'done' }), 'Complete')?.status === 'True', { what: 'job done to complete' });
   await waitFor(async () => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/${NS}/pods/${runningPod.metadata!.name}/log`)).text === 'started\n', { what: 'the long pod\'s log line' });
+  await waitFor(async () => (await core.readNamespacedPod({ namespace: NS, name: 'always' })).status?.phase === 'Running', { what: 'the Always pod to run' });
   const lastVersion = Number((await core.listNamespacedPod({ namespace: NS })).metadata!.resourceVersion);
   await stop();
 
@@ -85,6 +87,12 @@ t.test('objects, versions, credentials and running pods across restarts', async 
   }, { what: 'the long job to fail' });
   t.equal(job.status!.failed, 1, 'the failure is counted');
   t.equal(conditionOf(job, 'Failed')!.reason, 'BackoffLimitExceeded');
+  // Deviation (README): a real kubelet would start an Always pod's container again; here it is failed too.
+  const always = await waitFor(async () => {
+    const pod = await after.core.readNamespacedPod({ namespace: NS, name: 'always' });
+    return pod.status?.phase === 'Failed' ? pod : undefined;
+  }, { what: 'the restartPolicy Always pod to be reported failed' });
+  t.equal(always.status?.containerStatuses?.[0]?.state?.terminated?.reason, 'ContainerStatusUnknown');
   const finished = await after.batch.readNamespacedJob({ namespace: NS, name: 'done' });
   t.equal(conditionOf(finished, 'Complete')?.status, 'True', 'a finished job stays complete');
   const log = await rawRequest(cluster, 'GET', `/api/v1/namespaces/${NS}/pods/${failed.metadata!.name}/log`);
