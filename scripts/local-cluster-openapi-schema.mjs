@@ -14,7 +14,7 @@
  * declared as `number` without int/double: they become `integer` (every
  * number field of the served kinds is an integer in the real schema).
  *
- *   node scripts/local-cluster-openapi-schema.mjs [output file]
+ *   npx tsx scripts/local-cluster-openapi-schema.mjs [output file]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,18 +27,9 @@ const modelsDir = path.dirname(require.resolve('kubernetes-models/package.json')
 const machineryDir = path.dirname(require.resolve('@kubernetes-models/apimachinery/package.json'));
 const OUT = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'local-cluster/api-server/http/openapi-schemas.json');
 
-/** Served kinds (apiVersion kind), as local-cluster/api-server/resources.ts lists them. */
-const ROOTS = [
-  'v1 Namespace', 'v1 Pod', 'v1 Event', 'v1 Secret', 'v1 ConfigMap', 'v1 ServiceAccount', 'v1 Service',
-  'v1 PersistentVolumeClaim', 'batch/v1 Job', 'coordination.k8s.io/v1 Lease',
-  'admissionregistration.k8s.io/v1 MutatingWebhookConfiguration', 'rbac.authorization.k8s.io/v1 Role',
-  'rbac.authorization.k8s.io/v1 RoleBinding', 'rbac.authorization.k8s.io/v1 ClusterRole',
-  'rbac.authorization.k8s.io/v1 ClusterRoleBinding', 'apps/v1 Deployment', 'policy/v1 PodDisruptionBudget',
-  'authentication.k8s.io/v1 TokenRequest', 'authentication.k8s.io/v1 TokenReview', 'authentication.k8s.io/v1 SelfSubjectReview',
-  'authentication.k8s.io/v1beta1 SelfSubjectReview', 'authorization.k8s.io/v1 SubjectAccessReview',
-  'authorization.k8s.io/v1 SelfSubjectAccessReview', 'authorization.k8s.io/v1 LocalSubjectAccessReview',
-  'authorization.k8s.io/v1 SelfSubjectRulesReview',
-];
+/** Served kinds (apiVersion kind), from the resource table itself (this script runs under tsx). */
+const { RESOURCE_TYPES, apiVersionOf } = await import('../local-cluster/api-server/resources.ts');
+const ROOTS = RESOURCE_TYPES.map((r) => `${apiVersionOf(r)} ${r.kind}`);
 
 /** Types declared as aliases (not interfaces) and their schema in the real document. */
 const ALIASES = {
