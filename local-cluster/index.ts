@@ -17,13 +17,19 @@ import { EventRecorder } from './controllers/events.js';
 import { JobController } from './controllers/job-controller.js';
 import { TtlAfterFinishedController } from './controllers/ttl-after-finished.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
+import { NamespaceAccountsController } from './controllers/namespace-accounts.js';
+import { NamespaceController } from './controllers/namespace-controller.js';
 import { Kubelet } from './kubelet/kubelet.js';
 import { kubeletLogSource } from './kubelet/serve-logs.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { AccessControl, type AuditObserver } from './auth/access.js';
 import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from './auth/bootstrap-policy.js';
 import { newTokenSecrets, TokenAuthority, DEFAULT_EXPIRATION_SECONDS, API_AUDIENCES } from './auth/tokens.js';
-import { clusterCertificates } from './pki.js';
+import { clusterCertificates, type ClusterCertificates } from './pki.js';
+import { Journal } from './api-server/journal.js';
+import { keepCa, keepTokenSecrets, statePaths } from './state-dir.js';
+import type { KubeObject } from './api-server/types.js';
+import type { ResourceType } from './api-server/resources.js';
 
 export interface LocalClusterOptions {
   host?: string;
@@ -52,6 +58,18 @@ export interface LocalClusterOptions {
    * client makes, and which of them RBAC refuses.
    */
   auditObserver?: AuditObserver;
+  /**
+   * A folder that keeps the cluster's state across restarts, as etcd's data
+   * folder and a node's disk do: objects and resource versions (a journal:
+   * write-ahead log and snapshot), the CA, the token signing key and the
+   * administrator's token, and pods' logs. Pods that were running when the
+   * cluster stopped come back failed (their processes died with it). One
+   * cluster at a time per folder: the caller locks it. Without it, state
+   * lives in memory and is gone on stop().
+   */
+  stateDir?: string;
+  /** Write-ahead log size after which a snapshot replaces it (default 16 MiB). */
+  journalCompactionBytes?: number;
 }
 
 export interface TokenOptions {
@@ -88,19 +106,41 @@ export interface LocalCluster {
 const BUILT_IN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const paths = options.stateDir ? statePaths(options.stateDir) : undefined;
   const store = new ObjectStore();
+  if (paths) {
+    const { journal, recovered } = Journal.open(paths.store, options.journalCompactionBytes);
+    store.restore(journal, recovered);
+  }
   const services = new Map<string, { host: string; port: number }>();
   const resolve: ServiceResolver = (namespace, name, port) => services.get(`${namespace}/${name}:${port}`);
   const registry = new Registry(store, mutatingAdmission(store, resolve, options.admissionObserver));
   const system = { user: 'system:apiserver' };
-  for (const name of [...BUILT_IN_NAMESPACES, ...(options.namespaces ?? [])]) {
-    await registry.create(NAMESPACE, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, system);
-  }
-
-  for (const role of BOOTSTRAP_CLUSTER_ROLES) await registry.create(CLUSTER_ROLE, undefined, role, system);
-  for (const binding of BOOTSTRAP_CLUSTER_ROLE_BINDINGS) await registry.create(CLUSTER_ROLE_BINDING, undefined, binding, system);
-  const tokens = await TokenAuthority.create(await newTokenSecrets(), (namespace, name) => store.get(SERVICE_ACCOUNT, namespace, name)?.metadata.uid);
+  // Bootstrap objects are created once; a restarted cluster finds them (and any change made to them) in its store.
+  const ensure = async (type: ResourceType, object: KubeObject): Promise<void> => {
+    if (!store.get(type, undefined, object.metadata.name ?? '')) await registry.create(type, undefined, object, system);
+  };
+  for (const name of [...BUILT_IN_NAMESPACES, ...(options.namespaces ?? [])]) await ensure(NAMESPACE, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  for (const role of BOOTSTRAP_CLUSTER_ROLES) await ensure(CLUSTER_ROLE, role);
+  for (const binding of BOOTSTRAP_CLUSTER_ROLE_BINDINGS) await ensure(CLUSTER_ROLE_BINDING, binding);
+  const secrets = paths ? await keepTokenSecrets(paths.pki, newTokenSecrets) : await newTokenSecrets();
+  const tokens = await TokenAuthority.create(secrets, (namespace, name) => store.get(SERVICE_ACCOUNT, namespace, name)?.metadata.uid);
   const access = new AccessControl(store, tokens, options.enforceRbac === true, options.auditObserver);
+
+  // HTTPS with a CA of its own, as a real API server: clients verify it through the kubeconfig.
+  const host = options.host ?? '127.0.0.1';
+  const hosts = ['127.0.0.1', '::1', host];
+  let certificates: ClusterCertificates;
+  if (paths) {
+    // The CA is made once and kept; the serving certificate is new each start (the listen address may differ).
+    const made: ClusterCertificates[] = [];
+    const ca = await keepCa(paths.pki, () => {
+      const first = clusterCertificates(hosts);
+      made.push(first);
+      return first;
+    });
+    certificates = made[0] ?? clusterCertificates(hosts, ca);
+  } else certificates = clusterCertificates(hosts);
 
   const faults = new Faults(store);
   const events = new EventRecorder(registry);
@@ -108,18 +148,20 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     nodeName: 'local-node',
     containerRemovalDelayMs: options.containerRemovalDelayMs ?? 30_000,
     restartBackoffBaseMs: options.restartBackoffBaseMs ?? 10_000,
+    ...(paths ? { rootDir: paths.kubelet } : {}),
   });
   const jobs = new JobController(registry, events, options.jobBackoffBaseMs ?? 10_000);
   const ttl = new TtlAfterFinishedController(registry);
   const gc = new GarbageCollector(registry);
+  const accounts = new NamespaceAccountsController(registry, certificates.caPem);
+  const namespaces = new NamespaceController(registry);
+  accounts.start();
+  namespaces.start();
   await kubelet.start();
   jobs.start();
   ttl.start();
   gc.start();
 
-  // HTTPS with a CA of its own, as a real API server: clients verify it through the kubeconfig.
-  const host = options.host ?? '127.0.0.1';
-  const certificates = clusterCertificates(['127.0.0.1', '::1', host]);
   let server: RunningApiServer;
   try {
     server = await startApiServer({
@@ -134,7 +176,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     });
   } catch (error) {
-    await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), kubelet.stop()]);
+    accounts.stop();
+    await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), namespaces.stop(), kubelet.stop()]);
+    store.closeJournal();
     throw error;
   }
 
@@ -163,8 +207,10 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     exposeService: (namespace, name, port, target) => services.set(`${namespace}/${name}:${port}`, target),
     stop: async () => {
       await server.close();
-      await Promise.all([jobs.stop(), ttl.stop(), gc.stop()]);
+      accounts.stop();
+      await Promise.all([jobs.stop(), ttl.stop(), gc.stop(), namespaces.stop()]);
       await kubelet.stop();
+      store.closeJournal();
     },
   };
 }

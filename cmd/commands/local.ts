@@ -13,7 +13,7 @@ export const localCommand: Command = {
   usage: 'k8s-job-manager local [--port N] [--state-dir DIR] [--config FILE]',
   options: {
     port: { type: 'string', description: `API port (default ${DEFAULT_LOCAL_PORT}; 0 picks a free one)` },
-    'state-dir': { type: 'string', description: 'folder for the kubeconfig, the embedded S3 data and certificates (default .local/)' },
+    'state-dir': { type: 'string', description: 'folder for the kubeconfig, the embedded S3 data, certificates and the cluster\'s state (kept across restarts; default .local/)' },
     config: { type: 'string', description: 'pygeoapi configuration (default $PYGEOAPI_CONFIG, else the shipped pygeoapi-config.yaml)' },
   },
   async run(values) {

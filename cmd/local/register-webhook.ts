@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
-import type { KubeHttp } from '../../lib/kube/http.js';
+import { isApiError, type KubeHttp } from '../../lib/kube/http.js';
 import { fromWire } from '../../lib/kube/objects.js';
 import { packageRoot } from '../../lib/package-root.js';
 
@@ -25,7 +25,8 @@ export function shippedWebhookConfiguration(): V1MutatingWebhookConfiguration {
 /**
  * Creates the configuration with our namespace, the jobs namespace and our CA
  * (what the overlays set in a real deployment); the service is mapped to the
- * local webhook by the caller.
+ * local webhook by the caller. A cluster that kept its state from an earlier
+ * run already has it: it is replaced (the webhook's CA is new each run).
  */
 export async function registerWebhook(http: KubeHttp, namespace: string, jobsNamespace: string, caPem: string): Promise<V1MutatingWebhookConfiguration> {
   const config = shippedWebhookConfiguration();
@@ -39,6 +40,14 @@ export async function registerWebhook(http: KubeHttp, namespace: string, jobsNam
     }
   }
   delete config.metadata?.annotations;
-  const created = await http.request({ method: 'POST', path: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', body: config });
-  return fromWire<V1MutatingWebhookConfiguration>(created, 'V1MutatingWebhookConfiguration');
+  const path = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations';
+  try {
+    return fromWire<V1MutatingWebhookConfiguration>(await http.request({ method: 'POST', path, body: config }), 'V1MutatingWebhookConfiguration');
+  } catch (error) {
+    if (!isApiError(error, 409)) throw error;
+    const name = encodeURIComponent(config.metadata?.name ?? '');
+    const existing = fromWire<V1MutatingWebhookConfiguration>(await http.request({ path: `${path}/${name}` }), 'V1MutatingWebhookConfiguration');
+    const body = { ...config, metadata: { ...config.metadata, resourceVersion: existing.metadata?.resourceVersion } };
+    return fromWire<V1MutatingWebhookConfiguration>(await http.request({ method: 'PUT', path: `${path}/${name}`, body }), 'V1MutatingWebhookConfiguration');
+  }
 }

@@ -72,7 +72,8 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
     for (const warning of warnings) logger.warn(warning);
     config.server.manager.finalizerController = true;
 
-    const cluster = await startLocalCluster({ namespaces: [LOCAL_SYSTEM_NAMESPACE], containerRemovalDelayMs: 30_000 });
+    // The cluster keeps its objects, keys and pods' logs in the state folder: a restart finds queued and running jobs again.
+    const cluster = await startLocalCluster({ namespaces: [LOCAL_SYSTEM_NAMESPACE], containerRemovalDelayMs: 30_000, stateDir: path.join(options.stateDir, 'cluster') });
     stops.push(() => cluster.stop());
     const kubeconfig = path.resolve(options.stateDir, 'kubeconfig');
     await cluster.writeKubeconfig(kubeconfig);

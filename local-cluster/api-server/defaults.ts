@@ -109,6 +109,8 @@ export function applyDefaults(obj: KubeObject): void {
   switch (obj.kind) {
     case 'Pod':
       defaultPodSpec(obj.spec);
+      // SetDefaults_Pod, not of pod templates.
+      if (isRecord(obj.spec)) setDefault(obj.spec, 'enableServiceLinks', true);
       return;
     case 'Job':
       defaultJob(obj);

@@ -54,13 +54,20 @@ export function planDeletion(type: ResourceType, existing: KubeObject, request: 
   }
 
   const finalizers = withPolicyFinalizer(meta.finalizers ?? [], policy);
-  if (grace === 0 && finalizers.length === 0) return { action: 'remove' };
+  if (grace === 0 && finalizers.length === 0 && specFinalizers(existing).length === 0) return { action: 'remove' };
   const object = structuredClone(existing);
+  // A namespace with spec.finalizers starts terminating: the namespace controller empties it first.
+  if (type.kind === 'Namespace') object.status = { ...(isRecord(object.status) ? object.status : {}), phase: 'Terminating' };
   object.metadata.finalizers = finalizers;
   if (finalizers.length === 0) delete object.metadata.finalizers;
   object.metadata.deletionTimestamp = new Date(now.getTime() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   object.metadata.deletionGracePeriodSeconds = grace;
   return { action: 'mark', object };
+}
+
+/** A namespace's `spec.finalizers` (the namespace controller's `kubernetes`), which hold it like metadata finalizers. */
+function specFinalizers(object: KubeObject): unknown[] {
+  return object.kind === 'Namespace' && isRecord(object.spec) && Array.isArray(object.spec.finalizers) ? object.spec.finalizers : [];
 }
 
 /** An update that empties the finalizers of an object whose grace period is over deletes it. */
@@ -69,6 +76,7 @@ export function completesDeletion(object: KubeObject): boolean {
   return (
     meta.deletionTimestamp !== undefined &&
     (meta.finalizers ?? []).length === 0 &&
+    specFinalizers(object).length === 0 &&
     (meta.deletionGracePeriodSeconds ?? 0) === 0
   );
 }

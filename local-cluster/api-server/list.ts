@@ -1,7 +1,9 @@
 /**
  * Listing: label and field selectors, then `limit` + `continue` paging in
  * key order. The continue token names the list's resourceVersion and the
- * last key served, so later pages go on after it.
+ * last key served: later pages go on after that key in the objects as they
+ * were at that resourceVersion (the caller passes that snapshot), so the
+ * pages together are one consistent list, as etcd serves them.
  */
 import { badRequest, gone } from './errors.js';
 import { matchesLabels, parseLabelSelector, SelectorParseError } from './selectors/label-selector.js';
@@ -30,6 +32,17 @@ interface ContinueToken {
 
 function keyOf(obj: KubeObject): string {
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}` : (obj.metadata.name ?? '');
+}
+
+/** The resourceVersion a continue token lists at (its snapshot), or undefined when there is no usable token. */
+export function continueRevision(token: string | undefined): number | undefined {
+  if (!token) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<ContinueToken>;
+    return typeof parsed.rv === 'number' ? parsed.rv : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function decodeContinue(token: string, oldestRevision: number): ContinueToken {

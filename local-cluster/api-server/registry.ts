@@ -11,7 +11,7 @@ import { dropEmptyMetadata, prepareForCreate, prepareForUpdate, rfc3339 } from '
 import { conflictMessage, serverSideApply } from './patch/server-side-apply.js';
 import { completesDeletion, planDeletion, type PropagationPolicy } from './deletion.js';
 import { applyPatch, type PatchType } from './patch/apply-patch.js';
-import { selectObjects, type ListOptions, type ListResult } from './list.js';
+import { continueRevision, selectObjects, type ListOptions, type ListResult } from './list.js';
 import {
   ApiError,
   alreadyExists,
@@ -22,7 +22,9 @@ import {
   notFound,
   staleResourceVersion,
 } from './errors.js';
-import { apiVersionOf, NAMESPACE, SERVICE, type ResourceType } from './resources.js';
+import { apiVersionOf, NAMESPACE, SERVICE, SERVICE_ACCOUNT, type ResourceType } from './resources.js';
+import { admitPodCreate, NAME_ALPHABET } from './admission/pod-admission.js';
+import { randomBytes } from 'node:crypto';
 import { clone, isRecord, type KubeObject } from './types.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -77,7 +79,11 @@ export class Registry {
   }
 
   list(type: ResourceType, namespace: string | undefined, options: ListOptions = {}): ListResult {
-    return selectObjects(type, this.store.list(type, namespace), this.store.currentRevision, options, this.store.oldestWatchableRevision);
+    // A continued list reads the objects as they were at its first page (selectObjects answers 410 once that is compacted).
+    const at = continueRevision(options.continue);
+    const snapshot = at === undefined ? undefined : this.store.listAt(type, namespace, at);
+    const objects = snapshot === undefined || snapshot === 'expired' ? this.store.list(type, namespace) : snapshot;
+    return selectObjects(type, objects, this.store.currentRevision, options, this.store.oldestWatchableRevision);
   }
 
   async create(type: ResourceType, namespace: string | undefined, body: unknown, context: RequestContext): Promise<KubeObject> {
@@ -86,8 +92,9 @@ export class Registry {
     applyDefaults(obj);
     const schemaError = checkSchema(obj);
     if (schemaError) throw schemaError;
-    // The namespace lifecycle check runs before the webhooks, as its admission plugin does.
+    // The namespace lifecycle check and the built-in pod plugins run before the webhooks, as in the real chain.
     this.ensureNamespaceExists(type, obj.metadata.namespace);
+    if (type.kind === 'Pod' && type.group === '') this.admitPod(type, obj);
     const admitted = await this.admit({
       type,
       operation: 'CREATE',
@@ -323,6 +330,16 @@ export class Registry {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
     obj.metadata.namespace = given || namespace;
+  }
+
+  private admitPod(type: ResourceType, pod: KubeObject): void {
+    const namespace = pod.metadata.namespace;
+    const verdict = admitPodCreate({
+      pod,
+      serviceAccount: (name) => this.store.get(SERVICE_ACCOUNT, namespace, name),
+      suffix: Array.from(randomBytes(5), (b) => NAME_ALPHABET[b % NAME_ALPHABET.length]).join(''),
+    });
+    if (!verdict.allowed) throw forbidden(type, pod.metadata.name ?? '', verdict.message);
   }
 
   private ensureNamespaceExists(type: ResourceType, namespace: string | undefined): void {

@@ -3,7 +3,7 @@
  * API server), binds unscheduled ones to itself, and runs one PodWorker per
  * pod. Status and deletion go through the registry like any client's writes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Registry } from '../api-server/registry.js';
@@ -17,6 +17,12 @@ export interface KubeletOptions {
   nodeName: string;
   containerRemovalDelayMs: number;
   restartBackoffBaseMs: number;
+  /**
+   * Where pods' folders and logs live across restarts (a state folder), as a
+   * node keeps /var/log/pods through a reboot. Without it, a temporary folder
+   * removed on stop.
+   */
+  rootDir?: string;
 }
 
 const KUBELET_USER = 'system:node:local';
@@ -37,20 +43,37 @@ export class Kubelet {
   ) {}
 
   async start(): Promise<void> {
-    this.rootDir = await mkdtemp(path.join(os.tmpdir(), 'local-cluster-kubelet-'));
+    if (this.options.rootDir) {
+      this.rootDir = this.options.rootDir;
+      await mkdir(this.rootDir, { recursive: true, mode: 0o700 });
+    } else {
+      this.rootDir = await mkdtemp(path.join(os.tmpdir(), 'local-cluster-kubelet-'));
+    }
+    const pods = this.registry.store.list(POD);
+    // Folders of pods the store no longer has (deleted while the node was down) are garbage.
+    const known = new Set(pods.map((p) => p.metadata.uid));
+    for (const entry of await readdir(this.rootDir)) if (!known.has(entry)) await rm(path.join(this.rootDir, entry), { recursive: true, force: true });
     this.unsubscribe = this.registry.store.subscribe((event) => {
       if (event.resource !== POD) return;
       if (event.type === 'DELETED') this.forget(event.object);
       else this.sync(event.object);
     });
-    for (const pod of this.registry.store.list(POD)) this.sync(pod);
+    for (const pod of pods) {
+      // Pods bound here before a restart: their processes died with it.
+      if (isRecord(pod.spec) && pod.spec.nodeName === this.options.nodeName) this.workers.set(pod.metadata.uid ?? '', PodWorker.recover(pod, this.host()));
+      else this.sync(pod);
+    }
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await Promise.all([...this.workers.values()].map((w) => w.removeContainers()));
+    if (this.options.rootDir) {
+      await Promise.all([...this.workers.values()].map((w) => w.shutDown()));
+    } else {
+      await Promise.all([...this.workers.values()].map((w) => w.removeContainers()));
+      await rm(this.rootDir, { recursive: true, force: true });
+    }
     this.workers.clear();
-    if (this.rootDir) await rm(this.rootDir, { recursive: true, force: true });
   }
 
   worker(pod: KubeObject): PodWorker | undefined {
@@ -74,7 +97,7 @@ export class Kubelet {
       return;
     }
     void worker.start().catch((error: unknown) => {
-      this.events.record(pod, 'Warning', 'FailedStart', `local kubelet could not run the pod: ${(error as Error).message}`, 'kubelet');
+      this.events.record(pod, 'Warning', 'FailedStart', `local kubelet could not run the pod: ${(error as Error).message}`, 'kubelet', this.options.nodeName);
     });
   }
 
@@ -111,7 +134,7 @@ export class Kubelet {
           .delete(POD, pod.metadata.namespace, pod.metadata.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }, ctx)
           .catch(ignoreNotFound);
       },
-      event: (pod, type, reason, message) => this.events.record(pod, type, reason, message, 'kubelet'),
+      event: (pod, type, reason, message) => this.events.record(pod, type, reason, message, 'kubelet', this.options.nodeName),
     };
   }
 }

@@ -43,14 +43,21 @@ export function parseTimeNs(text: string): bigint | undefined {
 export type StreamName = 'stdout' | 'stderr';
 
 export class LogFile extends EventEmitter {
-  private readonly out: WriteStream;
+  /** Absent for a log read back after a restart: its container no longer runs. */
+  private readonly out: WriteStream | undefined;
   private readonly pending: Record<StreamName, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
   private closedFlag = false;
   /** Bytes written to the file so far (followers read up to here). */
   size = 0;
 
-  constructor(readonly path: string) {
+  /** A new log at `path`, or with `existingSize` the closed log a stopped container left there. */
+  constructor(readonly path: string, existingSize?: number) {
     super();
+    if (existingSize !== undefined) {
+      this.size = existingSize;
+      this.closedFlag = true;
+      return;
+    }
     this.out = createWriteStream(path, { flags: 'a' });
     this.out.on('drain', () => this.emit('drain'));
   }
@@ -76,7 +83,7 @@ export class LogFile extends EventEmitter {
       data = data.subarray(MAX_RECORD_BYTES);
     }
     this.pending[stream] = Buffer.from(data);
-    return !this.out.writableNeedDrain;
+    return !this.out?.writableNeedDrain;
   }
 
   /** Flushes output that did not end in a newline and closes the file. */
@@ -87,6 +94,7 @@ export class LogFile extends EventEmitter {
       this.pending[stream] = Buffer.alloc(0);
     }
     this.closedFlag = true;
+    if (!this.out) return;
     this.out.end();
     await once(this.out, 'finish');
     this.emit('append');
@@ -94,7 +102,7 @@ export class LogFile extends EventEmitter {
 
   private record(stream: StreamName, tag: 'F' | 'P', content: Buffer): void {
     const line = Buffer.concat([Buffer.from(`${formatNs(nowNs())} ${stream} ${tag} `), content, Buffer.from('\n')]);
-    this.out.write(line, () => {
+    this.out?.write(line, () => {
       this.size += line.length;
       this.emit('append');
     });

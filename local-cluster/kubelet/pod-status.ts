@@ -35,6 +35,21 @@ export function terminatedReason(exitCode: number, startError: boolean): string 
   return exitCode === 0 ? 'Completed' : 'Error';
 }
 
+/**
+ * What the kubelet reports for a container it can no longer find (its node
+ * restarted, the runtime lost it): its words and exit code.
+ */
+export function lostContainerState(): ContainerState {
+  return {
+    terminated: {
+      exitCode: 137,
+      reason: 'ContainerStatusUnknown',
+      message: 'The container could not be located when the pod was terminated',
+      finishedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    },
+  };
+}
+
 export interface PhaseInput {
   initFailed: boolean;
   initialized: boolean;

@@ -6,6 +6,7 @@
  * while finalizers keep the API object.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isRecord, type KubeObject } from '../api-server/types.js';
 import { rfc3339 } from '../api-server/strategies.js';
@@ -17,6 +18,7 @@ import {
   podPhase,
   terminatedReason,
   willRestart,
+  lostContainerState,
   type ContainerStatus,
   type PodCondition,
   type PodPhase,
@@ -80,6 +82,48 @@ export class PodWorker {
       }));
     this.slots = [...list('initContainers', true), ...list('containers', false)];
     this.dir = path.join(host.rootDir, pod.metadata.uid ?? 'unknown');
+  }
+
+  /**
+   * The worker of a pod this node ran before it restarted (its state folder
+   * survived, its processes did not): the logs left on disk are served again,
+   * and containers that had not terminated are reported as the kubelet
+   * reports containers it can no longer find (terminated, exit code 137,
+   * ContainerStatusUnknown), which ends the pod — Failed unless every
+   * container had already succeeded. A pod being deleted finishes its deletion.
+   */
+  static recover(pod: KubeObject, host: PodHost): PodWorker {
+    const worker = new PodWorker(pod, host);
+    const status = isRecord(pod.status) ? pod.status : {};
+    const previous = (field: string): ContainerStatus[] => (Array.isArray(status[field]) ? status[field] : []).filter(isRecord) as unknown as ContainerStatus[];
+    const known = [...previous('initContainerStatuses'), ...previous('containerStatuses')];
+    let changed = false;
+    for (const slot of worker.slots) {
+      const before = known.find((c) => c.name === slot.status.name);
+      if (before) slot.status = structuredClone(before);
+      for (let instance = 0; instance <= slot.status.restartCount; instance++) {
+        const file = path.join(worker.dir, `${slot.status.name}-${instance}.log`);
+        if (existsSync(file)) slot.logs.push(new LogFile(file, statSync(file).size));
+      }
+      if (!slot.status.state.terminated) {
+        slot.status.state = lostContainerState();
+        slot.status.ready = false;
+        slot.status.started = false;
+        changed = true;
+      }
+    }
+    if (typeof status.startTime === 'string') worker.startTime = status.startTime;
+    worker.conditions = (Array.isArray(status.conditions) ? status.conditions : []).filter(isRecord) as unknown as PodCondition[];
+    const inits = worker.slots.filter((s) => s.init);
+    worker.initialized = inits.every((s) => s.status.state.terminated?.exitCode === 0);
+    worker.initFailed = !worker.initialized;
+    worker.stopped = true;
+    worker.terminating = pod.metadata.deletionTimestamp !== undefined;
+    // Removed before the restart (deleted, past containerRemovalDelayMs): logs answer 404 as before.
+    worker.removed = !existsSync(worker.dir);
+    if (changed || (status.phase !== 'Succeeded' && status.phase !== 'Failed')) worker.publish();
+    if (pod.metadata.deletionTimestamp) void worker.completeDeletion();
+    return worker;
   }
 
   private get restartPolicy(): string {
@@ -264,6 +308,21 @@ export class PodWorker {
     await rm(this.dir, { recursive: true, force: true });
   }
 
+  /**
+   * The node shuts down: processes are killed and nothing more is reported,
+   * so the pod's last status stays what the API server had (recovery after
+   * the restart reports the lost containers). Logs stay on disk.
+   */
+  async shutDown(): Promise<void> {
+    this.shuttingDown = true;
+    this.terminating = true;
+    for (const t of this.timers) clearTimeout(t);
+    for (const slot of this.slots) slot.process?.kill('SIGKILL');
+    await Promise.all(this.slots.map((s) => s.process?.exited));
+  }
+
+  private shuttingDown = false;
+
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -275,6 +334,7 @@ export class PodWorker {
   }
 
   private publish(): void {
+    if (this.shuttingDown) return;
     const main = this.slots.filter((s) => !s.init).map((s) => s.status);
     const init = this.slots.filter((s) => s.init).map((s) => s.status);
     this.phase = podPhase({ initFailed: this.initFailed, initialized: this.initialized, stopped: this.stopped, main });

@@ -82,7 +82,8 @@ t.test('reflector', async (t) => {
     await reflector.start();
     t.equal(reflector.synced, true);
     t.same(cacheState(reflector), await serverState(cluster), 'cache equals the server list');
-    t.equal(events.filter((e) => e.type === 'ADDED').length, 25, 'one ADDED per object');
+    // The 25 and the namespace's kube-root-ca.crt, which every namespace has.
+    t.equal(events.filter((e) => e.type === 'ADDED').length, 26, 'one ADDED per object');
     t.ok(reflector.get(NS, 'page-07'), 'get by namespace and name');
     t.notOk(reflector.get(NS, 'nope'));
     t.match(reflector.lastSyncResourceVersion, /^\d+$/);

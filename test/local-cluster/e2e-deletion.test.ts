@@ -229,3 +229,41 @@ t.test('deletecollection deletes what the label selector selects', async (t) => 
   await core.deleteCollectionNamespacedConfigMap({ namespace: NS, labelSelector: 'group in (b)' });
   t.same((await core.listNamespacedConfigMap({ namespace: NS, labelSelector: 'group' })).items, []);
 });
+
+t.test('a namespace terminates: contents deleted and finalized first, then the namespace', async (t) => {
+  const ns = 'terminating';
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'held', finalizers: ['example.com/hold'] } } });
+  await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'plain' } } });
+  await batch.createNamespacedJob({ namespace: ns, body: shellJob('worker', 'sleep 600') });
+  await waitFor(async () => (await core.listNamespacedPod({ namespace: ns })).items[0]?.status?.phase === 'Running', { what: 'the worker pod to run' });
+
+  const deleted = await core.deleteNamespace({ name: ns });
+  t.equal((deleted as { status?: { phase?: string } }).status?.phase, 'Terminating', 'DELETE answers the namespace, Terminating');
+  const during = await core.readNamespace({ name: ns });
+  t.ok(during.metadata?.deletionTimestamp, 'it stays, with a deletionTimestamp');
+  t.same(during.spec?.finalizers, ['kubernetes'], 'held by its spec finalizer');
+  const refused = await apiFailure(core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'late' } } }));
+  t.equal(refused.httpCode, 403);
+  t.match(refused.status.message, `unable to create new content in namespace ${ns} because it is being terminated`);
+
+  // Everything without a finalizer goes (the pod after its container stopped); the held ConfigMap stays.
+  const waiting = await waitFor(async () => {
+    const current = await core.readNamespace({ name: ns });
+    const remaining = current.status?.conditions?.find((c) => c.type === 'NamespaceContentRemaining');
+    return remaining?.message === 'Some resources are remaining: configmaps. has 1 resource instances' ? current : undefined;
+  }, { what: 'only the held ConfigMap to remain', timeoutMs: 20_000 });
+  t.match(waiting.status?.conditions?.find((c) => c.type === 'NamespaceFinalizersRemaining'), {
+    status: 'True',
+    reason: 'SomeFinalizersRemain',
+    message: 'Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances',
+  });
+  t.equal((await core.listNamespacedPod({ namespace: ns })).items.length, 0, 'the pods are gone');
+  t.equal((await batch.listNamespacedJob({ namespace: ns })).items.length, 0, 'and the Job');
+  t.equal((await core.listNamespacedServiceAccount({ namespace: ns })).items.length, 0, 'the default ServiceAccount is not created again');
+  t.equal(waiting.status?.phase, 'Terminating');
+
+  await core.patchNamespacedConfigMap({ namespace: ns, name: 'held', body: { metadata: { finalizers: null } } }, merge);
+  await waitFor(async () => (await apiFailure(core.readNamespace({ name: ns }))).httpCode === 404, { what: 'the namespace to be gone' });
+  t.pass('the namespace went once its last content did');
+});

@@ -125,21 +125,3 @@ t.test('server-side apply: ownership, removal, conflicts, force', async (t) => {
   const after = await core.readNamespacedConfigMap({ namespace: 'dev', name: 'applied' });
   t.same(after.metadata?.managedFields?.map((m) => m.manager), ['bob'], 'a PUT without managedFields keeps them');
 });
-
-t.test('pinned deviations (README table): what still differs, so a change is noticed', async (t) => {
-  await core.createNamespace({ body: { metadata: { name: 'short-lived' } } });
-  await core.createNamespacedConfigMap({ namespace: 'short-lived', body: { metadata: { name: 'left-behind' } } });
-  await core.deleteNamespace({ name: 'short-lived' });
-  t.equal((await apiFailure(core.readNamespace({ name: 'short-lived' }))).httpCode, 404, 'namespace deletion is immediate (no Terminating phase)');
-  t.ok(await core.readNamespacedConfigMap({ namespace: 'short-lived', name: 'left-behind' }), 'and does not delete the contents');
-
-  for (const name of ['p1', 'p2', 'p3']) await core.createNamespacedConfigMap({ namespace: 'dev', body: { metadata: { name, labels: { page: 'yes' } } } });
-  const first = await core.listNamespacedConfigMap({ namespace: 'dev', labelSelector: 'page=yes', limit: 1 });
-  await core.createNamespacedConfigMap({ namespace: 'dev', body: { metadata: { name: 'p4', labels: { page: 'yes' } } } });
-  const rest = await core.listNamespacedConfigMap({ namespace: 'dev', labelSelector: 'page=yes', _continue: first.metadata?._continue });
-  t.same(rest.items.map((c) => c.metadata?.name), ['p2', 'p3', 'p4'], 'later pages show objects created after the first page (no snapshot)');
-
-  const pod = await core.createNamespacedPod({ namespace: 'dev', body: { metadata: { name: 'plain' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36', command: ['true'] }] } } });
-  t.equal(pod.spec?.volumes, undefined, 'no ServiceAccount token volume is added to pods');
-  t.equal(pod.spec?.tolerations, undefined, 'nor default tolerations');
-});

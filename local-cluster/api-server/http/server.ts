@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, notFound, tooManyRequests, successStatus, unsupportedMediaType } from '../errors.js';
 import { apiVersionOf, NAMESPACE } from '../resources.js';
@@ -354,6 +354,19 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
   const server = https.createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)));
   });
+  // Every TCP connection, also one still in its TLS handshake (closeAllConnections knows only
+  // those that reached HTTP): a client reconnecting at the moment of close() would otherwise
+  // open a watch nothing ends, and close() would wait for it forever. Entries leave on close.
+  const sockets = new Set<Socket>();
+  let closing = false;
+  server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   // Watches are long-lived: no request timeout; keep-alive like the real server.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -365,9 +378,11 @@ export function startApiServer(options: ApiServerOptions): Promise<RunningApiSer
         url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${address.port}`,
         close: () =>
           new Promise((done) => {
+            closing = true;
             faults.dropWatches();
-            server.closeAllConnections();
             server.close(() => done());
+            server.closeAllConnections();
+            for (const socket of sockets) socket.destroy();
           }),
       });
     });

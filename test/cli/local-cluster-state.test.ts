@@ -1,0 +1,54 @@
+/**
+ * `local-cluster --state-dir`: the folder is locked (a second instance names
+ * the holder and exits 1), and a restart on it keeps the cluster's
+ * credentials and objects: the administrator's kubeconfig token still works.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { waitFor } from '../helpers/wait-for.js';
+import { childEnv } from '../helpers/child-env.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+function localCluster(args: string[]): { output: () => string; exited: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), 'local-cluster', ...args], {
+    cwd: root,
+    env: childEnv({ NODE_NO_WARNINGS: '1' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { output: () => output, exited, kill: (s) => child.kill(s) };
+}
+
+const token = (file: string): string | undefined => /token: (\S+)/.exec(readFileSync(file, 'utf8'))?.[1];
+
+t.test('a locked state folder that keeps the credentials', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'local-cluster-state-cli-'));
+  const stateDir = path.join(dir, 'state');
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  const first = localCluster(['--port', '0', '--state-dir', stateDir, '--kubeconfig', kubeconfig]);
+  await waitFor(() => first.output().includes('local-cluster ready'), { what: `the first instance (output: ${first.output()})`, timeoutMs: 60_000 });
+  const firstToken = token(kubeconfig);
+  t.ok(firstToken, 'a kubeconfig with a token');
+
+  const second = localCluster(['--port', '0', '--state-dir', stateDir, '--kubeconfig', path.join(dir, 'other')]);
+  t.equal(await second.exited, 1, 'a second instance on the folder exits 1');
+  t.match(second.output(), `state folder ${stateDir} is in use by process`);
+
+  first.kill('SIGTERM');
+  t.equal(await first.exited, 0);
+  const again = localCluster(['--port', '0', '--state-dir', stateDir, '--kubeconfig', kubeconfig]);
+  await waitFor(() => again.output().includes('local-cluster ready'), { what: `the restarted instance (output: ${again.output()})`, timeoutMs: 60_000 });
+  t.equal(token(kubeconfig), firstToken, 'the administrator token survived the restart');
+  again.kill('SIGTERM');
+  t.equal(await again.exited, 0);
+});
