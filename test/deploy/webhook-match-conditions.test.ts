@@ -3,8 +3,8 @@
  * with a CEL interpreter against the webhook's own decision: the API server
  * must send every pod request the webhook would refuse (else the refusal
  * never happens), and should send nothing else (the entry fails closed, so
- * whatever it sends waits for the webhook). local-cluster ignores
- * matchConditions, so this is where they are tested.
+ * whatever it sends waits for the webhook). local-cluster evaluates them
+ * with the same interpreter (test/webhook/e2e-job-claim.test.ts).
  */
 import t from 'tap';
 import { evaluate } from '@marcbachmann/cel-js';
