@@ -58,6 +58,21 @@ export const ANNOTATIONS = {
 /** Finalizer on job pods that holds them until their logs are archived. */
 export const LOG_FINALIZER = `${ANNOTATION_PREFIX}finalizer-log-retrieval`;
 
+/**
+ * Kubernetes' own labels by which a pod says which Job it belongs to (the Job
+ * controller writes them on every pod it creates, with the Job's
+ * ownerReference). A pod carrying one, or an ownerReference of kind Job,
+ * claims a Job: the webhook admits that only from the Job controller.
+ */
+export const JOB_CLAIM_LABELS = ['batch.kubernetes.io/controller-uid', 'controller-uid', 'batch.kubernetes.io/job-name', 'job-name'] as const;
+
+/**
+ * Who the Job controller is to the API server: its own service account when
+ * kube-controller-manager runs with --use-service-account-credentials (the
+ * kubeadm default), else the controller manager's identity.
+ */
+export const JOB_CONTROLLER_USERS = ['system:serviceaccount:kube-system:job-controller', 'system:kube-controller-manager'] as const;
+
 /** Environment variables injected into every job container and init container. */
 export const JOB_ENV = {
   /** The execute request's `inputs` as compact JSON (token removed). */

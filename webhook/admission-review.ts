@@ -117,6 +117,15 @@ export function deniedReview(uid: string, message: string): AdmissionReviewRespo
   };
 }
 
+/** The answer to a readable request the webhook refuses (a pod claiming a Job it may not): 403, with the reason. */
+export function refusedReview(uid: string, message: string): AdmissionReviewResponse {
+  return {
+    apiVersion: ADMISSION_API_VERSION,
+    kind: ADMISSION_REVIEW_KIND,
+    response: { uid, allowed: false, status: { code: 403, message } },
+  };
+}
+
 function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
   return typeof value === 'string' ? ({ [key]: value } as Partial<Record<K, string>>) : {};
 }

@@ -6,7 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { allowedReview, deniedReview, parseAdmissionReview } from './admission-review.js';
+import { allowedReview, deniedReview, parseAdmissionReview, refusedReview } from './admission-review.js';
+import { jobClaimRefusal } from './job-claim.js';
+import { JOB_CONTROLLER_USERS } from '../lib/contract.js';
 import { planAdmissionPatch } from './plan-patch.js';
 import type { WebhookSettings } from './types.js';
 
@@ -17,8 +19,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /** One answered POST /mutate, for metrics. */
 export interface ReviewEvent {
-  /** patched/unchanged: allowed with or without a patch; denied: malformed review; rejected: HTTP 400. */
-  outcome: 'patched' | 'unchanged' | 'denied' | 'rejected';
+  /** patched/unchanged: allowed with or without a patch; refused: a pod claiming a Job it may not; denied: malformed review; rejected: HTTP 400. */
+  outcome: 'patched' | 'unchanged' | 'refused' | 'denied' | 'rejected';
   /** The admitted object's kind (e.g. `Job`) and the operation, when the review could be read. */
   kind?: string;
   operation?: string;
@@ -95,6 +97,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
 
     const review = parsed.request;
+    const refusal = jobClaimRefusal(review, settings.jobControllerUsers ?? JOB_CONTROLLER_USERS);
+    if (refusal !== undefined) {
+      request.log.warn({ uid: review.uid, operation: review.operation, namespace: review.namespace, name: review.name, dryRun: review.dryRun === true }, refusal);
+      report({ outcome: 'refused', kind: review.kind.kind, operation: review.operation });
+      return refusedReview(review.uid, refusal);
+    }
     const plan = planAdmissionPatch(review, settings, new Date());
     const outcome = plan.patch.length > 0 ? 'patched' : 'unchanged';
     request.log[outcome === 'patched' ? 'info' : 'debug'](

@@ -17,6 +17,12 @@ export interface WebhookSettings {
    * hardening; the CLI always sets it from PYGEOAPI_K8S_MANAGER_TRUSTED_JOB_CREATORS).
    */
   trustedJobCreators?: readonly string[];
+  /**
+   * Usernames of the Job controller, the only ones who may create a pod that
+   * claims a Job (see `jobClaimRefusal`). Undefined: JOB_CONTROLLER_USERS
+   * (the CLI sets it from PYGEOAPI_K8S_MANAGER_JOB_CONTROLLER_USERS).
+   */
+  jobControllerUsers?: readonly string[];
 }
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';

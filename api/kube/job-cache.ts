@@ -32,8 +32,14 @@ function createdAt(job: V1Job): number {
   return job.metadata?.creationTimestamp ? new Date(job.metadata.creationTimestamp).getTime() : Number.MAX_SAFE_INTEGER;
 }
 
+/**
+ * The Job a pod belongs to: its controlling Job ownerReference, which the Job
+ * controller sets on every pod it creates. Labels alone never attribute a pod
+ * (anyone who may create pods could copy them); the webhook refuses Job
+ * claims from anyone but the Job controller.
+ */
 function jobUidOfPod(pod: V1Pod): string | undefined {
-  return pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job')?.uid ?? pod.metadata?.labels?.['controller-uid'];
+  return pod.metadata?.ownerReferences?.find((r) => r.kind === 'Job' && r.controller === true)?.uid;
 }
 
 /** Deleted Jobs whose last status the API keeps in memory. */

@@ -95,6 +95,7 @@ export async function runLocal(options: LocalOptions): Promise<RunningLocal> {
         archiveLogs: true,
         jobNamePrefix: config.settings.jobNamePrefix,
         // No trustedJobCreators: in local-cluster the API and kubectl are one user on one machine.
+        jobControllerUsers: config.settings.jobControllerUsers,
         defaultTtlSecondsAfterFinished: config.settings.defaultTtlSecondsAfterFinished,
         ...(config.settings.defaultActiveDeadlineSeconds !== undefined ? { defaultActiveDeadlineSeconds: config.settings.defaultActiveDeadlineSeconds } : {}),
       },

@@ -77,6 +77,7 @@ export async function startParts(options: PartsOptions): Promise<RunningParts> {
           jobNamePrefix: config.settings.jobNamePrefix,
           // The API of the shipped manifests runs as this service account in the webhook's namespace.
           trustedJobCreators: config.settings.trustedJobCreators ?? [`system:serviceaccount:${options.namespace}:k8s-job-manager-api`],
+          jobControllerUsers: config.settings.jobControllerUsers,
           defaultTtlSecondsAfterFinished: config.settings.defaultTtlSecondsAfterFinished,
           ...(config.settings.defaultActiveDeadlineSeconds !== undefined ? { defaultActiveDeadlineSeconds: config.settings.defaultActiveDeadlineSeconds } : {}),
         },

@@ -5,7 +5,7 @@
  */
 import { inspect } from 'node:util';
 import type { V1PodSecurityContext, V1SecurityContext } from '@kubernetes/client-node';
-import { DEFAULT_JOB_NAME_PREFIX } from '../contract.js';
+import { DEFAULT_JOB_NAME_PREFIX, JOB_CONTROLLER_USERS } from '../contract.js';
 import { ConfigError } from './errors.js';
 import { checkKubernetesObject, type KubernetesObjectKind } from './kubernetes-objects.js';
 import { formatPath } from './paths.js';
@@ -583,6 +583,23 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: (raw: string | undefined): string[] | undefined => (raw === undefined ? undefined : parseList(raw)),
   },
+  jobControllerUsers: {
+    name: 'PYGEOAPI_K8S_MANAGER_JOB_CONTROLLER_USERS',
+    default: JOB_CONTROLLER_USERS.join(','),
+    description:
+      'Webhook: comma-separated usernames of the Kubernetes Job controller, the only ones who may create a pod in the jobs namespace that ' +
+      'claims a Job (labels `controller-uid`, `job-name`, their `batch.kubernetes.io/` forms, or an ownerReference of kind Job), or add ' +
+      'such a claim to a pod; anyone else is refused. The default covers kube-controller-manager with and without ' +
+      '`--use-service-account-credentials`. Keep the list in the `not-the-job-controller` matchCondition of the shipped webhook ' +
+      'configuration the same. See *Security*.',
+    secret: false,
+    origin: 'ours',
+    read: (raw: string | undefined): string[] => {
+      const users = raw === undefined ? [...JOB_CONTROLLER_USERS] : parseList(raw);
+      if (users.length === 0) throw new InvalidValue('must name at least one user (else no Job could start a pod)');
+      return users;
+    },
+  },
   historyCacheEntries: {
     name: 'PYGEOAPI_K8S_MANAGER_HISTORY_CACHE_ENTRIES',
     default: '100000',
@@ -654,6 +671,7 @@ export function readSettings(env: Env = process.env): Settings {
     },
     auth: authSettings(read),
     ...optional('trustedJobCreators', read(ENVIRONMENT.trustedJobCreators)),
+    jobControllerUsers: read(ENVIRONMENT.jobControllerUsers),
     secrets: secretSettings({
       apiToken: read(ENVIRONMENT.apiToken),
       bucketSecret: read(ENVIRONMENT.bucketSecret),

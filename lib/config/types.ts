@@ -204,6 +204,8 @@ export interface Settings {
   auth: AuthSettings;
   /** Webhook: usernames whose Jobs keep their identifier and owner annotations; undefined: the API's service account. */
   trustedJobCreators?: string[];
+  /** Webhook: usernames of the Job controller, the only ones who may create pods that claim a Job. */
+  jobControllerUsers: string[];
   callbacks: CallbackSettings;
   limits: LimitSettings;
   secrets: SecretSettings;

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { JobCache } from '../../api/kube/job-cache.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { jobsPath, shellJob, testApi } from '../controller/helpers/kube.js';
+import { jobsPath, podsPath, shellJob, testApi } from '../controller/helpers/kube.js';
 
 const NS = 'cache';
 
@@ -38,6 +38,7 @@ t.test('job cache', async (t) => {
   t.equal(job.metadata?.name, 'pygeoapi-job-one');
   const objects = cache.objects(job);
   t.equal(objects.pods.length, 1, "the Job's pod is joined to it");
+
   await waitFor(() => cache.objects(job).events.length > 0, { what: "the pod's Events to be joined to the job" });
   t.equal(cache.status('one'), cache.status('one'), 'the status is memoised');
 
@@ -46,6 +47,19 @@ t.test('job cache', async (t) => {
     shellJob('pygeoapi-job-two', { finalizer: false, containers: [{ name: 'main', script: 'sleep 30' }], annotations: { 'pygeoapi.io/identifier': 'two', 'pygeoapi.io/owner': 'alice' } }),
   );
   await waitFor(() => cache.status('two')?.status === 'running', { what: 'job two to run' });
+
+  // Labels (and a non-controlling ownerReference) do not make a pod part of a Job: only its controlling ownerReference does.
+  const jobTwo = cache.job('two')!;
+  const uid = jobTwo.metadata!.uid!;
+  const claims = { 'job-name': 'pygeoapi-job-two', 'controller-uid': uid, 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': 'pygeoapi-job-two' };
+  const bare = (name: string, metadata: Record<string, unknown>) => ({ metadata: { name, ...metadata }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'x', command: ['true'] }] } });
+  await api.create(podsPath(NS), bare('labels-only', { labels: claims }));
+  await api.create(podsPath(NS), bare('not-controlling', { labels: claims, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'pygeoapi-job-two', uid, controller: false }] }));
+  // Then a change of the Job's own pod: once the cache has it, it has seen the two pods before it (one watch, in order).
+  const ownPod = cache.objects(jobTwo).pods[0]!;
+  await api.mergePatch(`${podsPath(NS)}/${ownPod.metadata!.name!}`, { metadata: { labels: { seen: 'yes' } } });
+  await waitFor(() => cache.objects(jobTwo).pods.some((p) => p.metadata?.labels?.seen === 'yes'), { what: 'the change of the Job’s pod to reach the cache' });
+  t.same(cache.objects(jobTwo).pods.map((p) => p.metadata?.name), [ownPod.metadata!.name], 'only the pod with the controlling ownerReference is joined to the Job');
   const all = cache.allStatuses();
   t.same(
     all.map((s) => s.jobID),

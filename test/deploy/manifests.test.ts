@@ -19,7 +19,7 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
-import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../../lib/contract.js';
+import { JOB_CONTROLLER_USERS, MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../../lib/contract.js';
 import { kubectlBinaries } from './helpers/kubectl.js';
 import {
   MANIFESTS,
@@ -229,7 +229,7 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
     const config = configs[0]!;
     t.equal(config.metadata?.name, names.configuration, 'named as the webhook\'s --webhook-configuration');
     const service = findObject<V1Service>(objects, 'Service', names.service);
-    t.equal(config.webhooks?.length, 1, 'one webhook');
+    t.same(config.webhooks?.map((w) => w.name), ['k8s-job-manager.pygeoapi.io', 'job-pods.k8s-job-manager.pygeoapi.io'], 'the managed-object webhook and the Job-membership guard');
     const webhook = config.webhooks![0]!;
     t.same(webhook.clientConfig.service, { name: service.metadata?.name, namespace: ns.system, path: '/mutate', port: service.spec?.ports?.[0]?.port }, 'calls POST /mutate on the webhook Service');
     t.equal(webhook.clientConfig.caBundle, undefined, 'no caBundle in the manifest: the webhook or cert-manager writes it, and apply keeps it');
@@ -244,6 +244,17 @@ for (const overlay of Object.keys(OVERLAYS) as OverlayName[]) {
     t.equal(webhook.reinvocationPolicy, 'IfNeeded', 'reinvoked if needed');
     t.equal(webhook.timeoutSeconds, 5, 'timeout 5 s');
     t.equal(webhook.failurePolicy, 'Ignore', 'fails open (the controller backfills the finalizer)');
+    const guard = config.webhooks![1]!;
+    t.same(guard.clientConfig, webhook.clientConfig, 'the guard calls the same endpoint');
+    t.same(guard.rules, [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }], 'guard: pod creation and update');
+    t.equal(guard.objectSelector, undefined, 'guard: no objectSelector (an ownerReference cannot be selected on)');
+    t.same(guard.namespaceSelector, webhook.namespaceSelector, 'guard: only the jobs namespace');
+    t.equal(guard.failurePolicy, 'Fail', 'guard: fails closed (it only sees pods claiming a Job made by someone else)');
+    t.equal(guard.sideEffects, 'None', 'guard: sideEffects None');
+    const conditions = Object.fromEntries((guard.matchConditions ?? []).map((c) => [c.name, c.expression]));
+    t.same(Object.keys(conditions), ['not-the-job-controller', 'adds-a-claim'], 'guard: its match conditions (their meaning: webhook-match-conditions.test.ts)');
+    const quoted = (text: string | undefined): string[] => [...(text ?? '').matchAll(/'([^']*)'/g)].map((m) => m[1]!);
+    t.same(quoted(conditions['not-the-job-controller']), [...JOB_CONTROLLER_USERS], 'guard: skips exactly the default PYGEOAPI_K8S_MANAGER_JOB_CONTROLLER_USERS');
     const cainject = config.metadata?.annotations?.['cert-manager.io/inject-ca-from'];
     if (overlay === 'plain') {
       t.equal(cainject, undefined, 'plain: no cert-manager annotation');
@@ -289,9 +300,10 @@ t.test('the namespace settings of an overlay move everything', async (t) => {
     t.notMatch(text, /\bpygeoapi-jobs\b/, `${overlay}: no trace of the default jobs namespace`);
     const leftovers = text.split('\n').filter((line) => /namespace: k8s-job-manager$|\.k8s-job-manager\.svc|inject-ca-from: k8s-job-manager\//.test(line));
     t.same(leftovers, [], `${overlay}: no namespace reference left at k8s-job-manager`);
-    const webhook = ofKind<V1MutatingWebhookConfiguration>(objects, 'MutatingWebhookConfiguration')[0]?.webhooks?.[0];
-    t.equal(webhook?.clientConfig.service?.namespace, 'ogc-system', `${overlay}: the webhook is called in the new namespace`);
-    t.same(webhook?.namespaceSelector?.matchExpressions?.[0]?.values, ['ogc-jobs'], `${overlay}: the webhook serves the new jobs namespace only`);
+    for (const webhook of ofKind<V1MutatingWebhookConfiguration>(objects, 'MutatingWebhookConfiguration')[0]?.webhooks ?? []) {
+      t.equal(webhook.clientConfig.service?.namespace, 'ogc-system', `${overlay}: ${webhook.name} is called in the new namespace`);
+      t.same(webhook.namespaceSelector?.matchExpressions?.[0]?.values, ['ogc-jobs'], `${overlay}: ${webhook.name} serves the new jobs namespace only`);
+    }
     for (const o of objects) if (o.metadata.namespace) t.ok(['ogc-system', 'ogc-jobs'].includes(o.metadata.namespace), `${overlay}: ${idOf(o)} moved`);
   }
 });

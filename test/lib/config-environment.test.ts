@@ -44,6 +44,7 @@ t.test('defaults', async (t) => {
     },
     callbacks: { allow: [], httpsOnly: false, maxAttempts: 12, retryHorizonSeconds: 86400, timeoutSeconds: 10 },
     limits: { maxInputsBytes: 65536, requestsPerMinute: 600, maxActiveJobs: 500, maxActiveJobsPerPrincipal: 50 },
+    jobControllerUsers: ['system:serviceaccount:kube-system:job-controller', 'system:kube-controller-manager'],
     secrets: {},
   });
   t.equal(readSettings({ [`${V}DEFAULT_ACTIVE_DEADLINE_SECONDS`]: '0' }).defaultActiveDeadlineSeconds, undefined, '0: no deadline');
@@ -56,6 +57,11 @@ t.test('callback and limit variables: bad values named', async (t) => {
   t.match(problemsOf({ [`${V}CALLBACK_MAX_ATTEMPTS`]: '0' }), [/CALLBACK_MAX_ATTEMPTS: must be at least 1/]);
   t.match(problemsOf({ [`${V}MAX_INPUTS_BYTES`]: 'lots' }), [/MAX_INPUTS_BYTES: must be a whole number/]);
   t.same(readSettings({ [`${V}CALLBACK_ALLOW`]: 'receiver.tools.svc, 10.8.0.0/16' }).callbacks.allow.length, 2);
+});
+
+t.test('the Job controller users: a list, never empty', async (t) => {
+  t.same(readSettings({ [`${V}JOB_CONTROLLER_USERS`]: ' system:kube-controller-manager , x ' }).jobControllerUsers, ['system:kube-controller-manager', 'x']);
+  t.match(problemsOf({ [`${V}JOB_CONTROLLER_USERS`]: ' , ' }), [/PYGEOAPI_K8S_MANAGER_JOB_CONTROLLER_USERS: must name at least one user/]);
 });
 
 t.test('every variable read', async (t) => {
@@ -77,6 +83,7 @@ t.test('every variable read', async (t) => {
     [`${V}FINALIZER_BUCKET_REGION`]: 'eu-de',
     [`${V}FINALIZER_BUCKET_FORCE_PATH_STYLE`]: 'false',
     [`${V}FINALIZER_BUCKET_CHECKSUMS`]: 'when_supported',
+    [`${V}JOB_CONTROLLER_USERS`]: 'system:kube-controller-manager',
     [`${V}LOG_ARCHIVE_LAYOUT`]: 'python',
     [`${V}FINALIZER_GIVE_UP_SECONDS`]: '0',
     [`${V}CONTROLLER_PART_SIZE_MIB`]: '16',
@@ -129,6 +136,7 @@ t.test('every variable read', async (t) => {
       timeoutSeconds: 4,
     },
     limits: { maxInputsBytes: 1000, requestsPerMinute: 0, maxActiveJobs: 7, maxActiveJobsPerPrincipal: 2 },
+    jobControllerUsers: ['system:kube-controller-manager'],
     secrets: { apiToken: REDACTED, bucketSecret: REDACTED },
   });
   t.equal(settings.secrets.apiToken, 'token-1', 'code can read the token');
@@ -248,6 +256,7 @@ t.test('the table documents every variable once', async (t) => {
     `${V}OIDC_USER_ROLES`,
     `${V}OIDC_CLOCK_SKEW_SECONDS`,
     `${V}TRUSTED_JOB_CREATORS`,
+    `${V}JOB_CONTROLLER_USERS`,
     `${V}CALLBACK_ALLOW`,
     `${V}CALLBACK_HTTPS_ONLY`,
     `${V}CALLBACK_MAX_ATTEMPTS`,

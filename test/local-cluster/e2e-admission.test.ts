@@ -3,7 +3,7 @@
  * webhook: reached through a Service or a URL, its patch applied, its
  * selectors and rules honoured, TLS verified against caBundle with
  * failurePolicy deciding what a failed call means, denials passed on, pods of
- * the Job controller admitted too, and reinvocation.
+ * the Job controller admitted too, reinvocation, and matchConditions (CEL).
  */
 import t from 'tap';
 import {
@@ -20,7 +20,7 @@ import { addLabels, startWebhookServer, webhookCertificates, type Received, type
 import { waitFor } from '../helpers/wait-for.js';
 
 const SERVICE = { namespace: 'webhooks', name: 'e2e-webhook' };
-const cluster = await startTestCluster(t, { namespaces: ['webhooks', 'adm-service', 'adm-url', 'adm-select', 'adm-fail', 'adm-deny', 'adm-jobs', 'adm-reinvoke'] });
+const cluster = await startTestCluster(t, { namespaces: ['webhooks', 'adm-service', 'adm-url', 'adm-select', 'adm-fail', 'adm-deny', 'adm-jobs', 'adm-reinvoke', 'adm-conditions'] });
 const kc = cluster.kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const batch = kc.makeApiClient(BatchV1Api);
@@ -212,4 +212,37 @@ t.test('reinvocationPolicy IfNeeded calls a webhook again after a later one chan
   );
   await core.createNamespacedConfigMap({ namespace: 'adm-reinvoke', body: { metadata: { name: 'once' } } });
   t.equal(receivedAt('/first').filter((r) => r.request.name === 'once').length, 1, 'with Never it is called once');
+});
+
+t.test('matchConditions: false skips the webhook, true calls it, an error is the failurePolicy’s', async (t) => {
+  responders.set('/conditions', (request) => ({ allowed: true, patch: addLabels(request.object, { 'e2e.example.com/called': 'yes' }) }));
+  const selected = { namespaceSelector: inNamespace('adm-conditions') };
+  await register(
+    t,
+    'e2e-conditions',
+    hook('conditions.e2e.example.com', '/conditions', {
+      ...selected,
+      matchConditions: [
+        { name: 'wants-it', expression: "has(object.metadata.labels) && object.metadata.labels['want'] == 'yes'" },
+        { name: 'by-admin', expression: "request.userInfo.username == 'kubernetes-admin' && request.operation == 'CREATE' && oldObject == null" },
+      ],
+    }),
+    hook('broken-fail.e2e.example.com', '/conditions', { ...selected, matchConditions: [{ name: 'broken', expression: "object.metadata.labels['missing'] == 'x'" }] }),
+  );
+  const create = (name: string, labels: Record<string, string>) => core.createNamespacedConfigMap({ namespace: 'adm-conditions', body: { metadata: { name, labels } } });
+  // The second webhook's condition errors for a ConfigMap without the label: Fail refuses it.
+  const failed = await apiFailure(create('unwanted', { want: 'no' }));
+  t.equal(failed.httpCode, 500, 'an evaluation error with failurePolicy Fail refuses the request');
+  t.match(failed.status.message, /webhook "broken-fail\.e2e\.example\.com": failed to evaluate match conditions: broken: /, 'naming the webhook and the condition');
+  t.equal(receivedAt('/conditions').length, 0, 'the first webhook was skipped (a condition was false)');
+
+  await admission.patchMutatingWebhookConfiguration(
+    { name: 'e2e-conditions', body: [{ op: 'replace', path: '/webhooks/1/failurePolicy', value: 'Ignore' }] },
+    setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+  );
+  const skipped = await create('unwanted-2', { want: 'no' });
+  t.equal(skipped.metadata?.labels?.['e2e.example.com/called'], undefined, 'Ignore: admitted unchanged');
+  const wanted = await create('wanted', { want: 'yes' });
+  t.equal(wanted.metadata?.labels?.['e2e.example.com/called'], 'yes', 'every condition true: called');
+  t.equal(receivedAt('/conditions').length, 1, 'called once');
 });

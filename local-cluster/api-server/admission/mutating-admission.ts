@@ -12,6 +12,7 @@ import { clone, isRecord, type KubeObject } from '../types.js';
 import type { ObjectStore } from '../store.js';
 import type { AdmissionAttributes, MutatingAdmission } from '../registry.js';
 import { orderedWebhooks, webhookMatches, type MutatingWebhook } from './webhook-match.js';
+import { matchConditionsVerdict } from './match-conditions.js';
 import { admissionResponse, postAdmissionReview, webhookTarget, type ServiceResolver } from './call-webhook.js';
 
 export interface AdmissionObserver {
@@ -110,6 +111,12 @@ export function mutatingAdmission(store: ObjectStore, resolveService: ServiceRes
     let lastChange = -1;
     for (const [index, webhook] of webhooks.entries()) {
       if (!webhookMatches(webhook, { ...attributes, object }, nsLabels)) continue;
+      const verdict = matchConditionsVerdict(webhook.matchConditions, attributes, object);
+      if (verdict.call === false) continue;
+      if (verdict.call === 'error') {
+        if ((webhook.failurePolicy ?? 'Fail') === 'Ignore') continue;
+        throw internalError(`webhook "${webhook.name}": ${verdict.message}`);
+      }
       const before = JSON.stringify(object);
       object = await callOne(webhook, attributes, object);
       invoked.push({ index, webhook });

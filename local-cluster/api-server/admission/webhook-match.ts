@@ -6,6 +6,7 @@
 import { matchesLabels, selectorFromLabelSelector } from '../selectors/label-selector.js';
 import { isRecord, type KubeObject } from '../types.js';
 import type { AdmissionAttributes } from '../registry.js';
+import type { MatchCondition } from './match-conditions.js';
 
 export interface RuleWithOperations {
   operations?: string[];
@@ -35,7 +36,7 @@ export interface MutatingWebhook {
   timeoutSeconds?: number;
   admissionReviewVersions?: string[];
   reinvocationPolicy?: 'Never' | 'IfNeeded';
-  matchConditions?: unknown[];
+  matchConditions?: MatchCondition[];
 }
 
 function listed(values: string[] | undefined, value: string): boolean {
