@@ -84,11 +84,11 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
         : undefined;
     let selected: JobPage;
     try {
-      selected = await listJobs(context.jobs.allStatuses(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
+      selected = await listJobs(context.jobs.listed(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
     } catch (error) {
       // The archive is unreachable: the live jobs are still worth listing.
       request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
-      selected = await listJobs(context.jobs.allStatuses(), undefined, () => false, query, Date.now(), visible);
+      selected = await listJobs(context.jobs.listed(), undefined, () => false, query, Date.now(), visible);
     }
     const links = [link(base, listPath(given, {}, query.limit), 'self')];
     // Pages are positions between jobs, not counts: stable while jobs are added and archived.

@@ -77,7 +77,8 @@ export class Registry {
   }
 
   list(type: ResourceType, namespace: string | undefined, options: ListOptions = {}): ListResult {
-    return selectObjects(type, this.store.list(type, namespace), this.store.currentRevision, options, this.store.oldestWatchableRevision);
+    const selected = selectObjects(type, this.store.listStored(type, namespace), this.store.currentRevision, options, this.store.oldestWatchableRevision);
+    return { ...selected, items: selected.items.map(clone) };
   }
 
   async create(type: ResourceType, namespace: string | undefined, body: unknown, context: RequestContext): Promise<KubeObject> {
