@@ -14,12 +14,13 @@ const requests = spec.post
 const result = await autocannon({
   url: spec.url,
   connections: spec.connections,
-  duration: spec.seconds,
+  ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.seconds }),
   requests,
 });
 process.stdout.write(
   JSON.stringify({
-    perSecond: Math.round(result.requests.average),
+    // Per second over the whole run (autocannon's average is per whole second sampled, which a short `amount` run skews).
+    perSecond: Math.round((result.requests.total / Math.max(result.duration, 0.001))),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts,
