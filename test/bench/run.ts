@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in turn (but the opt-in `history-1m`),
- * results as JSON. BENCH=api,webhook picks some; BENCH_JOBS, BENCH_ARCHIVED,
+ * results as JSON. BENCH=api,webhook picks some; BENCH_JOBS, BENCH_ARCHIVED, BENCH_EXECUTIONS,
  * BENCH_SECONDS, BENCH_ROUNDS, BENCH_AUTH_REQUESTS and the controller's
  * BENCH_LOG_BYTES scale them down for a quick look.
  */
