@@ -68,10 +68,16 @@ function strings(value: unknown): Record<string, string> | undefined {
   return out;
 }
 
-/** `fields` without its undefined ones (absent stays absent, as in the client's own objects). */
+/**
+ * `fields` without its undefined ones (absent stays absent, as in the
+ * client's own objects), as a new object built by adding properties: deleting
+ * them instead would turn every cached object into a dictionary, several
+ * times larger.
+ */
 function defined<T extends object>(fields: T): T {
-  for (const key of Object.keys(fields) as Array<keyof T>) if (fields[key] === undefined) delete fields[key];
-  return fields;
+  const out: Partial<T> = {};
+  for (const key of Object.keys(fields) as Array<keyof T>) if (fields[key] !== undefined) out[key] = fields[key];
+  return out as T;
 }
 
 function metadata(raw: unknown): V1ObjectMeta {
@@ -93,14 +99,13 @@ export function projectJob(raw: unknown): V1Job {
   const left: string[] = [];
   const annotations = strings(record(r.metadata)?.annotations);
   if (annotations) {
+    const kept: Record<string, string> = {};
     for (const [key, value] of Object.entries(annotations)) {
-      if (NEVER_KEPT.has(key)) delete annotations[key];
-      else if (value.length > ANNOTATION_BYTES_KEPT) {
-        delete annotations[key];
-        left.push(key);
-      }
+      if (NEVER_KEPT.has(key)) continue;
+      if (value.length > ANNOTATION_BYTES_KEPT) left.push(key);
+      else kept[key] = value;
     }
-    meta.annotations = annotations;
+    meta.annotations = kept;
   }
   const spec = record(r.spec);
   const status = record(r.status);

@@ -25,7 +25,7 @@ import { encodeCursor, segmentDocument, segmentKey, type HistoryEntry } from '..
 import { jobRecordKey } from '../../lib/archive/layout.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { UNLIMITED, childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { UNLIMITED, childProcess, compare, cpuMs, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -162,6 +162,8 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
       timeoutMs: 300_000,
     });
     const coldStartSeconds = Number(((performance.now() - spawned) / 1000).toFixed(2));
+    // Its own CPU time to get there: what a machine busy with other work does not stretch.
+    const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
     const rssAfterStartMb = await rssMb(api.pid!, 'VmRSS');
 
     // The routes, first touches timed one by one (S3 reads), answers recorded for the baseline.
@@ -204,6 +206,7 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
       archiveWriteNote: "segments and job records written straight into s3rver's files",
       apiProcess: `${entry} serve --api (LOG_LEVEL=warn, access control and limits off)`,
       coldStartSeconds,
+      coldStartCpuSeconds,
       coldStartNote: 'process spawn to /readyz: caches synced, history hours listed',
       rssAfterStartMb,
       rssAfterLoadMb: await rssMb(api.pid!, 'VmRSS'),
