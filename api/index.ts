@@ -149,21 +149,22 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
     kube.close();
   };
   let app: Awaited<ReturnType<typeof buildApiServer>> | undefined;
+  // The server is built (its schemas compiled) while the caches sync: neither needs the other.
+  const building = buildApiServer(context).then((built) => (app = built));
   try {
-    await Promise.all([jobs.start(), archive?.load()]);
+    await Promise.all([jobs.start(), archive?.load(), building]);
     callbacks.start();
     progress.start();
     await elector.start();
     historySync?.start();
-    app = await buildApiServer(context);
-    await app.listen({ host: options.host, port: options.port });
+    await (await building).listen({ host: options.host, port: options.port });
   } catch (error) {
     // A port in use (or any failure to start) must not leave the watches and the Lease running behind it.
     await app?.close().catch(() => undefined);
     await stopStarted().catch(() => undefined);
     throw error;
   }
-  const server = app;
+  const server = await building;
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {

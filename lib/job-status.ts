@@ -157,12 +157,17 @@ export function jobFinished(job: V1Job): boolean {
  */
 const PROGRESS: Record<OgcStatus, number | undefined> = { accepted: 0, running: undefined, successful: 100, failed: 100, dismissed: 100 };
 
+/** When the job was created (the `created` of its status, the key job lists are ordered by): the Job's creation, else our started annotation. */
+export function createdOf(job: V1Job): string | undefined {
+  return iso(job.metadata?.creationTimestamp) ?? parseAnnotationTime(job.metadata?.annotations?.[ANNOTATIONS.started])?.toISOString();
+}
+
 export function statusInfo(objects: JobObjects, prefix = DEFAULT_JOB_NAME_PREFIX): StatusInfo {
   const { job, pods, events } = objects;
   const annotations = job.metadata?.annotations ?? {};
   const { status, message } = decideStatus(objects);
   const statuses = containerStatuses(pods);
-  const created = iso(job.metadata?.creationTimestamp) ?? parseAnnotationTime(annotations[ANNOTATIONS.started])?.toISOString();
+  const created = createdOf(job);
   const started =
     earliest(statuses.map((c) => iso(c.state?.running?.startedAt) ?? iso(c.state?.terminated?.startedAt) ?? iso(c.lastState?.terminated?.startedAt))) ??
     iso(job.status?.startTime);

@@ -365,9 +365,14 @@ function ensureFinalizer(finalizers: string[] | undefined, finalizer: string, pl
   }
 }
 
-/** RFC 6901 pointer; `~` and `/` in keys (as in `pygeoapi.io/managed`) are escaped. */
+/** RFC 6901 pointer; `~` and `/` in keys (as in `pygeoapi.io/managed`) are escaped. On every review's path: no regex, no array built. */
 function pointer(segments: string[]): string {
-  return segments.map((s) => '/' + s.replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+  let out = '';
+  for (const segment of segments) {
+    out += '/';
+    out += segment.includes('~') || segment.includes('/') ? segment.replaceAll('~', '~0').replaceAll('/', '~1') : segment;
+  }
+  return out;
 }
 
 function metadataOf(object: Record<string, unknown>): V1ObjectMeta | undefined {

@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { allowedReview, deniedReview, parseAdmissionReview, refusedReview } from './admission-review.js';
 import { jobClaimRefusal } from './job-claim.js';
 import { JOB_CONTROLLER_USERS } from '../lib/contract.js';
@@ -67,14 +67,21 @@ export const WEBHOOK_TLS = {
 } as const;
 
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { settings, onReview } = options;
+  const { settings, onReview, logger } = options;
+  // No fastify logger: it would make a child logger for every request (a
+  // fifth of a review's cost). Reviews are logged below, without the object
+  // (its env may hold secrets); errors by the handler after it.
   const app = Fastify({
     https: { key: options.tls.key, cert: options.tls.cert, ...WEBHOOK_TLS },
-    loggerInstance: options.logger,
-    // Each review is logged once below, without the object (its env may hold secrets).
-    logController: new LogController({ disableRequestLogging: true }),
+    logger: false,
     bodyLimit: BODY_LIMIT_BYTES,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    logger[status >= 500 ? 'error' : 'warn']({ err: error, method: request.method, url: request.url, statusCode: status }, 'webhook request failed');
+    // Answered as fastify answers it (its default error body).
+    return reply.send(error);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -91,7 +98,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: parsed.message });
     }
     if (parsed.kind === 'malformed') {
-      request.log.warn({ uid: parsed.uid }, parsed.message);
+      logger.warn({ uid: parsed.uid }, parsed.message);
       report({ outcome: 'denied' });
       return deniedReview(parsed.uid, parsed.message);
     }
@@ -99,13 +106,14 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     const review = parsed.request;
     const refusal = jobClaimRefusal(review, settings.jobControllerUsers ?? JOB_CONTROLLER_USERS);
     if (refusal !== undefined) {
-      request.log.warn({ uid: review.uid, operation: review.operation, namespace: review.namespace, name: review.name, dryRun: review.dryRun === true }, refusal);
+      logger.warn({ uid: review.uid, operation: review.operation, namespace: review.namespace, name: review.name, dryRun: review.dryRun === true }, refusal);
       report({ outcome: 'refused', kind: review.kind.kind, operation: review.operation });
       return refusedReview(review.uid, refusal);
     }
     const plan = planAdmissionPatch(review, settings, new Date());
     const outcome = plan.patch.length > 0 ? 'patched' : 'unchanged';
-    request.log[outcome === 'patched' ? 'info' : 'debug'](
+    // Every review is counted by the metrics; one with warnings (an identity or owner replaced) is worth a line at info.
+    logger[plan.warnings.length > 0 ? 'info' : 'debug'](
       {
         uid: review.uid,
         kind: review.kind.kind,

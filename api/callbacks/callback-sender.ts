@@ -14,6 +14,7 @@ import type { V1Job } from '@kubernetes/client-node';
 import { ANNOTATIONS } from '../../lib/contract.js';
 import { WorkQueue } from '../../lib/work-queue.js';
 import type { JobCache } from '../kube/job-cache.js';
+import { omittedAnnotations } from '../kube/job-projection.js';
 import type { JobClient } from '../kube/job-client.js';
 import { callbackDue, parseSent, parseSubscriber, type CallbackDue } from './plan.js';
 import type { StatusInfo } from '../../lib/job-status.js';
@@ -102,6 +103,14 @@ export class CallbackSender {
     const cached = this.options.jobs.job(jobId);
     const status = this.options.jobs.status(jobId);
     if (!cached || !status) return this.forget(jobId);
+    // Most jobs have no subscriber, or nothing due: the cache says so without a read (a new
+    // leader looks at every job). What it shows as sent only lags behind, never ahead, so a
+    // callback it shows as not due is not due.
+    if (!omittedAnnotations(cached).includes(ANNOTATIONS.subscriber)) {
+      const cachedAnnotations = cached.metadata?.annotations ?? {};
+      const cachedSubscriber = parseSubscriber(cachedAnnotations[ANNOTATIONS.subscriber]);
+      if (!cachedSubscriber || !callbackDue(status.status, cachedSubscriber, parseSent(cachedAnnotations[ANNOTATIONS.callbacksSent]))) return;
+    }
     // The delivery record is read fresh: the watch cache may not have seen our last write yet.
     const job = await this.options.client.read(cached.metadata?.name ?? '');
     if (!job) return this.forget(jobId);

@@ -11,6 +11,12 @@ import { isFiltered, matches, type JobListQuery } from './list-query.js';
 
 export type ListedJob = StatusInfo | HistoryEntry;
 
+/** Jobs newest first, read by position: an array, or the watch cache's order (a view, not a copy). */
+export interface OrderedStatuses {
+  readonly length: number;
+  at(index: number): StatusInfo | undefined;
+}
+
 export interface JobPage {
   items: ListedJob[];
   /** More jobs lie beyond the page in the direction walked. */
@@ -18,24 +24,24 @@ export interface JobPage {
 }
 
 /** Index of the first job of `sorted` that comes after `position` (binary search). */
-function firstAfter(sorted: StatusInfo[], position: HistoryPosition): number {
+function firstAfter(sorted: OrderedStatuses, position: HistoryPosition): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (newestFirst(sorted[mid]!, position) <= 0) low = mid + 1;
+    if (newestFirst(sorted.at(mid)!, position) <= 0) low = mid + 1;
     else high = mid;
   }
   return low;
 }
 
 /** Index of the first job of `sorted` at or after `position`. */
-function firstAtOrAfter(sorted: StatusInfo[], position: HistoryPosition): number {
+function firstAtOrAfter(sorted: OrderedStatuses, position: HistoryPosition): number {
   let low = 0;
   let high = sorted.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (newestFirst(sorted[mid]!, position) < 0) low = mid + 1;
+    if (newestFirst(sorted.at(mid)!, position) < 0) low = mid + 1;
     else high = mid;
   }
   return low;
@@ -47,7 +53,7 @@ function firstAtOrAfter(sorted: StatusInfo[], position: HistoryPosition): number
  * narrowed to the query's position and time range.
  */
 export async function jobPage(
-  live: StatusInfo[],
+  live: OrderedStatuses,
   archived: AsyncIterable<HistoryEntry[]> | undefined,
   isLive: (jobId: string) => boolean,
   query: JobListQuery,
@@ -87,7 +93,8 @@ export async function jobPage(
   let head = await nextArchived();
   try {
     while (out.length <= query.limit) {
-      const liveJob = live[i];
+      // Not `at(-1)`: walking backwards past the start ends the live jobs, it does not wrap.
+      const liveJob = i >= 0 && i < live.length ? live.at(i) : undefined;
       if (!liveJob && !head) break;
       // Forwards the newer comes first; backwards the older.
       if (liveJob && (!head || newestFirst(liveJob, head) * step <= 0)) {

@@ -4,9 +4,11 @@
  * and finally the markers in the live pod log — so results work with or
  * without S3 and the controller.
  */
+import type { V1Job } from '@kubernetes/client-node';
 import { ANNOTATIONS, jobNameFor } from '../../lib/contract.js';
 import { ResultMarkerScanner } from '../../lib/result-markers.js';
 import type { ApiContext } from '../context.js';
+import { omittedAnnotations } from '../kube/job-projection.js';
 import type { FoundJob } from './job-lookup.js';
 import type { JobResult } from './results.js';
 
@@ -30,8 +32,16 @@ async function fromPodLogs(context: ApiContext, found: FoundJob): Promise<JobRes
   return undefined;
 }
 
+/** The Job's annotations; read from the API server when the cache left the result out for its size. */
+async function resultAnnotations(context: ApiContext, job: V1Job | undefined): Promise<Record<string, string>> {
+  if (!job) return {};
+  if (!omittedAnnotations(job).includes(ANNOTATIONS.resultValue)) return job.metadata?.annotations ?? {};
+  const fresh = await context.client.read(job.metadata?.name ?? '');
+  return fresh?.metadata?.annotations ?? job.metadata?.annotations ?? {};
+}
+
 export async function jobResult(context: ApiContext, jobId: string, found: FoundJob): Promise<JobResult | undefined> {
-  const annotations = found.job?.metadata?.annotations ?? {};
+  const annotations = await resultAnnotations(context, found.job);
   const mimetype = annotations[ANNOTATIONS.resultMimetype];
   if (annotations[ANNOTATIONS.resultValue] !== undefined) return { ...(mimetype ? { mimetype } : {}), value: annotations[ANNOTATIONS.resultValue]! };
   if (annotations[ANNOTATIONS.resultLocation] !== undefined && context.archive) {

@@ -1,17 +1,22 @@
 /**
  * The API's view of the cluster: Jobs, their pods and Events, kept by
- * list+watch reflectors, so requests never list the cluster. Status
- * documents are memoised per Job and recomputed only when one of its objects
- * changes. Jobs that are deleted leave a tombstone with their last status.
+ * list+watch reflectors, so requests never list the cluster. Only the
+ * projection the API reads is kept (`job-projection.ts`), not whole objects.
+ * Status documents are memoised per Job and recomputed only when one of its
+ * objects changes. Jobs that are deleted leave a tombstone with their last
+ * status. Every job, live or tombstone, has its place in one order, newest
+ * first, kept as jobs come and go, so a page of /jobs is a binary search
+ * and a walk, never a sort.
  */
 import type { CoreV1Event, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { KubeHttp } from '../../lib/kube/http.js';
-import { fromWire } from '../../lib/kube/objects.js';
 import { Reflector } from '../../lib/kube/reflector.js';
 import { ANNOTATIONS, isManagedJob } from '../../lib/contract.js';
-import { jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
-import { newestFirst } from '../jobs/list-query.js';
+import { createdOf, jobIdOf, statusInfo, type JobObjects, type StatusInfo } from '../../lib/job-status.js';
+import { newestFirst, type HistoryPosition } from '../../lib/archive/history-layout.js';
+import type { OrderedStatuses } from '../jobs/job-listing.js';
+import { projectEvent, projectJob, projectPod } from './job-projection.js';
 
 export interface JobCacheOptions {
   kubeConfig: KubeConfig;
@@ -51,6 +56,21 @@ interface Tombstone {
   owner?: string;
 }
 
+/** Events about these kinds are joined to jobs; others in the namespace are not kept by the join. */
+const EVENT_KINDS: ReadonlySet<string> = new Set(['Job', 'Pod']);
+
+/** Index of the first position of `order` (newest first) that is not newer than `position`. */
+function placeOf(order: HistoryPosition[], position: HistoryPosition): number {
+  let low = 0;
+  let high = order.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (newestFirst(order[mid]!, position) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 export class JobCache {
   private readonly jobs: Reflector<V1Job>;
   private readonly pods: Reflector<V1Pod>;
@@ -64,8 +84,14 @@ export class JobCache {
   /** Last statuses of deleted Jobs. Bound: MAX_TOMBSTONES, the oldest dropped first (the archive index still lists those jobs when a bucket is configured). */
   private readonly tombstones = new Map<string, Tombstone>();
   private readonly listeners = new Set<Listener>();
-  /** All statuses, newest first; dropped on any change and rebuilt on the next request. */
-  private sorted: StatusInfo[] | undefined;
+  /**
+   * The position of every job above (live and tombstones, one per id), newest
+   * first. Bound: the live Jobs plus MAX_TOMBSTONES; a position leaves with
+   * its tombstone.
+   */
+  private readonly order: HistoryPosition[] = [];
+  private readonly positionById = new Map<string, HistoryPosition>();
+  private readonly ordered: OrderedStatuses = this.orderView();
 
   constructor(private readonly options: JobCacheOptions) {
     const { kubeConfig, namespace, logger } = options;
@@ -73,7 +99,7 @@ export class JobCache {
     this.jobs = new Reflector<V1Job>({
       ...base,
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      deserialize: (raw) => fromWire<V1Job>(raw, 'V1Job'),
+      deserialize: projectJob,
       onEvent: (type, job) => this.jobChanged(type, job),
     });
     this.pods = new Reflector<V1Pod>({
@@ -81,13 +107,13 @@ export class JobCache {
       path: `/api/v1/namespaces/${namespace}/pods`,
       // Every Job's pods carry job-name; this keeps unrelated pods out of the cache.
       labelSelector: 'job-name',
-      deserialize: (raw) => fromWire<V1Pod>(raw, 'V1Pod'),
+      deserialize: projectPod,
       onEvent: (type, pod) => this.podChanged(type, pod),
     });
     this.events = new Reflector<CoreV1Event>({
       ...base,
       path: `/api/v1/namespaces/${namespace}/events`,
-      deserialize: (raw) => fromWire<CoreV1Event>(raw, 'CoreV1Event'),
+      deserialize: projectEvent,
       onEvent: (type, event) => this.eventChanged(type, event),
     });
   }
@@ -144,18 +170,48 @@ export class JobCache {
     return this.tombstones.get(jobId)?.owner;
   }
 
-  /** Status of every known job, live and recently deleted, newest first. */
+  /** Every known job, live and recently deleted, newest first: a view of the order kept, not a copy. */
+  listed(): OrderedStatuses {
+    return this.ordered;
+  }
+
+  /** Status of every known job, live and recently deleted, newest first (a new array: O(jobs)). */
   allStatuses(): StatusInfo[] {
-    if (!this.sorted) {
-      const live = [...this.jobUidById.keys()].map((id) => this.status(id)!);
-      const liveIds = new Set(this.jobUidById.keys());
-      this.sorted = [...live, ...[...this.tombstones.values()].map((t) => t.status).filter((s) => !liveIds.has(s.jobID))].sort(newestFirst);
-    }
-    return this.sorted;
+    return this.order.map((position) => this.status(position.jobID)!);
+  }
+
+  private orderView(): OrderedStatuses {
+    const order = this.order;
+    return {
+      get length(): number {
+        return order.length;
+      },
+      at: (index) => {
+        const position = order[index];
+        return position ? this.status(position.jobID) : undefined;
+      },
+    };
+  }
+
+  /** Puts the job at its place in the order (moving it if its creation time changed). */
+  private place(jobId: string, created: string | undefined): void {
+    const current = this.positionById.get(jobId);
+    if (current && current.created === created) return;
+    if (current) this.unplace(jobId);
+    const position: HistoryPosition = { created: created ?? '', jobID: jobId };
+    this.order.splice(placeOf(this.order, position), 0, position);
+    this.positionById.set(jobId, position);
+  }
+
+  private unplace(jobId: string): void {
+    const position = this.positionById.get(jobId);
+    if (!position) return;
+    const at = placeOf(this.order, position);
+    if (this.order[at] === position) this.order.splice(at, 1);
+    this.positionById.delete(jobId);
   }
 
   private notify(jobId: string): void {
-    this.sorted = undefined;
     for (const listener of this.listeners) listener(jobId);
   }
 
@@ -178,6 +234,7 @@ export class JobCache {
       for (const oldest of this.tombstones.keys()) {
         if (this.tombstones.size <= MAX_TOMBSTONES) break;
         this.tombstones.delete(oldest);
+        this.unplace(oldest);
       }
       this.jobUidById.delete(id);
       this.jobByUid.delete(uid);
@@ -200,6 +257,7 @@ export class JobCache {
     this.tombstones.delete(id);
     this.jobUidById.set(id, uid);
     this.jobByUid.set(uid, job);
+    this.place(id, createdOf(job));
     this.touchJobUid(uid);
   }
 
@@ -221,7 +279,7 @@ export class JobCache {
 
   private eventChanged(type: string, event: CoreV1Event): void {
     const objectUid = event.involvedObject?.uid;
-    if (!objectUid) return;
+    if (!objectUid || !EVENT_KINDS.has(event.involvedObject?.kind ?? '')) return;
     let events = this.eventsByObjectUid.get(objectUid);
     if (!events) this.eventsByObjectUid.set(objectUid, (events = new Map()));
     if (type === 'DELETED') events.delete(uidOf(event));

@@ -63,6 +63,22 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     const { owner: _owner, ...status } = listed as ListedJob & { owner?: string };
     return { ...context.progress.apply(status as StatusInfo), links: jobLinks(base, status.jobID, status.status) };
   };
+  /**
+   * The JSON of a job's document and its ETag, made once per status object:
+   * the cache and the history index replace a job's status object when it
+   * changes, so identity is the version. A running job's live progress is
+   * not in that object, so its document is made afresh. Bound: a WeakMap,
+   * an entry lives only as long as its status object does.
+   */
+  const documents = new WeakMap<ListedJob, { json: string; etag: string }>();
+  const documentOf = (listed: ListedJob): { json: string; etag: string } => {
+    const memo = documents.get(listed);
+    if (memo) return memo;
+    const json = JSON.stringify(withLinks(listed));
+    const made = { json, etag: `"${createHash('sha1').update(json).digest('base64url')}"` };
+    if (context.progress.apply(listed as StatusInfo) === listed) documents.set(listed, made);
+    return made;
+  };
 
   const auth = context.auth;
   app.get<{ Querystring: Record<string, unknown> }>('/jobs', { schema: ROUTE_SCHEMAS.jobs, onRequest: guard(auth, 'list') }, async (request, reply) => {
@@ -83,11 +99,11 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
         : undefined;
     let selected: JobPage;
     try {
-      selected = await listJobs(context.jobs.allStatuses(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
+      selected = await listJobs(context.jobs.listed(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
     } catch (error) {
       // The archive is unreachable: the live jobs are still worth listing.
       request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
-      selected = await listJobs(context.jobs.allStatuses(), undefined, () => false, query, Date.now(), visible);
+      selected = await listJobs(context.jobs.listed(), undefined, () => false, query, Date.now(), visible);
     }
     const links = [link(base, listPath(given, {}, query.limit), 'self')];
     // Pages are positions between jobs, not counts: stable while jobs are added and archived.
@@ -99,18 +115,18 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
     if (moreAfter && last) links.push(link(base, listPath(given, { after: positionOf(last) }, query.limit), 'next'));
     if (moreBefore && first) links.push(link(base, listPath(given, { before: positionOf(first) }, query.limit), 'prev'));
     links.push(link(base, `${listPath(given, {}, query.limit)}&f=html`, 'alternate', 'text/html', 'this list as HTML'));
-    const jobs = selected.items.map(withLinks);
     if (formatOf(request) === 'html') {
       const processIds = context.config.processes.map((p) => p.id);
-      return sendHtml(reply, jobListPage(siteOf(context), jobs, links, filtersOf(given), processIds, queryOf(request), Date.now()));
+      return sendHtml(reply, jobListPage(siteOf(context), selected.items.map(withLinks), links, filtersOf(given), processIds, queryOf(request), Date.now()));
     }
-    return { jobs, links };
+    // Made of each job's memoised JSON: the same bytes as serializing { jobs, links }, without serializing every job again.
+    return reply.type('application/json; charset=utf-8').send(`{"jobs":[${selected.items.map((job) => documentOf(job).json).join(',')}],"links":${JSON.stringify(links)}}`);
   });
 
   app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job, onRequest: guard(auth, 'status') }, async (request, reply) => {
     const found = await authorizedJob(context, request, request.params.jobId, 'status');
-    const status = withLinks(found.status);
     if (formatOf(request) === 'html') {
+      const status = withLinks(found.status);
       const results: ResultsView = {};
       if (status.status === 'successful') {
         try {
@@ -123,10 +139,10 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
       return sendHtml(reply, jobPage(siteOf(context), status, await permissionsOf(context, request), results, Date.now()));
     }
     // Pages poll this: an unchanged status answers 304 to If-None-Match.
-    const etag = `"${createHash('sha1').update(JSON.stringify(status)).digest('base64url')}"`;
+    const { json, etag } = documentOf(found.status);
     reply.header('etag', etag).header('cache-control', 'no-cache').header('vary', 'accept');
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return status;
+    return reply.type('application/json; charset=utf-8').send(json);
   });
 
   // The dismiss button of the job page (a form cannot send DELETE); answers with the page.

@@ -63,7 +63,7 @@ function decodeContinue(token: string, oldestRevision: number): ContinueToken {
 /** Applies selectors and paging to `objects` (already in key order). */
 export function selectObjects(
   type: ResourceType,
-  objects: KubeObject[],
+  objects: readonly KubeObject[],
   revision: number,
   options: ListOptions,
   oldestRevision = 0,

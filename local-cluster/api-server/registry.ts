@@ -82,8 +82,10 @@ export class Registry {
     // A continued list reads the objects as they were at its first page (selectObjects answers 410 once that is compacted).
     const at = continueRevision(options.continue);
     const snapshot = at === undefined ? undefined : this.store.listAt(type, namespace, at);
-    const objects = snapshot === undefined || snapshot === 'expired' ? this.store.list(type, namespace) : snapshot;
-    return selectObjects(type, objects, this.store.currentRevision, options, this.store.oldestWatchableRevision);
+    const objects = snapshot === undefined || snapshot === 'expired' ? this.store.listStored(type, namespace) : snapshot;
+    // Only the page handed out is copied, not the whole collection for every page.
+    const selected = selectObjects(type, objects, this.store.currentRevision, options, this.store.oldestWatchableRevision);
+    return { ...selected, items: selected.items.map(clone) };
   }
 
   async create(type: ResourceType, namespace: string | undefined, body: unknown, context: RequestContext): Promise<KubeObject> {

@@ -89,12 +89,21 @@ export class ObjectStore {
 
   /** Objects of a type, in key order (namespace/name) as etcd returns them. */
   list(type: ResourceType, namespace?: string): KubeObject[] {
+    return this.listStored(type, namespace).map(clone);
+  }
+
+  /**
+   * The stored objects themselves, in key order, not copied: for a reader
+   * that copies only what it hands out (a paged list copies one page, not
+   * the whole collection for every page). Callers must not change them.
+   */
+  listStored(type: ResourceType, namespace?: string): readonly KubeObject[] {
     const items: Array<[string, KubeObject]> = [];
     for (const [key, obj] of this.bucket(type)) {
       if (namespace === undefined || obj.metadata.namespace === namespace) items.push([key, obj]);
     }
     items.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return items.map(([, obj]) => clone(obj));
+    return items.map(([, obj]) => obj);
   }
 
   /**

@@ -221,7 +221,17 @@ t.test('dismissing a finished job removes it and reports dismissed', async (t) =
   t.equal(response.status, 200);
   t.equal(expectOgc(t, 'statusInfo', response.json<StatusDoc>(), 'dismiss finished').status, 'dismissed');
   await waitFor(() => jobGone(api, NS, jobName(id)), { what: 'the Job to be deleted', timeoutMs: 15_000 });
-  t.equal((await api.request('GET', `/jobs/${id}`)).json<StatusDoc>().status, 'dismissed', 'reported dismissed afterwards');
+  const document = await api.request('GET', `/jobs/${id}`);
+  t.equal(document.json<StatusDoc>().status, 'dismissed', 'reported dismissed afterwards');
+  const etag = document.headers.get('etag') ?? '';
+  t.match(etag, /^"[\w-]+"$/, 'the job document has an ETag');
+  const unchanged = await api.request('GET', `/jobs/${id}`, { headers: { 'if-none-match': etag } });
+  t.equal(unchanged.status, 304, 'an unchanged document answers 304 to its ETag');
+  t.equal(unchanged.text, '', 'with no body');
+  const again = await api.request('GET', `/jobs/${id}`);
+  t.equal(again.text, document.text, 'the same bytes the next time');
+  t.equal(again.headers.get('etag'), etag);
+  t.equal((await api.request('GET', `/jobs/${id}`, { headers: { 'if-none-match': '"other"' } })).status, 200, 'another ETag gets the document');
 });
 
 t.test('/jobs/{id}/logs: every container, live from the pods', async (t) => {

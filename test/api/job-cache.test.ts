@@ -6,6 +6,12 @@
 import t from 'tap';
 import pino from 'pino';
 import { JobCache } from '../../api/kube/job-cache.js';
+import { JobClient } from '../../api/kube/job-client.js';
+import { KubeHttp } from '../../lib/kube/http.js';
+import { ANNOTATION_BYTES_KEPT, omittedAnnotations } from '../../api/kube/job-projection.js';
+import { jobResult } from '../../api/jobs/result-source.js';
+import type { ApiContext } from '../../api/context.js';
+import { ANNOTATIONS } from '../../lib/contract.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { jobsPath, podsPath, shellJob, testApi } from '../controller/helpers/kube.js';
@@ -66,14 +72,18 @@ t.test('job cache', async (t) => {
     ['two', 'one'],
     'every job, newest first',
   );
-  t.equal(cache.allStatuses(), all, 'the sorted list is kept while nothing changes');
+  t.same(
+    Array.from({ length: cache.listed().length }, (_, i) => cache.listed().at(i)!.jobID),
+    ['two', 'one'],
+    'the ordered view walks the same order',
+  );
+  t.equal(cache.listed().at(2), undefined, 'past the end there is nothing');
 
   await api.remove(`${jobsPath(NS)}/pygeoapi-job-two`, { propagationPolicy: 'Background' });
   await waitFor(() => cache.job('two') === undefined, { what: 'job two to go from the cache' });
   t.equal(cache.status('two')?.status, 'dismissed', 'a Job deleted before it finished is remembered as dismissed');
   t.equal(cache.owner('two'), 'alice', 'and keeps its owner (access does not change before the archived record lands)');
   t.equal(cache.owner('one'), undefined, 'a Job without an owner annotation has none');
-  t.not(cache.allStatuses(), all, 'the sorted list was rebuilt');
   t.same(
     cache.allStatuses().map((s) => s.jobID),
     ['two', 'one'],
@@ -84,4 +94,16 @@ t.test('job cache', async (t) => {
   await api.mergePatch(`${jobsPath(NS)}/pygeoapi-job-one`, { metadata: { annotations: { touched: 'yes' } } });
   await waitFor(() => cache.job('one')?.metadata?.annotations?.touched === 'yes', { what: 'the change to reach the cache' });
   t.equal(told.length, before, 'an unsubscribed listener is not told');
+
+  // A result too large for the cache is read from the API server when asked for.
+  const large = 'r'.repeat(ANNOTATION_BYTES_KEPT * 2);
+  await api.mergePatch(`${jobsPath(NS)}/pygeoapi-job-one`, { metadata: { annotations: { [ANNOTATIONS.resultValue]: large, [ANNOTATIONS.resultMimetype]: 'text/plain' } } });
+  await waitFor(() => cache.job('one')?.metadata?.annotations?.[ANNOTATIONS.resultMimetype] === 'text/plain', { what: 'the result to reach the cache' });
+  const cached = cache.job('one')!;
+  t.equal(cached.metadata?.annotations?.[ANNOTATIONS.resultValue], undefined, 'the large result is not in the cache');
+  t.same(omittedAnnotations(cached), [ANNOTATIONS.resultValue], 'it is named as left out');
+  const context = { client: new JobClient(new KubeHttp(cluster.kubeConfig()), NS), config: { settings: { jobNamePrefix: 'pygeoapi-job-' } }, logger: pino({ level: 'silent' }) } as unknown as ApiContext;
+  const result = await jobResult(context, 'one', { status: cache.status('one')!, job: cached });
+  t.equal(result?.value, large, 'the result is read on demand, whole');
+  t.equal(result?.mimetype, 'text/plain');
 });

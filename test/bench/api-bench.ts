@@ -1,17 +1,27 @@
 /**
- * API benchmark: GET /jobs latency with 10 000 jobs in the watch cache
- * (suspended Jobs, so no pods run), and execute throughput against
- * local-cluster.
+ * API benchmark: BENCH_JOBS (10 000) Jobs in local-cluster (suspended, so
+ * no pods run), the API started as deployed (`k8s-job-manager serve --api`,
+ * access control off: test/bench/auth-bench.ts measures what it adds) in its
+ * own process, autocannon driving it from another, and a bare fastify
+ * process answering the same requests with the bytes recorded from the API
+ * measured in the same run. Reports cold start (spawn to /readyz: every Job
+ * listed, watches open), RSS, and per route req/s, p50/p99 and server CPU per
+ * request, each as a ratio to the baseline.
  */
 import { resolve } from 'node:path';
-import { Registry } from 'prom-client';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { JOB } from '../../local-cluster/api-server/resources.js';
-import { startApi } from '../../api/index.js';
-import { loadConfigFile } from '../../lib/config/index.js';
-import { createLogger } from '../../lib/logging.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { load } from './stats.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { UNLIMITED, childProcess, compare, cpuMs, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import type { RecordedAnswer } from './bare-server.js';
+
+const NAMESPACE = 'default';
+const CONNECTIONS = 8;
 
 /** Job ids are UUIDs (the API answers 404 to anything else); these are deterministic ones. */
 export function benchJobId(i: number): string {
@@ -20,60 +30,130 @@ export function benchJobId(i: number): string {
 
 export async function run(): Promise<Record<string, unknown>> {
   const jobCount = Number(process.env.BENCH_JOBS ?? 10_000);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const inputs = JSON.stringify({ message: 'x'.repeat(2_000) });
+  const directory = await mkdtemp(path.join(tmpdir(), 'api-bench-'));
+  const children: ChildProcess[] = [];
   const cluster = await startLocalCluster({ containerRemovalDelayMs: 1000 });
   try {
     const started = performance.now();
     for (let i = 0; i < jobCount; i++) {
       const id = benchJobId(i);
-      await cluster.registry.create(JOB, 'default', {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: {
-          name: jobNameFor(id),
-          labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE },
-          annotations: { [ANNOTATIONS.identifier]: id, [ANNOTATIONS.processId]: i % 2 ? 'echo' : 'hello-world-k8s' },
+      // As the API makes them: the inputs in an annotation and in the container's env (what the cache must not keep).
+      await cluster.registry.create(
+        JOB,
+        NAMESPACE,
+        {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            name: jobNameFor(id),
+            labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE },
+            annotations: { [ANNOTATIONS.identifier]: id, [ANNOTATIONS.processId]: i % 2 ? 'echo' : 'hello-world-k8s', [ANNOTATIONS.parameters]: inputs },
+          },
+          spec: {
+            suspend: true,
+            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x', command: ['true'], env: [{ name: 'PYGEOAPI_K8S_MANAGER_INPUTS', value: inputs }] }] } },
+          },
         },
-        spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'x', command: ['true'] }] } } },
-      }, { user: 'bench' });
+        { user: 'bench' },
+      );
     }
-    const seeded = performance.now() - started;
-    // Without access control: this measures the API itself (test/bench/auth-bench.ts measures what access control adds).
-    const { config } = loadConfigFile(resolve('pygeoapi-config.yaml'), { PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none' });
-    const apiStart = performance.now();
-    const api = await startApi({ config, kubeConfig: cluster.kubeConfig(), namespace: 'default', host: '127.0.0.1', port: 0, logger: createLogger('bench', 'silent'), metrics: new Registry(), archiveLogs: false });
-    const syncMs = performance.now() - apiStart;
-    try {
-      const get = (path: string) => async (): Promise<void> => {
-        const response = await fetch(`${api.url}${path}`);
-        if (!response.ok) throw new Error(`${path}: ${response.status}`);
-        await response.arrayBuffer();
-      };
-      await load(50, 4, get('/jobs?limit=100'));
-      const list = await load(2000, 8, get('/jobs?limit=100'));
-      const filtered = await load(1000, 8, get('/jobs?limit=10&processID=echo&status=accepted'));
-      const single = await load(2000, 8, get(`/jobs/${benchJobId(Math.floor(jobCount / 2))}`));
-      const execute = await load(200, 8, async () => {
-        const response = await fetch(`${api.url}/processes/echo/execution`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-          body: JSON.stringify({ inputs: { stringInput: 'bench' } }),
-        });
-        if (response.status !== 201) throw new Error(`execute: ${response.status}`);
-        await response.arrayBuffer();
-      });
-      return {
-        jobsInCache: jobCount,
-        seedSeconds: Number((seeded / 1000).toFixed(1)),
-        apiStartAndSyncSeconds: Number((syncMs / 1000).toFixed(2)),
-        'GET /jobs?limit=100': list,
-        'GET /jobs filtered': filtered,
-        'GET /jobs/{id}': single,
-        'POST execution (async, echo)': execute,
-      };
-    } finally {
-      await api.close();
+    const seedSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
+    const kubeconfig = path.join(directory, 'kubeconfig');
+    await cluster.writeKubeconfig(kubeconfig, NAMESPACE);
+
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const spawned = performance.now();
+    const { child: api, entry } = await managerProcess(
+      ['serve', '--api', '--config', resolve('pygeoapi-config.yaml'), '--host', '127.0.0.1', '--port', String(port), '--ops-port', String(opsPort)],
+      { KUBECONFIG: kubeconfig, LOG_LEVEL: 'warn', PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...UNLIMITED },
+    );
+    children.push(api);
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), {
+      what: 'the API to be ready',
+      timeoutMs: 180_000,
+    });
+    const coldStartSeconds = Number(((performance.now() - spawned) / 1000).toFixed(2));
+    // Its own CPU time to get there: what a machine busy with other work does not stretch.
+    const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
+    const rssAfterStartMb = await rssMb(api.pid!, 'VmRSS');
+    const base = `http://127.0.0.1:${port}`;
+
+    // What each route answers, recorded for the baseline (and checked).
+    const routes: Record<string, string[]> = {
+      'GET /jobs?limit=100': ['/jobs?limit=100'],
+      'GET /jobs?limit=100 (page 50, by cursor)': [],
+      'GET /jobs?limit=10&processID=echo&status=accepted': ['/jobs?limit=10&processID=echo&status=accepted'],
+      'GET /jobs/{id} (200 ids)': Array.from({ length: 200 }, (_, k) => `/jobs/${benchJobId(Math.floor((k * jobCount) / 200))}`),
+    };
+    const answers: Record<string, RecordedAnswer> = {};
+    const record = async (p: string): Promise<Response> => {
+      const response = await fetch(`${base}${p}`);
+      const body = await response.text();
+      if (response.status !== 200) throw new Error(`${p}: ${response.status} ${body.slice(0, 200)}`);
+      answers[`GET ${p}`] = { status: 200, body };
+      return new Response(body, { headers: response.headers });
+    };
+    // Follow `next` 49 times to a deep page; its path is then measured like the others.
+    let next = '/jobs?limit=100';
+    for (let page = 1; page < 50 && page * 100 < jobCount; page++) {
+      const body = (await (await record(next)).json()) as { links: Array<{ rel: string; href: string }> };
+      const href = body.links.find((l) => l.rel === 'next')?.href;
+      if (!href) throw new Error(`page ${page} has no next link`);
+      next = new URL(href).pathname + new URL(href).search;
     }
+    routes['GET /jobs?limit=100 (page 50, by cursor)'] = [next];
+    for (const paths of Object.values(routes)) for (const p of paths) await record(p);
+    const listed = (JSON.parse(answers['GET /jobs?limit=100']!.body) as { jobs: unknown[] }).jobs.length;
+    if (listed !== Math.min(100, jobCount)) throw new Error(`the first page listed ${listed} jobs`);
+
+    // The job document answers 304 to its ETag.
+    const single = routes['GET /jobs/{id} (200 ids)']![0]!;
+    const etag = (await fetch(`${base}${single}`)).headers.get('etag');
+    const revalidated = await fetch(`${base}${single}`, { headers: { 'if-none-match': etag ?? '' } });
+    if (!etag || revalidated.status !== 304) throw new Error(`GET ${single} with If-None-Match: ${revalidated.status}, not 304`);
+
+    // Executions create Jobs: a fixed number of them, answered 201 by the API (the baseline answers the recorded 201).
+    const executeBody = JSON.stringify({ inputs: { stringInput: 'bench' } });
+    const executed = await fetch(`${base}/processes/echo/execution`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: executeBody });
+    if (executed.status !== 201) throw new Error(`execute: ${executed.status} ${await executed.text()}`);
+    answers['POST /processes/echo/execution'] = { status: 201, body: await executed.text() };
+
+    const answersFile = path.join(directory, 'answers.json');
+    await writeFile(answersFile, JSON.stringify(answers));
+    const bare = childProcess('test/bench/bare-server.ts', [answersFile]);
+    children.push(bare);
+    const bareUrl = `http://127.0.0.1:${Number(await firstLine(bare))}`;
+
+    const results: Record<string, unknown> = {};
+    for (const [name, paths] of Object.entries(routes)) {
+      results[name] = await compare({ url: base, pid: api.pid! }, { url: bareUrl, pid: bare.pid! }, { paths, connections: CONNECTIONS, seconds });
+    }
+    const executions = Number(process.env.BENCH_EXECUTIONS ?? 200);
+    results['POST /processes/echo/execution (async)'] = await compare(
+      { url: base, pid: api.pid! },
+      { url: bareUrl, pid: bare.pid! },
+      { post: { path: '/processes/echo/execution', body: executeBody, contentType: 'application/json' }, connections: CONNECTIONS, seconds, amount: executions },
+    );
+    return {
+      jobsInCluster: jobCount,
+      inputsBytesPerJob: inputs.length * 2,
+      seedSeconds,
+      apiProcess: `${entry} serve --api (LOG_LEVEL=warn, access control and limits off)`,
+      coldStartSeconds,
+      coldStartCpuSeconds,
+      coldStartNote: 'process spawn to /readyz: every Job listed into the watch cache, watches open',
+      rssAfterStartMb,
+      rssAfterLoadMb: await rssMb(api.pid!, 'VmRSS'),
+      peakRssMb: await rssMb(api.pid!, 'VmHWM'),
+      connections: CONNECTIONS,
+      loadSecondsPerRun: seconds,
+      routes: results,
+    };
   } finally {
+    await stopAll(children);
     await cluster.stop();
+    await rm(directory, { recursive: true, force: true });
   }
 }

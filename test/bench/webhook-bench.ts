@@ -1,16 +1,26 @@
 /**
- * Webhook benchmark: admission reviews per second and p50/p99 over HTTPS,
- * against a bare fastify HTTPS server that echoes an allow on the same machine.
+ * Webhook benchmark: admission reviews per second and p50/p99 over HTTPS.
+ * The webhook runs as deployed (`k8s-job-manager serve --webhook` with
+ * certificate files, info logging to a discarded stdout) in its own process;
+ * autocannon drives it from another; the baseline, a bare fastify HTTPS
+ * server with the same TLS settings and certificate answering the same
+ * review with the webhook's answer computed beforehand, is measured in the
+ * same run. Reviews: a labelled pod's CREATE (every job pod goes through
+ * this) and a labelled Job's CREATE.
  */
 import https from 'node:https';
-import Fastify from 'fastify';
-import pino from 'pino';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { createCertificateAuthority, createServingCertificate } from '../../certs/generate.js';
-import { startWebhookServer } from '../../webhook/server.js';
 import { MANAGED_LABEL, MANAGED_LABEL_VALUE } from '../../lib/contract.js';
-import { load, type LatencySummary } from './stats.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 
-function review(uid: string): string {
+const CONNECTIONS = 16;
+
+function podReview(uid: string): string {
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -20,11 +30,15 @@ function review(uid: string): string {
       resource: { group: '', version: 'v1', resource: 'pods' },
       operation: 'CREATE',
       namespace: 'default',
-      userInfo: { username: 'bench' },
+      userInfo: { username: 'system:serviceaccount:kube-system:job-controller' },
       object: {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { generateName: 'job-', labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE, 'job-name': 'pygeoapi-job-x' } },
+        metadata: {
+          generateName: 'pygeoapi-job-x-',
+          labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE, 'job-name': 'pygeoapi-job-x' },
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'pygeoapi-job-x', uid: '00000000-0000-4000-8000-00000000000f', controller: true }],
+        },
         spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['true'], env: [{ name: 'A', value: 'b' }] }] },
       },
       dryRun: false,
@@ -32,49 +46,105 @@ function review(uid: string): string {
   });
 }
 
-function poster(port: number, ca: string, path: string): (i: number) => Promise<void> {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca, servername: 'bench.default.svc' });
-  return (i) =>
-    new Promise((resolve, reject) => {
-      const body = review(`uid-${i}`);
-      const request = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-        response.resume();
-        response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`status ${response.statusCode}`))));
-      });
-      request.on('error', reject);
-      request.end(body);
-    });
+function jobReview(uid: string): string {
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: 'batch', version: 'v1', kind: 'Job' },
+      resource: { group: 'batch', version: 'v1', resource: 'jobs' },
+      operation: 'CREATE',
+      namespace: 'default',
+      userInfo: { username: 'alice' },
+      object: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'by-hand', labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE }, annotations: { 'pygeoapi.io/inputs': JSON.stringify({ message: 'hello' }) } },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['true'] }] } } },
+      },
+      dryRun: false,
+    },
+  });
+}
+
+function post(port: number, ca: string, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      { host: '127.0.0.1', port, path: '/mutate', method: 'POST', ca, servername: 'bench.default.svc', headers: { 'content-type': 'application/json' } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const total = Number(process.env.BENCH_REVIEWS ?? 20_000);
-  const ca = createCertificateAuthority({ commonName: 'bench-ca' });
-  const cert = createServingCertificate({ ca, serviceName: 'bench', namespace: 'default' });
-  const webhook = await startWebhookServer({
-    host: '127.0.0.1',
-    port: 0,
-    tls: { key: cert.keyPem, cert: cert.certPem },
-    settings: { archiveLogs: true, jobNamePrefix: 'pygeoapi-job-', defaultTtlSecondsAfterFinished: 604800 },
-    logger: pino({ level: 'silent' }),
-  });
-  const echo = Fastify({ https: { key: cert.keyPem, cert: cert.certPem }, bodyLimit: 8 * 1024 * 1024 });
-  echo.post('/mutate', async (request) => {
-    const uid = (request.body as { request: { uid: string } }).request.uid;
-    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } };
-  });
-  await echo.listen({ host: '127.0.0.1', port: 0 });
-  const echoPort = (echo.server.address() as { port: number }).port;
+  const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+  const directory = await mkdtemp(path.join(tmpdir(), 'webhook-bench-'));
+  const children: ChildProcess[] = [];
   try {
-    const measure = async (port: number): Promise<LatencySummary> => {
-      const post = poster(port, ca.certPem, '/mutate');
-      await load(500, 16, post);
-      return load(total, 16, post);
+    const ca = createCertificateAuthority({ commonName: 'bench-ca' });
+    const cert = createServingCertificate({ ca, serviceName: 'bench', namespace: 'default' });
+    const tlsDir = path.join(directory, 'tls');
+    await mkdir(tlsDir);
+    await writeFile(path.join(tlsDir, 'tls.crt'), cert.certPem);
+    await writeFile(path.join(tlsDir, 'tls.key'), cert.keyPem);
+    await writeFile(path.join(tlsDir, 'ca.crt'), ca.certPem);
+    // `serve` reads a kubeconfig; with certificate files the webhook never calls the cluster.
+    const kubeconfig = path.join(directory, 'kubeconfig');
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'none', cluster: { server: 'https://127.0.0.1:9' } }],
+        users: [{ name: 'none', user: { token: 'unused' } }],
+        contexts: [{ name: 'none', context: { cluster: 'none', user: 'none', namespace: 'default' } }],
+        'current-context': 'none',
+      }),
+    );
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const { child: webhook, entry } = await managerProcess(
+      ['serve', '--webhook', '--config', 'pygeoapi-config.yaml', '--host', '127.0.0.1', '--webhook-port', String(port), '--ops-port', String(opsPort), '--tls-dir', tlsDir],
+      { KUBECONFIG: kubeconfig, LOG_LEVEL: 'info' },
+    );
+    children.push(webhook);
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), {
+      what: 'the webhook to be ready',
+      timeoutMs: 60_000,
+    });
+
+    const results: Record<string, unknown> = {};
+    for (const [name, review] of [
+      ["a Job's pod CREATE", podReview],
+      ['Job CREATE (kubectl-made, untrusted creator)', jobReview],
+    ] as const) {
+      const answer = await post(port, ca.certPem, review('00000000-0000-4000-8000-000000000001'));
+      if (answer.status !== 200 || !answer.text.includes('"patch"')) throw new Error(`the webhook did not patch the ${name} review: ${answer.status} ${answer.text.slice(0, 200)}`);
+      const baselineFile = path.join(directory, `baseline-${children.length}.json`);
+      await writeFile(baselineFile, JSON.stringify({ key: cert.keyPem, cert: cert.certPem, response: JSON.parse(answer.text) }));
+      const bare = childProcess('test/bench/bare-https-server.ts', [baselineFile]);
+      children.push(bare);
+      const barePort = Number(await firstLine(bare));
+      const load = { post: { path: '/mutate', body: review('00000000-0000-4000-8000-000000000002'), contentType: 'application/json' }, connections: CONNECTIONS, seconds };
+      results[name] = await compare({ url: `https://127.0.0.1:${port}`, pid: webhook.pid! }, { url: `https://127.0.0.1:${barePort}`, pid: bare.pid! }, load);
+      await stopAll([bare]);
+    }
+    return {
+      webhookProcess: `${entry} serve --webhook (LOG_LEVEL=info, stdout discarded)`,
+      connections: CONNECTIONS,
+      loadSecondsPerRun: seconds,
+      reviews: results,
+      webhookRssMb: await rssMb(webhook.pid!, 'VmRSS'),
     };
-    const ours = await measure(webhook.port);
-    const bare = await measure(echoPort);
-    return { webhook: ours, bareFastifyHttpsEcho: bare, throughputRatio: Number((ours.perSecond / bare.perSecond).toFixed(2)) };
   } finally {
-    await webhook.close();
-    await echo.close();
+    await stopAll(children);
+    await rm(directory, { recursive: true, force: true });
   }
 }
+

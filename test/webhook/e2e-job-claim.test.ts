@@ -18,6 +18,7 @@ import { startWebhookServer } from '../../webhook/server.js';
 import { ensureTlsSecret } from '../../certs/tls-secret.js';
 import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { serviceAccountKubeConfig, startEnforcingCluster } from '../helpers/local-cluster.js';
+import { KubeHttp } from '../../lib/kube/http.js';
 import { jobIdOf, startApiHarness } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
 
@@ -31,7 +32,7 @@ const admin = cluster.kubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
 const batch = admin.makeApiClient(BatchV1Api);
 
-const { material } = await ensureTlsSecret(core, { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
+const { material } = await ensureTlsSecret(new KubeHttp(admin), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
 const reviews: string[] = [];
 const webhook = await startWebhookServer({
   host: '127.0.0.1',
@@ -44,7 +45,7 @@ const webhook = await startWebhookServer({
 });
 t.teardown(() => webhook.close());
 cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(admin, SYSTEM_NS, JOBS_NS, material.ca);
+await registerWebhook(new KubeHttp(admin), SYSTEM_NS, JOBS_NS, material.ca);
 
 const api = await startApiHarness(t, { cluster, namespace: JOBS_NS, configFile: path.join(API_FIXTURES, 'test-processes.yaml') });
 

@@ -15,12 +15,14 @@ const secondCert = createServingCertificate({ ca, serviceName: 'hook', namespace
 const serialOf = (pem: string): string => parseCertificate(pem).serialNumber;
 
 const events: ReviewEvent[] = [];
+/** What the server logged at warn and above. */
+const logged: Array<{ level: number; msg: string; statusCode?: number }> = [];
 const server = await startWebhookServer({
   host: '127.0.0.1',
   port: 0,
   tls: { key: firstCert.keyPem, cert: firstCert.certPem },
   settings: { archiveLogs: true, jobNamePrefix: 'pygeoapi-job-' },
-  logger: pino({ level: 'silent' }),
+  logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) }),
   onReview: (event) => events.push(event),
 });
 t.teardown(() => server.close());
@@ -153,6 +155,11 @@ t.test('bad bodies get 4xx JSON answers', async (t) => {
 
   const huge = await call('POST', '/mutate', Buffer.alloc(9 * 1024 * 1024, 0x20));
   t.equal(huge.status, 413, 'over the body limit');
+  t.same(
+    logged.filter((l) => l.msg === 'webhook request failed').map((l) => l.statusCode),
+    [400, 413],
+    'bodies fastify rejects are logged (the webhook has no request logger)',
+  );
   const large = jobReview('large-uid');
   ((large.request as { object: { metadata: Record<string, unknown> } }).object.metadata).annotations = {
     'example.com/big': 'x'.repeat(5 * 1024 * 1024),
