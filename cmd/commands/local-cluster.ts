@@ -13,6 +13,7 @@ export const localClusterCommand: Command = {
     port: { type: 'string', description: 'port to listen on (0 picks a free one; default 0)' },
     kubeconfig: { type: 'string', description: 'where to write the kubeconfig (default ./local-cluster.kubeconfig)' },
     'state-dir': { type: 'string', description: 'keep objects, keys and pods\' logs in this folder across restarts (default: in memory only)' },
+    'enforce-rbac': { type: 'boolean', description: 'refuse (403) what RBAC does not allow, as a real cluster does (default: allow everything)' },
   },
   async run(values) {
     const { startLocalCluster } = await loadDevOnly('local-cluster', () => import('../../local-cluster/index.js'));

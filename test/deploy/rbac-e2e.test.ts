@@ -227,7 +227,19 @@ t.test('the flow, each part under its own ServiceAccount', async (t) => {
   }, { what: 'a CallbackRefused Event', timeoutMs: 30_000 });
 
   // A pod whose Job the controller's cache has not seen (its Job watch lagging): the controller asks for the Job.
-  await adminCore.createNamespacedPod({
+  // Only the Job controller may make a pod that claims a Job (the webhook refuses anyone else): made as it, with its rights.
+  await adminCore.createNamespacedServiceAccount({ namespace: 'kube-system', body: { metadata: { name: 'job-controller' } } });
+  await adminHttp.request({
+    method: 'POST',
+    path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns.jobs}/rolebindings`,
+    body: {
+      metadata: { name: 'test-job-controller-pods' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'job-controller', namespace: 'kube-system' }],
+    },
+  });
+  const jobControllerCore = cluster.kubeConfig({ namespace: ns.jobs, token: await cluster.createToken('kube-system', 'job-controller') }).makeApiClient(CoreV1Api);
+  await jobControllerCore.createNamespacedPod({
     namespace: ns.jobs,
     body: shellPod('orphan', 'echo orphan', {}, {
       labels: { [MANAGED_LABEL]: MANAGED_LABEL_VALUE },

@@ -145,15 +145,8 @@ export function shellJob(name: string, script: string, spec: Partial<NonNullable
   };
 }
 
-/** True while a process with this pid exists (signal 0 only checks). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** True while a process with this pid exists: the product's own check, for tests that watch container processes. */
+export { processAlive } from '../../cmd/local/state-lock.js';
 
 /** The pid of a running container, from the `local://<pid>` containerID the local kubelet reports. */
 export function containerPid(pod: V1Pod, container = 'main'): number | undefined {
