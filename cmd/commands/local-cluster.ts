@@ -1,7 +1,7 @@
 /** `local-cluster`: the Kubernetes API stand-in on its own, for kubectl and experiments. */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { lockStateDir, type StateLock } from '../local/state-lock.js';
+import { lockStateDir, type StateLock } from '../state-lock.js';
 import { intFlag, untilSignal, type Command } from '../command.js';
 import { loadDevOnly } from '../dev-only.js';
 

@@ -18,7 +18,7 @@ import { startWebhook, webhookMetrics } from '../../webhook/index.js';
 import { createCertificateAuthority, createServingCertificate } from '../../certs/generate.js';
 import { startEmbeddedS3, EMBEDDED_S3_CREDENTIALS } from './embedded-s3.js';
 import { registerWebhook } from './register-webhook.js';
-import { lockStateDir } from './state-lock.js';
+import { lockStateDir } from '../state-lock.js';
 import { controllerSettingsFrom, startController } from '../../controller/index.js';
 
 export interface LocalOptions {

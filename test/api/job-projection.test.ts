@@ -152,7 +152,7 @@ t.test('what a Job keeps', async (t) => {
 
 t.test('what a pod and an Event keep', async (t) => {
   const pod = projectPod(rawPod([]));
-  t.same(pod.metadata?.ownerReferences, [{ apiVersion: 'batch/v1', kind: 'Job', name: `pygeoapi-job-${ID}`, uid: 'job-uid' }], 'only the Job owner');
+  t.same(pod.metadata?.ownerReferences, [{ apiVersion: 'batch/v1', kind: 'Job', name: `pygeoapi-job-${ID}`, uid: 'job-uid', controller: true }], 'only the Job owner, with its controller flag (pods belong to a Job only through it)');
   t.same(
     [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name),
     ['init', 'main'],

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LOCK_FILE, lockStateDir, lockVerdict, processAlive, type LockVerdict } from '../../cmd/local/state-lock.js';
+import { LOCK_FILE, lockStateDir, lockVerdict, processAlive, type LockVerdict } from '../../cmd/state-lock.js';
 
 t.test('lockVerdict', async (t) => {
   const alive = (pid: number) => pid === 100;

@@ -146,7 +146,7 @@ export function shellJob(name: string, script: string, spec: Partial<NonNullable
 }
 
 /** True while a process with this pid exists: the product's own check, for tests that watch container processes. */
-export { processAlive } from '../../cmd/local/state-lock.js';
+export { processAlive } from '../../cmd/state-lock.js';
 
 /** The pid of a running container, from the `local://<pid>` containerID the local kubelet reports. */
 export function containerPid(pod: V1Pod, container = 'main'): number | undefined {

@@ -7,7 +7,7 @@
  */
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { StartupError } from '../command.js';
+import { StartupError } from './command.js';
 
 export const LOCK_FILE = 'k8s-job-manager.lock';
 
