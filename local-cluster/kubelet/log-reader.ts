@@ -7,6 +7,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parseTimeNs, type LogFile } from './log-file.js';
 
+const NEWLINE = Buffer.from('\n');
+
 export interface LogReadOptions {
   follow: boolean;
   timestamps: boolean;
@@ -45,8 +47,8 @@ function nextAppend(file: LogFile, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Records of the file in order; with `follow`, waits for more until the file is closed. */
-async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0): AsyncGenerator<LogRecord> {
+/** Records of the file in order, a batch per read (valid until the next); with `follow`, waits for more until the file is closed. */
+async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0): AsyncGenerator<LogRecord[]> {
   const handle = await open(file.path, 'r');
   try {
     let position = from;
@@ -63,15 +65,17 @@ async function* records(file: LogFile, follow: boolean, signal: AbortSignal, fro
       const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, available), position);
       if (bytesRead === 0) return;
       position += bytesRead;
-      let data = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
-      let newline = data.indexOf(0x0a);
-      while (newline !== -1) {
-        const record = parseRecord(data.subarray(0, newline));
-        if (record) yield record;
-        data = data.subarray(newline + 1);
-        newline = data.indexOf(0x0a);
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      // The chunk's records as one batch (a generator step per line cost more than the line).
+      const batch: LogRecord[] = [];
+      let start = 0;
+      for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
+        const record = parseRecord(data.subarray(start, newline));
+        if (record) batch.push(record);
+        start = newline + 1;
       }
-      carry = Buffer.from(data);
+      if (batch.length) yield batch;
+      carry = Buffer.from(data.subarray(start));
     }
   } finally {
     await handle.close();
@@ -127,14 +131,22 @@ export function readLog(file: LogFile, options: LogReadOptions): Readable {
     let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
     // Only the start of a line gets a timestamp; the pieces of a long line continue it, as the kubelet writes them.
     let atLineStart = true;
-    for await (const r of records(file, options.follow, controller.signal, from)) {
-      if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
-      const parts = [options.timestamps && atLineStart ? Buffer.from(`${r.timestamp} `) : undefined, r.content, r.full ? Buffer.from('\n') : undefined];
-      atLineStart = r.full;
-      let out = Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
-      if (out.length > remaining) out = out.subarray(0, remaining);
-      remaining -= out.length;
-      if (out.length) yield out;
+    for await (const batch of records(file, options.follow, controller.signal, from)) {
+      const out: Buffer[] = [];
+      let size = 0;
+      for (const r of batch) {
+        if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
+        if (options.timestamps && atLineStart) out.push(Buffer.from(`${r.timestamp} `));
+        out.push(r.content);
+        if (r.full) out.push(NEWLINE);
+        atLineStart = r.full;
+      }
+      for (const piece of out) size += piece.length;
+      if (size === 0) continue;
+      // One buffer a batch, copied (the records point into the reader's chunk), cut at limitBytes.
+      const joined = Buffer.concat(out, Math.min(size, remaining));
+      remaining -= joined.length;
+      yield joined;
       if (remaining <= 0) return;
     }
   }
