@@ -49,6 +49,11 @@ import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamp
 const GONE = 'gone: the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
 const GAP = 'gap: the kubelet no longer had the lines after the last one read (the log was rotated or removed meanwhile)';
 
+/** Lines a closing read after a follow asks for first (readTail). */
+const CLOSING_TAIL_LINES = 64;
+/** The most such a read may bring before a read from the anchor is made instead (its buffer's bound). */
+const CLOSING_TAIL_MAX_BYTES = 4 * 1024 * 1024;
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -313,7 +318,7 @@ export class ContainerLogCapture {
       try {
         // Only a read begun after the pod reported this instance's end can prove it reached the end (see above).
         const closing = view.terminated && view.restartCount === current.restartCount;
-        await this.read(current, closing ? 'closing' : 'follow');
+        if (!closing || !(await this.readTail(current))) await this.read(current, closing ? 'closing' : 'follow');
         attempt = 0;
         if (closing) {
           current.finish('complete');
@@ -442,6 +447,48 @@ export class ContainerLogCapture {
         }
       }
     }
+  }
+
+  /**
+   * The closing read made cheap: after a follow the spool lacks at most the
+   * last few lines (a last one without newline, usually), so only the
+   * log's last lines are asked for (`tailLines`, which the kubelet finds from
+   * the file's end), where `sinceTime` would make it scan the whole log from
+   * its start (seconds for a GiB). It counts only if it reaches back to the
+   * line the spool ends with (the anchor, as for any resumed read); else,
+   * or when the tail is bigger than its bound, false: the caller reads from
+   * `sinceTime`. Nothing is written to the spool before the anchor is seen.
+   */
+  private async readTail(spool: InstanceSpool): Promise<boolean> {
+    if (spool.lastNanos === undefined) return false;
+    await spool.rewind();
+    const response = await this.deps.http.stream({
+      path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`,
+      query: { container: this.deps.container, timestamps: true, tailLines: CLOSING_TAIL_LINES },
+      signal: this.deps.signal,
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response) {
+      size += (chunk as Buffer).length;
+      if (size > CLOSING_TAIL_MAX_BYTES) {
+        response.destroy();
+        return false;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const parser = new TimestampedLogParser(spool.lastNanos);
+    const pieces: LogPiece[] = [];
+    try {
+      for (const chunk of chunks) pieces.push(...parser.push(chunk));
+    } catch (error) {
+      // The tail may begin inside a line the runtime stored in pieces (no timestamp there): read from the anchor instead.
+      if (error instanceof LogFormatError) return false;
+      throw error;
+    }
+    if (!parser.anchored) return false;
+    await spool.append(pieces);
+    return true;
   }
 
   /**

@@ -114,6 +114,7 @@ export class Reconciler {
         backoff: this.deps.settings.logBackoff,
         logger: this.deps.logger,
         signal,
+        concurrency: this.deps.settings.uploadQueueSize,
       });
   }
 

@@ -19,6 +19,7 @@
  * (leadership lost, pod given up) → the upload is aborted; nothing was ever
  * visible under the key, since only the completion makes the object.
  */
+import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
@@ -40,7 +41,7 @@ export class PartPool {
 
   /** A buffer, once one is free; undefined if `signal` aborts first. */
   async take(signal: AbortSignal): Promise<Buffer | undefined> {
-    const ready = this.free.pop() ?? (this.allocated < this.count ? (this.allocated++, Buffer.allocUnsafe(this.size)) : undefined);
+    const ready = this.tryTake();
     if (ready) return ready;
     return new Promise((resolve) => {
       const waiter = (buffer: Buffer): void => {
@@ -58,12 +59,20 @@ export class PartPool {
     });
   }
 
+  /** A buffer if one is free now (for a capture that already holds one: it must never wait holding one). */
+  tryTake(): Buffer | undefined {
+    return this.free.pop() ?? (this.allocated < this.count ? (this.allocated++, Buffer.allocUnsafe(this.size)) : undefined);
+  }
+
   give(buffer: Buffer): void {
     const next = this.waiters.shift();
     if (next) next(buffer);
     else this.free.push(buffer);
   }
 }
+
+/** The stream broke while the archive was finishing it. */
+class StreamBroken extends Error {}
 
 export interface StreamedLogDeps {
   writer: VerifiedMultipartWriter;
@@ -74,6 +83,17 @@ export interface StreamedLogDeps {
   logger: Logger;
   /** The capture's signal: parts are sent while it lasts. */
   signal: AbortSignal;
+  /** Parts on their way at once (default 1); each holds a pool buffer, taken only if free, beyond the first. */
+  concurrency?: number;
+}
+
+/** A part read from the spool and sent, not yet taken into the upload. */
+interface PartInFlight {
+  partNumber: number;
+  buffer: Buffer;
+  md5: Buffer;
+  /** Settles with the send's error, or undefined once S3 has the part. */
+  sent: Promise<unknown>;
 }
 
 export class StreamedLog {
@@ -139,33 +159,79 @@ export class StreamedLog {
   }
 
   private async pump(): Promise<void> {
-    const { pool, signal, writer, logger } = this.deps;
-    let failures = 0;
-    while (!this.finishing && this.broken === undefined && !signal.aborted && this.committed - this.streamed >= pool.size) {
-      const buffer = await pool.take(signal);
-      if (!buffer) return;
-      try {
-        await this.sendPart(buffer, signal);
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) return;
-        if (this.giveUpOn(error)) return;
-        failures++;
-        logger.warn({ err: error, key: writer.key, part: writer.parts + 1, failures }, 'uploading a log part failed; will send it again');
-      } finally {
-        pool.give(buffer);
-      }
-      if (failures > 0) await sleep(backoffDelay(this.deps.backoff, failures), signal);
+    const { signal, logger, writer } = this.deps;
+    try {
+      await this.sendParts(() => this.committed, signal, () => !this.finishing);
+    } catch (error) {
+      if (!signal.aborted && !this.giveUpOn(error)) logger.warn({ err: error, key: writer.key }, 'uploading log parts stopped; the archive sends the rest');
     }
   }
 
-  private async sendPart(buffer: Buffer, signal: AbortSignal): Promise<void> {
-    const size = this.deps.pool.size;
-    const part = buffer.subarray(0, size);
-    await this.readAt(part, this.streamed);
-    await this.deps.writer.uploadPart(part, signal);
-    this.streamed += size;
-    this.onPart();
+  /**
+   * Sends the whole parts of the spool's first `end()` bytes not yet in S3, up to `concurrency` at once, taking each into
+   * the upload in order. A failed part is sent again with back-off (the ones
+   * after it wait, held). Returns when no whole part is left, `going()` turns
+   * false, the signal aborts or the stream breaks; throws what ends it otherwise.
+   */
+  private async sendParts(end: () => number, signal: AbortSignal, going: () => boolean): Promise<void> {
+    const { pool, writer, logger } = this.deps;
+    const size = pool.size;
+    const concurrency = Math.max(1, this.deps.concurrency ?? 1);
+    const window: PartInFlight[] = [];
+    const send = (part: PartInFlight): Promise<unknown> =>
+      writer.sendPart(part.partNumber, part.buffer.subarray(0, size), part.md5, signal).then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('failed'),
+      );
+    const live = (): boolean => going() && this.broken === undefined && !signal.aborted;
+    try {
+      for (;;) {
+        // Fill the window: the first buffer may be waited for, more only if free (never wait holding one).
+        while (live() && window.length < concurrency && end() - (this.streamed + window.length * size) >= size) {
+          const buffer = window.length === 0 ? await pool.take(signal) : pool.tryTake();
+          if (!buffer) break;
+          const offset = this.streamed + window.length * size;
+          const body = buffer.subarray(0, size);
+          try {
+            await this.readAt(body, offset);
+          } catch (error) {
+            pool.give(buffer);
+            throw error;
+          }
+          const part: PartInFlight = { partNumber: offset / size + 1, buffer, md5: createHash('md5').update(body).digest(), sent: Promise.resolve() };
+          part.sent = send(part);
+          window.push(part);
+        }
+        const head = window[0];
+        if (!head) return;
+        let error = await head.sent;
+        for (let failures = 1; error !== undefined; failures++) {
+          if (signal.aborted || this.giveUpOn(error)) return;
+          logger.warn({ err: error, key: writer.key, part: head.partNumber, failures }, 'uploading a log part failed; will send it again');
+          await sleep(backoffDelay(this.deps.backoff, failures), signal);
+          if (signal.aborted) return;
+          error = await send(head);
+        }
+        writer.accept(head.partNumber, head.buffer.subarray(0, size), head.md5);
+        window.shift();
+        pool.give(head.buffer);
+        this.streamed += size;
+        this.onPart();
+        if (!live() && window.length === 0) return;
+      }
+    } finally {
+      // Parts still on their way are left to settle (S3 may keep them: they are sent again if needed), then their buffers go back.
+      for (const part of window) void part.sent.then(() => pool.give(part.buffer));
+    }
+  }
+
+  /** sendParts up to `end` for the archive, which must get there: what stops it short is thrown. */
+  private async sendPartsOrThrow(end: number, signal: AbortSignal): Promise<void> {
+    const target = end - (end % this.deps.pool.size);
+    await this.sendParts(() => target, signal, () => true);
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+    if (this.broken !== undefined) throw new StreamBroken(this.broken);
+    if (this.streamed < target) throw new Error(`${this.deps.writer.key}: only ${this.streamed} of ${target} bytes went up as parts`);
   }
 
   /** Errors after which the stream is not worth going on with (true: marked broken). */
@@ -200,24 +266,16 @@ export class StreamedLog {
       await this.abandon();
       return undefined;
     }
-    const { pool } = this.deps;
     try {
-      while (bytes - this.streamed > pool.size) {
-        const buffer = await pool.take(signal);
-        if (!buffer) throw signal.reason ?? new Error('aborted');
-        try {
-          await this.sendPart(buffer, signal);
-        } finally {
-          pool.give(buffer);
-        }
-      }
+      // Every whole part but the last piece (which may be a whole part: the completion needs a last part).
+      await this.sendPartsOrThrow(bytes - 1, signal);
       const last = Buffer.allocUnsafe(bytes - this.streamed);
       await this.readAt(last, this.streamed);
       const outcome = await this.deps.writer.complete(last, signal);
       await this.close();
       return outcome;
     } catch (error) {
-      if (!signal.aborted && this.giveUpOn(error)) {
+      if (!signal.aborted && (error instanceof StreamBroken || this.giveUpOn(error))) {
         await this.abandon();
         return undefined;
       }

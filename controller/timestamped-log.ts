@@ -38,12 +38,16 @@ export class LogFormatError extends Error {
 const MAX_TIMESTAMP_BYTES = 64;
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
+const DOT = 0x2e;
 
 export class TimestampedLogParser {
   private state: 'timestamp' | 'content' | 'skip' = 'timestamp';
   private prefix = Buffer.alloc(0);
   private timestamp = '';
   private nanos = 0n;
+  /** The whole-second part ("YYYY-MM-DDTHH:MM:SS") of the last timestamp fully parsed, and its value (ns). */
+  private second = '\u0000';
+  private secondNanos = 0n;
   /** The line stamped at the resume point was seen again (or there is no resume point). */
   private anchoredFlag: boolean;
   /** A line after the resume point came before the line at it. */
@@ -80,10 +84,16 @@ export class TimestampedLogParser {
       if (this.state === 'timestamp') {
         const space = chunk.indexOf(SPACE, at);
         const end = space === -1 ? chunk.length : space;
-        this.prefix = Buffer.concat([this.prefix, chunk.subarray(at, end)]);
-        if (this.prefix.length > MAX_TIMESTAMP_BYTES || this.prefix.includes(NEWLINE)) {
-          throw new LogFormatError(`log line does not start with a timestamp: ${JSON.stringify(this.prefix.toString('utf8').slice(0, 80))}`);
+        if (this.prefix.length === 0 && space !== -1 && end - at <= MAX_TIMESTAMP_BYTES) {
+          // The usual case, a timestamp whole in this chunk: read it in place (a copy per line would cost more than the line).
+          const timestamp = chunk.toString('latin1', at, end);
+          if (timestamp.includes('\n')) this.badPrefix(chunk.subarray(at, end));
+          this.startLine(timestamp);
+          at = space + 1;
+          continue;
         }
+        this.prefix = Buffer.concat([this.prefix, chunk.subarray(at, end)]);
+        if (this.prefix.length > MAX_TIMESTAMP_BYTES || this.prefix.includes(NEWLINE)) this.badPrefix(this.prefix);
         if (space === -1) return pieces;
         this.startLine(this.prefix.toString('latin1'));
         this.prefix = Buffer.alloc(0);
@@ -101,8 +111,30 @@ export class TimestampedLogParser {
     return pieces;
   }
 
-  private startLine(timestamp: string): void {
+  private badPrefix(prefix: Buffer): never {
+    throw new LogFormatError(`log line does not start with a timestamp: ${JSON.stringify(prefix.toString('utf8').slice(0, 80))}`);
+  }
+
+  /**
+   * parseRfc3339Nanos, with the second's value kept: lines come many per
+   * second, and only their fraction differs (a full parse per line cost as
+   * much as hashing the line).
+   */
+  private nanosOf(timestamp: string): bigint | undefined {
+    if (timestamp.length > 20 && timestamp.length <= 30 && timestamp.charCodeAt(19) === DOT && timestamp.endsWith('Z') && timestamp.startsWith(this.second)) {
+      const fraction = timestamp.slice(20, -1);
+      if (/^\d+$/.test(fraction)) return this.secondNanos + BigInt(fraction.padEnd(9, '0'));
+    }
     const nanos = parseRfc3339Nanos(timestamp);
+    if (nanos !== undefined && timestamp.charCodeAt(19) === DOT && timestamp.endsWith('Z')) {
+      this.second = timestamp.slice(0, 19);
+      this.secondNanos = nanos - BigInt(timestamp.slice(20, -1).padEnd(9, '0'));
+    }
+    return nanos;
+  }
+
+  private startLine(timestamp: string): void {
+    const nanos = this.nanosOf(timestamp);
     if (nanos === undefined) throw new LogFormatError(`log line starts with ${JSON.stringify(timestamp)}, not an RFC 3339 time`);
     this.timestamp = timestamp;
     this.nanos = nanos;

@@ -10,6 +10,16 @@
  */
 import { PROGRESS_MARKER, RESULT_MARKERS } from './contract.js';
 
+const NEWLINE = 0x0a;
+/** What both markers begin with. */
+const MARKER_PREFIX = Buffer.from(commonPrefix(RESULT_MARKERS.mimetype, RESULT_MARKERS.start));
+
+function commonPrefix(a: string, b: string): string {
+  let n = 0;
+  while (n < a.length && a[n] === b[n]) n++;
+  return a.slice(0, n);
+}
+
 export interface ResultMarkers {
   mimetype?: string;
   /** Undefined when no start marker was printed. */
@@ -24,6 +34,8 @@ export const DEFAULT_RESULT_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export class ResultMarkerScanner {
   private line = '';
+  /** The last chunk ended inside a line (its start is in `line` and the decoder). */
+  private midLine = false;
   private mimetype: string | undefined;
   private inValue = false;
   private valueParts: Buffer[] = [];
@@ -40,15 +52,23 @@ export class ResultMarkerScanner {
       return;
     }
     let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      if (buffer[i] !== 0x0a) continue;
-      this.line += this.decoder.decode(buffer.subarray(start, i));
-      start = i + 1;
+    // Where a marker may begin: a line without one is passed over undecoded (a GiB log is mostly such lines).
+    let marker = buffer.indexOf(MARKER_PREFIX);
+    for (let newline = buffer.indexOf(NEWLINE); newline !== -1; newline = buffer.indexOf(NEWLINE, start)) {
+      const wholeHere = start > 0 || !this.midLine;
+      if (wholeHere && (marker === -1 || marker > newline)) {
+        start = newline + 1;
+        continue;
+      }
+      this.line += this.decoder.decode(buffer.subarray(start, newline));
+      start = newline + 1;
       if (this.endOfLine()) {
         this.keep(buffer.subarray(start));
         return;
       }
+      if (marker !== -1 && marker < start) marker = buffer.indexOf(MARKER_PREFIX, start);
     }
+    if (buffer.length > 0) this.midLine = start < buffer.length;
     // Only the marker lines matter; cap what is kept of a long line.
     this.line = (this.line + this.decoder.decode(buffer.subarray(start), { stream: true })).slice(-4096);
   }

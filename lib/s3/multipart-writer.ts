@@ -33,6 +33,8 @@ export interface MultipartWriterOptions {
 
 export class VerifiedMultipartWriter {
   private uploadId: string | undefined;
+  /** The CreateMultipartUpload under way, for parts sent before it answered. */
+  private creating: Promise<string> | undefined;
   private readonly partMd5s: Buffer[] = [];
   private sha256 = createHash('sha256');
   private wholeMd5 = createHash('md5');
@@ -99,27 +101,56 @@ export class VerifiedMultipartWriter {
 
   /** Uploads the next part (at least 5 MiB, as S3 needs for all parts but the last); hashed in once S3 has it. */
   async uploadPart(body: Buffer, signal: AbortSignal): Promise<void> {
-    if (this.sealed) throw new Error(`${this.where}: no parts after the last one`);
-    const { client, bucket, key, contentType } = this.options;
-    if (this.uploadId === undefined) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }), { abortSignal: signal });
-      if (!created.UploadId) throw new Error(`${this.where}: S3 answered CreateMultipartUpload without an upload id`);
-      this.uploadId = created.UploadId;
-    }
     const partNumber = this.partMd5s.length + 1;
     const md5 = createHash('md5').update(body).digest();
+    await this.sendPart(partNumber, body, md5, signal);
+    this.accept(partNumber, body, md5);
+  }
+
+  /**
+   * Sends part `partNumber` with its MD5 and checks S3's answer, nothing
+   * more: several may be on their way at once, and each is taken into the
+   * upload (accept) in order once S3 has it. Sending a part again replaces it.
+   */
+  async sendPart(partNumber: number, body: Buffer, md5: Buffer, signal: AbortSignal): Promise<void> {
+    if (this.sealed) throw new Error(`${this.where}: no parts after the last one`);
+    const { client, bucket, key } = this.options;
+    const uploadId = await this.upload(signal);
     const answer = await client.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
       { abortSignal: signal },
     );
     const etag = unquote(answer.ETag);
     if (etag !== md5.toString('hex') && MD5_ETAG.test(etag)) {
       throw new ArchiveVerificationError(`${this.where}: S3 stored part ${partNumber} with ETag ${etag}, not the MD5 of what was sent (${md5.toString('hex')})`);
     }
+  }
+
+  /** Takes a part S3 accepted into the upload and its hashes; parts come in order, each once. */
+  accept(partNumber: number, body: Buffer, md5: Buffer): void {
+    if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted out of order (next is ${this.partMd5s.length + 1})`);
     this.partMd5s.push(md5);
     this.sha256.update(body);
     this.wholeMd5.update(body);
     this.acceptedBytes += body.length;
+  }
+
+  /** The upload's id, creating the upload once (parts sent at once share it). */
+  private async upload(signal: AbortSignal): Promise<string> {
+    if (this.uploadId !== undefined) return this.uploadId;
+    const { client, bucket, key, contentType } = this.options;
+    this.creating ??= client
+      .send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }), { abortSignal: signal })
+      .then((created) => {
+        if (!created.UploadId) throw new Error(`${this.where}: S3 answered CreateMultipartUpload without an upload id`);
+        return created.UploadId;
+      })
+      .finally(() => {
+        this.creating = undefined;
+      });
+    const uploadId = await this.creating;
+    this.uploadId ??= uploadId;
+    return this.uploadId;
   }
 
   /**

@@ -3,9 +3,11 @@
  * process wrote, optionally with timestamps, from a time on, the last N
  * lines, at most N bytes, and following the file while the container runs.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parseTimeNs, type LogFile } from './log-file.js';
+
+const NEWLINE = Buffer.from('\n');
 
 export interface LogReadOptions {
   follow: boolean;
@@ -45,11 +47,11 @@ function nextAppend(file: LogFile, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Records of the file in order; with `follow`, waits for more until the file is closed. */
-async function* records(file: LogFile, follow: boolean, signal: AbortSignal): AsyncGenerator<LogRecord> {
+/** Records of the file in order, a batch per read (valid until the next); with `follow`, waits for more until the file is closed. */
+async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0): AsyncGenerator<LogRecord[]> {
   const handle = await open(file.path, 'r');
   try {
-    let position = 0;
+    let position = from;
     let carry = Buffer.alloc(0);
     const chunk = Buffer.alloc(64 * 1024);
     for (;;) {
@@ -63,52 +65,88 @@ async function* records(file: LogFile, follow: boolean, signal: AbortSignal): As
       const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, available), position);
       if (bytesRead === 0) return;
       position += bytesRead;
-      let data = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
-      let newline = data.indexOf(0x0a);
-      while (newline !== -1) {
-        const record = parseRecord(data.subarray(0, newline));
-        if (record) yield record;
-        data = data.subarray(newline + 1);
-        newline = data.indexOf(0x0a);
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      // The chunk's records as one batch (a generator step per line cost more than the line).
+      const batch: LogRecord[] = [];
+      let start = 0;
+      for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
+        const record = parseRecord(data.subarray(start, newline));
+        if (record) batch.push(record);
+        start = newline + 1;
       }
-      carry = Buffer.from(data);
+      if (batch.length) yield batch;
+      carry = Buffer.from(data.subarray(start));
     }
   } finally {
     await handle.close();
   }
 }
 
-async function countLines(file: LogFile, sinceNs: bigint | undefined, signal: AbortSignal): Promise<number> {
-  let lines = 0;
-  for await (const r of records(file, false, signal)) {
-    if (r.full && (sinceNs === undefined || (parseTimeNs(r.timestamp) ?? 0n) >= sinceNs)) lines++;
+/** Whether the record starting at `start` is the last piece of its line (tag F). */
+async function isFullRecord(handle: FileHandle, start: number): Promise<boolean> {
+  const head = Buffer.alloc(128);
+  const { bytesRead } = await handle.read(head, 0, head.length, start);
+  // Its timestamp, stream and tag fit in the head; the content need not.
+  return parseRecord(head.subarray(0, bytesRead))?.full ?? false;
+}
+
+/**
+ * Where the last `lines` lines of the file begin, found from its end
+ * backwards, as the kubelet does (tail.FindTailLineStartIndex): a tail read
+ * costs what it returns, not the size of the log.
+ */
+async function tailStart(file: LogFile, lines: number): Promise<number> {
+  const handle = await open(file.path, 'r');
+  try {
+    const block = Buffer.alloc(64 * 1024);
+    let position = file.size;
+    // The start of the record after the one being looked at (the file's end at first).
+    let after = file.size;
+    let full = 0;
+    // The file's last byte ends the last record: it starts no record.
+    let skipNewline = file.size - 1;
+    while (position > 0) {
+      const length = Math.min(block.length, position);
+      position -= length;
+      const { bytesRead } = await handle.read(block, 0, length, position);
+      for (let i = bytesRead - 1; i >= 0; i--) {
+        if (block[i] !== 0x0a || position + i === skipNewline) continue;
+        const start = position + i + 1;
+        if (await isFullRecord(handle, start)) full++;
+        if (full > lines) return after;
+        after = start;
+      }
+    }
+    if (file.size > 0 && (await isFullRecord(handle, 0))) full++;
+    return full > lines ? after : 0;
+  } finally {
+    await handle.close();
   }
-  return lines;
 }
 
 export function readLog(file: LogFile, options: LogReadOptions): Readable {
   const controller = new AbortController();
   async function* produce(): AsyncGenerator<Buffer> {
-    let skipLines = 0;
-    if (options.tailLines !== undefined) {
-      const total = await countLines(file, options.sinceNs, controller.signal);
-      skipLines = Math.max(0, total - options.tailLines);
-    }
+    const from = options.tailLines !== undefined ? await tailStart(file, options.tailLines) : 0;
     let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
     // Only the start of a line gets a timestamp; the pieces of a long line continue it, as the kubelet writes them.
     let atLineStart = true;
-    for await (const r of records(file, options.follow, controller.signal)) {
-      if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
-      if (skipLines > 0) {
-        if (r.full) skipLines--;
-        continue;
+    for await (const batch of records(file, options.follow, controller.signal, from)) {
+      const out: Buffer[] = [];
+      let size = 0;
+      for (const r of batch) {
+        if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
+        if (options.timestamps && atLineStart) out.push(Buffer.from(`${r.timestamp} `));
+        out.push(r.content);
+        if (r.full) out.push(NEWLINE);
+        atLineStart = r.full;
       }
-      const parts = [options.timestamps && atLineStart ? Buffer.from(`${r.timestamp} `) : undefined, r.content, r.full ? Buffer.from('\n') : undefined];
-      atLineStart = r.full;
-      let out = Buffer.concat(parts.filter((p): p is Buffer => p !== undefined));
-      if (out.length > remaining) out = out.subarray(0, remaining);
-      remaining -= out.length;
-      if (out.length) yield out;
+      for (const piece of out) size += piece.length;
+      if (size === 0) continue;
+      // One buffer a batch, copied (the records point into the reader's chunk), cut at limitBytes.
+      const joined = Buffer.concat(out, Math.min(size, remaining));
+      remaining -= joined.length;
+      yield joined;
       if (remaining <= 0) return;
     }
   }

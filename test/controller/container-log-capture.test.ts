@@ -89,7 +89,10 @@ class FakeKubelet {
     const newest = Math.max(...this.instances.keys());
     const instance = query.previous ? newest - 1 : newest;
     const since = typeof query.sinceTime === 'string' ? query.sinceTime : '';
-    const records = (this.instances.get(instance) ?? []).slice(this.rotatedAway).filter((r) => r.ts >= since);
+    const kept = (this.instances.get(instance) ?? []).slice(this.rotatedAway);
+    // tailLines: the last lines of the file (each record here is a line), sinceTime then filters them, as the kubelet does.
+    const tail = typeof query.tailLines === 'number' ? kept.slice(Math.max(0, kept.length - query.tailLines)) : kept;
+    const records = tail.filter((r) => r.ts >= since);
     const bytes = Buffer.from(records.map((r) => `${r.ts} ${r.text}`).join(''));
     const cut = this.cuts.shift();
     const cleanEnd = query.follow ? this.followEndsAfter : undefined;
@@ -156,8 +159,8 @@ t.test('a stream cut mid-line resumes at the last whole line, without duplicates
   t.equal(await text(0), 'line 1\nline 2\nline 3\nunfinished last line', 'every byte once; the last line without newline is kept');
   t.equal(c.complete, true);
   t.same(
-    kubelet.requests.map((r) => r.sinceTime),
-    [undefined, ts(1), ts(2)],
+    kubelet.requests.map((r) => r.tailLines ?? r.sinceTime),
+    [undefined, 64, 64],
     'each reconnect asks from the last complete line',
   );
   t.ok(
@@ -393,5 +396,24 @@ t.test('a restarted controller resumes from the journal: only what is missing is
   await after.done;
   t.equal(await text(0), 'line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nthe end', 'every byte once');
   t.equal(after.complete, true);
-  t.equal(kubelet.requests[readsBefore]?.sinceTime, ts(4), 'the first read after the restart resumes at the journaled line');
+  t.same(kubelet.requests.slice(readsBefore), [{ container: 'main', timestamps: true, tailLines: 64 }], 'the pod ended: the log\'s tail, anchored at the journaled line, was all it took');
+});
+
+t.test('a closing read takes the log\'s tail when it reaches back to the last line read, else reads from that line', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 200));
+  // The follow ends (the container exited) after the first line, with 199 lines still to read: more than the tail brings.
+  kubelet.followEndsAfter = `${ts(1)} line 1\n`.length;
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => (kubelet.requests.length >= 1 && c.instances[0]?.committed ? true : undefined), { what: 'the follow to read a line' });
+  kubelet.instances.set(0, [...lines(1, 200), { ts: ts(201), text: 'no newline' }]);
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), `${lines(1, 200).map((l) => l.text).join('')}no newline`, 'every byte once');
+  t.equal(c.complete, true);
+  const closing = kubelet.requests.filter((r) => r.follow === undefined);
+  t.same(closing, [
+    { container: 'main', timestamps: true, tailLines: 64 },
+    { container: 'main', timestamps: true, sinceTime: ts(1) },
+  ], 'the tail lacked the last line read: read again from it');
 });

@@ -27,7 +27,7 @@ async function spoolDir(t: Test): Promise<string> {
   return dir;
 }
 
-function streamed(s3: TestS3, key: string, file: string, pool: PartPool, signal: AbortSignal, client: S3Client = s3.client): StreamedLog {
+function streamed(s3: TestS3, key: string, file: string, pool: PartPool, signal: AbortSignal, client: S3Client = s3.client, concurrency = 2): StreamedLog {
   return new StreamedLog({
     writer: new VerifiedMultipartWriter({ client, bucket: BUCKET, key, contentType: 'text/plain' }),
     file,
@@ -35,6 +35,7 @@ function streamed(s3: TestS3, key: string, file: string, pool: PartPool, signal:
     backoff: { baseMs: 5, maxMs: 20 },
     logger: pino({ level: 'silent' }),
     signal,
+    concurrency,
   });
 }
 
@@ -203,4 +204,43 @@ t.test('a restarted controller takes up the journaled upload: the parts S3 has a
 
   const other = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal);
   t.equal(await other.resume({ ...journaled, partMd5s: ['0'.repeat(32), journaled.partMd5s[1]!] }), false, 'a spool that is not what was uploaded is not taken up');
+});
+
+t.test('parts go up `concurrency` at once, in order into the upload, and a capture never waits holding a buffer', async (t) => {
+  const s3 = await startTestS3(t);
+  for (const [buffers, concurrency, most] of [
+    [3, 2, 2],
+    [1, 2, 1],
+  ] as const) {
+    let sending = 0;
+    let peak = 0;
+    // The first part answers last: the ones after it wait, held, until it is in.
+    let first = true;
+    const counting = {
+      send: async (command: unknown, options: unknown) => {
+        if (!(command instanceof UploadPartCommand)) return (s3.client.send as (c: unknown, o: unknown) => Promise<unknown>)(command, options);
+        sending++;
+        peak = Math.max(peak, sending);
+        try {
+          if (first && concurrency > 1 && buffers > 1) {
+            first = false;
+            await waitFor(() => (sending >= 2 ? true : undefined), { what: 'a second part on its way' });
+          }
+          return await (s3.client.send as (c: unknown, o: unknown) => Promise<unknown>)(command, options);
+        } finally {
+          sending--;
+        }
+      },
+    } as unknown as S3Client;
+    const file = path.join(await spoolDir(t), 'many.log');
+    const content = randomBytes(6 * PART + 99);
+    await writeFile(file, content);
+    const key = `logs/many-${buffers}.log`;
+    const log = streamed(s3, key, file, new PartPool(PART, buffers), new AbortController().signal, counting, concurrency);
+    log.grew(content.length);
+    const outcome = await log.finish(content.length, new AbortController().signal);
+    t.equal(peak, most, `${buffers} buffers, concurrency ${concurrency}: at most ${most} parts at once`);
+    t.ok((await s3.get(key))!.equals(content), 'stored byte for byte');
+    t.equal(outcome?.sha256, sha256(content));
+  }
 });

@@ -88,3 +88,15 @@ t.test('a resumed read proves it continues the last one, or reports the gap', as
   );
   t.equal(new TimestampedLogParser().anchored, true, 'a first read needs no proof');
 });
+
+t.test('line times are exact and checked on every line, many lines a second or not', async (t) => {
+  const ends: bigint[] = [];
+  const parser = new TimestampedLogParser();
+  const input = ['2026-01-01T00:00:00.5Z a\n', '2026-01-01T00:00:00.000000007Z b\n', '2026-01-01T00:00:01Z c\n', '2026-01-01T00:00:01.25Z d\n', '2026-01-01T00:00:00.9Z e\n'];
+  for (const piece of parser.push(Buffer.from(input.join('')))) if (piece.type === 'line-end') ends.push(piece.nanos);
+  t.same(ends, [1767225600500000000n, 1767225600000000007n, 1767225601000000000n, 1767225601250000000n, 1767225600900000000n]);
+  const second = new TimestampedLogParser();
+  second.push(Buffer.from('2026-01-01T00:00:00.5Z a\n'));
+  t.throws(() => second.push(Buffer.from('2026-01-01T00:00:00.1x3Z b\n')), { name: 'LogFormatError' }, 'a bad fraction within a known second');
+  t.throws(() => second.push(Buffer.from('2026-01-01T00:00:00.1234567890Z b\n')), { name: 'LogFormatError' }, 'ten fraction digits within a known second');
+});

@@ -85,3 +85,14 @@ t.test('progress scanner: the latest report across chunk boundaries, none after 
   long.feed('\nPYGEOAPI_K8S_MANAGER_PROGRESS: 3\n');
   t.same(long.latest(), { progress: 3 }, 'a long line before the marker is capped, not kept');
 });
+
+t.test('the scanner finds the markers however the log is cut into chunks (lines without markers are passed over undecoded)', async (t) => {
+  const log = Buffer.from(
+    ['plain line\n', 'héllo PYGEOAPI_K8S_MANAGER_RESULT_ not a marker\n', 'x PYGEOAPI_K8S_MANAGER_RESULT_MIMETYPE: text/plain \n', 'more ünïcode\n', 'PYGEOAPI_K8S_MANAGER_RESULT_START\n', 'the välue\n'].join(''),
+  );
+  for (const size of [1, 2, 3, 5, 7, 13, 31, 64, log.length]) {
+    const scanner = new ResultMarkerScanner();
+    for (let at = 0; at < log.length; at += size) scanner.feed(log.subarray(at, at + size));
+    t.same(scanner.result(), { mimetype: 'text/plain', value: 'the välue', tooLarge: false, valueBytes: Buffer.byteLength('the välue\n') }, `chunks of ${size}`);
+  }
+});
