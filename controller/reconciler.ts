@@ -126,6 +126,10 @@ export class Reconciler {
     // A pod gone with its capture held is archived after this: its ending is dropped with the capture.
     if (type === 'DELETED') {
       if (capture?.uid !== uid) this.endings.delete(uid);
+      // Gone from the API: its finalizer was released, so what a lost term of this replica spooled for it is needed no more.
+      if (capture?.uid !== uid && this.leftovers.has(uid)) {
+        void this.sweepLeftovers([uid]).catch((error: unknown) => this.deps.logger.warn({ err: error, uid }, 'could not remove the spool of a pod that is gone'));
+      }
     } else if (managed) {
       const ending = observeEnding(pod, this.endings.get(uid));
       if (ending !== undefined) this.endings.set(uid, ending);

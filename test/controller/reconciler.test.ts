@@ -226,4 +226,10 @@ t.test('leadership lost and won back: the next capture resumes from what was spo
   const dirs = await readdir(w.spool);
   t.equal(dirs.length, 1, 'one spool folder for the pod');
   t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the spooled log is whole');
+
+  // Leadership lost again, and the pod went (another replica archived it): the kept spool goes too.
+  await w.reconciler.disposeCaptures();
+  t.equal((await readdir(w.spool)).length, 1, 'kept while the pod is there');
+  w.reconciler.podChanged('DELETED', KEY, ended);
+  await waitFor(async () => ((await readdir(w.spool)).length === 0 ? true : undefined), { what: 'the spool of the deleted pod to be removed' });
 });
