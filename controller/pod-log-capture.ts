@@ -121,6 +121,22 @@ export class PodLogCapture {
     });
   }
 
+  /**
+   * Stops reading but keeps the spool and its journals, and returns their
+   * directory (leadership lost): if this replica leads again, the pod's next
+   * capture resumes from them (as after a restart) instead of reading again
+   * from the kubelet what it may have removed meanwhile. The journals are
+   * written out before the reads stop, so they never say more than the spool holds.
+   */
+  async suspend(): Promise<string> {
+    await Promise.all(this.captures.map((c) => c.closeJournals()));
+    this.abort.abort();
+    await this.all;
+    // Streams are abandoned as on dispose: the resumed capture finds their uploads gone and streams afresh from the spool.
+    await Promise.all(this.captures.flatMap((c) => c.instances.map((i) => i.streamer?.abandon())));
+    return this.dir;
+  }
+
   /** Stops reading and removes the spool. */
   async dispose(): Promise<void> {
     this.abort.abort();

@@ -63,9 +63,10 @@ export class Reconciler {
   private readonly parts: PartPool;
 
   /**
-   * Spool directories an earlier run of this replica left (a restart in the same pod), by pod uid:
-   * taken up by the pod's next capture, or swept (uploads aborted, files removed) once the pod is
-   * gone or archived. Bound: what was on disk at start; only ever shrinks.
+   * Spool directories an earlier run of this replica left (a restart in the same pod), or its captures
+   * stopped when leadership was lost, by pod uid: taken up by the pod's next capture, or swept (uploads
+   * aborted, files removed) once the pod is gone or archived. Bound: one per pod this replica held;
+   * swept for pods gone from the cache each time it starts leading.
    */
   private readonly leftovers = new Map<string, string>();
 
@@ -126,6 +127,10 @@ export class Reconciler {
     // A pod gone with its capture held is archived after this: its ending is dropped with the capture.
     if (type === 'DELETED') {
       if (capture?.uid !== uid) this.endings.delete(uid);
+      // Gone from the API: its finalizer was released, so what a lost term of this replica spooled for it is needed no more.
+      if (capture?.uid !== uid && this.leftovers.has(uid)) {
+        void this.sweepLeftovers([uid]).catch((error: unknown) => this.deps.logger.warn({ err: error, uid }, 'could not remove the spool of a pod that is gone'));
+      }
     } else if (managed) {
       const ending = observeEnding(pod, this.endings.get(uid));
       if (ending !== undefined) this.endings.set(uid, ending);
@@ -137,12 +142,25 @@ export class Reconciler {
     return capture !== undefined || managed;
   }
 
-  /** Stops every capture and removes its spool (leadership ended, or shutdown). */
+  /**
+   * Stops every capture (leadership ended, or shutdown) but keeps what it spooled as a leftover: when
+   * this replica leads again (leases are lost under API outages and load), the next capture of the pod
+   * resumes from it. Removing it made every lost lease re-read every log from the kubelet, which by then
+   * may have removed the containers of a deleted pod (the chaos run's 0-byte "gone" logs).
+   */
   async disposeCaptures(): Promise<void> {
     const all = [...this.captures.values()];
     this.captures.clear();
     for (const capture of all) if (!this.deps.cache.pod(podKey(capture.pod))) this.endings.delete(capture.uid);
-    await Promise.all(all.map((c) => c.dispose()));
+    await Promise.all(
+      all.map(async (capture) => {
+        const dir = await capture.suspend();
+        const earlier = this.leftovers.get(capture.uid);
+        if (earlier !== undefined && earlier !== dir) await rm(earlier, { recursive: true, force: true });
+        if (capture.uid) this.leftovers.set(capture.uid, dir);
+        else await rm(dir, { recursive: true, force: true });
+      }),
+    );
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<void> {

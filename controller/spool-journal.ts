@@ -111,13 +111,15 @@ export class JournalWriter {
     await rename(aside, this.file);
   }
 
-  /** No more writes; the file goes too when `remove`. */
+  /** No more writes after what was recorded last, which is written out unless the file goes too (`remove`). */
   async close(remove = false): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.closed = true;
+    const last = this.pending;
     this.pending = undefined;
     await this.writing;
     if (remove) await rm(this.file, { force: true });
+    else if (last) await this.write(last()).catch(() => undefined);
   }
 }

@@ -5,7 +5,8 @@
  * archive-e2e.test.ts; here, what leads to it and what it must not do.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -19,6 +20,7 @@ import type { JobInfo, PodCache } from '../../controller/pod-cache.js';
 import type { PodFinalizers } from '../../controller/pod-finalizer.js';
 import { DEFAULT_TUNING, type ControllerSettings } from '../../controller/settings.js';
 import { ANNOTATIONS, LOG_FINALIZER, MANAGED_LABEL } from '../../lib/contract.js';
+import { KubeApiError } from '../../lib/kube/http.js';
 import { FakeApi } from './helpers/fake-api.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -62,9 +64,10 @@ interface World {
   jobOfCalls: number;
   gaveUp(): Promise<number>;
   setPod(pod: V1Pod | undefined): void;
+  spool: string;
 }
 
-async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean } = {}): Promise<World> {
+async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean; jobSettled?: boolean } = {}): Promise<World> {
   const spool = await mkdtemp(path.join(os.tmpdir(), 'reconciler-test-'));
   t.teardown(() => rm(spool, { recursive: true, force: true }));
   const api = new FakeApi();
@@ -75,7 +78,7 @@ async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boole
     pod: (key: string) => (key === KEY ? current : undefined),
     jobOf: async (): Promise<JobInfo> => {
       w.jobOfCalls++;
-      return { job: undefined, deleted: false, settled: true };
+      return { job: undefined, deleted: false, settled: options.jobSettled ?? true };
     },
     podsOfJob: () => [],
   } as unknown as PodCache;
@@ -119,6 +122,7 @@ async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boole
   });
   t.teardown(() => reconciler.disposeCaptures());
   return Object.assign(w, {
+    spool,
     reconciler,
     api,
     did,
@@ -190,4 +194,42 @@ t.test('a pod that stopped being ours: dropped only when no capture holds it', a
   t.equal(held.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), true, 'a captured pod stays of interest whatever its labels');
   await held.reconciler.disposeCaptures();
   t.equal(held.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), false, 'after its capture is disposed, it is not');
+});
+
+t.test('leadership lost and won back: the next capture resumes from what was spooled, even once the kubelet removed the log', async (t) => {
+  // The container ended; the Job's outcome is not known yet, so the pod waits (held) with its log captured.
+  const ended = podOf({ finalizer: true });
+  ended.status = {
+    phase: 'Succeeded',
+    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+  };
+  const w = await world(t, ended, { archive: true, jobSettled: false });
+  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
+  w.api.logStream = () => {
+    const stream = new PassThrough();
+    stream.end(log);
+    return stream;
+  };
+  await w.reconciler.reconcile(KEY, new AbortController().signal);
+  await waitFor(() => w.did.includes('enqueue'), { what: 'the capture to finish' });
+
+  await w.reconciler.disposeCaptures(); // leadership lost (a lease not renewed in time)
+  // Meanwhile the pod was deleted and the node removed its containers: the kubelet has no log any more.
+  w.api.logStream = () => {
+    throw new KubeApiError(404, 'pods "p" not found', 'NotFound');
+  };
+  const reads = w.api.calls.filter((c) => c.endsWith('/log')).length;
+  w.did.length = 0;
+  await w.reconciler.reconcile(KEY, new AbortController().signal); // leading again
+  await waitFor(() => w.did.includes('enqueue'), { what: 'the resumed capture to finish' });
+  t.equal(w.api.calls.filter((c) => c.endsWith('/log')).length, reads, 'the complete log is not read again from the kubelet');
+  const dirs = await readdir(w.spool);
+  t.equal(dirs.length, 1, 'one spool folder for the pod');
+  t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the spooled log is whole');
+
+  // Leadership lost again, and the pod went (another replica archived it): the kept spool goes too.
+  await w.reconciler.disposeCaptures();
+  t.equal((await readdir(w.spool)).length, 1, 'kept while the pod is there');
+  w.reconciler.podChanged('DELETED', KEY, ended);
+  await waitFor(async () => ((await readdir(w.spool)).length === 0 ? true : undefined), { what: 'the spool of the deleted pod to be removed' });
 });
