@@ -4,29 +4,15 @@
  * credentials and objects: the administrator's kubeconfig token still works.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait-for.js';
-import { childEnv } from '../helpers/child-env.js';
+import { runCli, type CliRun } from '../helpers/cli-process.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 
-function localCluster(args: string[]): { output: () => string; exited: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), 'local-cluster', ...args], {
-    cwd: root,
-    env: childEnv({ NODE_NO_WARNINGS: '1' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { output: () => output, exited, kill: (s) => child.kill(s) };
+function localCluster(args: string[]): CliRun {
+  return runCli(t, 'local-cluster', args);
 }
 
 const token = (file: string): string | undefined => /token: (\S+)/.exec(readFileSync(file, 'utf8'))?.[1];

@@ -5,35 +5,17 @@
  * reported failed, because its pod's process died with the restart.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait-for.js';
-import { childEnv } from '../helpers/child-env.js';
+import { runCli, type CliRun } from '../helpers/cli-process.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 
-interface Run {
-  output: () => string;
-  exited: Promise<number | null>;
-  kill: (signal: NodeJS.Signals) => void;
-}
+type Run = CliRun;
 
 function local(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), 'local', ...args], {
-    cwd: root,
-    env: childEnv({ LOG_LEVEL: 'error', NODE_NO_WARNINGS: '1' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { output: () => output, exited, kill: (s) => child.kill(s) };
+  return runCli(t, 'local', args, { LOG_LEVEL: 'error' });
 }
 
 async function ready(run: Run): Promise<string> {

@@ -5,41 +5,17 @@
  * the first one's API port stops what it started and exits 1 with one line.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait-for.js';
-import { childEnv } from '../helpers/child-env.js';
+import { runCli, type CliRun } from '../helpers/cli-process.js';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 
-interface Run {
-  pid: number;
-  output: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  kill: (signal: NodeJS.Signals) => void;
-}
+type Run = CliRun;
 
 function local(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cmd/main.ts'), 'local', ...args], {
-    cwd: root,
-    env: childEnv({ LOG_LEVEL: 'error', NODE_NO_WARNINGS: '1' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => {
-    output += c.toString();
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { pid: child.pid!, output: () => output, stderr: () => stderr, exited, kill: (s) => child.kill(s) };
+  return runCli(t, 'local', args, { LOG_LEVEL: 'error' });
 }
 
 /** Resolves with the exit code, or fails the wait after `ms` (a process that does not exit is the bug). */
