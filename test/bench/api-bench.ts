@@ -16,8 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { JOB } from '../../local-cluster/api-server/resources.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { waitFor } from '../helpers/wait-for.js';
-import { UNLIMITED, childProcess, compare, cpuMs, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { UNLIMITED, apiReady, childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -70,14 +69,7 @@ export async function run(): Promise<Record<string, unknown>> {
       { KUBECONFIG: kubeconfig, LOG_LEVEL: 'warn', PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...UNLIMITED },
     );
     children.push(api);
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), {
-      what: 'the API to be ready',
-      timeoutMs: 180_000,
-    });
-    const coldStartSeconds = Number(((performance.now() - spawned) / 1000).toFixed(2));
-    // Its own CPU time to get there: what a machine busy with other work does not stretch.
-    const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
-    const rssAfterStartMb = await rssMb(api.pid!, 'VmRSS');
+    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb } = await apiReady(api, opsPort, spawned, 180_000);
     const base = `http://127.0.0.1:${port}`;
 
     // What each route answers, recorded for the baseline (and checked).

@@ -24,8 +24,7 @@ import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedd
 import { encodeCursor, segmentDocument, segmentKey, type HistoryEntry } from '../../lib/archive/history-layout.js';
 import { jobRecordKey } from '../../lib/archive/layout.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { waitFor } from '../helpers/wait-for.js';
-import { UNLIMITED, childProcess, compare, cpuMs, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { UNLIMITED, apiReady, childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -157,14 +156,7 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
     );
     children.push(api);
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), {
-      what: 'the API to be ready',
-      timeoutMs: 300_000,
-    });
-    const coldStartSeconds = Number(((performance.now() - spawned) / 1000).toFixed(2));
-    // Its own CPU time to get there: what a machine busy with other work does not stretch.
-    const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
-    const rssAfterStartMb = await rssMb(api.pid!, 'VmRSS');
+    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb } = await apiReady(api, opsPort, spawned, 300_000);
 
     // The routes, first touches timed one by one (S3 reads), answers recorded for the baseline.
     const middle = hourEntries(Math.floor(hours / 2), perHour)[0]!;

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { waitFor } from '../helpers/wait-for.js';
 
 export const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -169,4 +170,22 @@ export async function compare(ours: Side, baseline: Side, load: Omit<LoadSpec, '
     p99Ratio: Number((measured.p99Ms / Math.max(bare.p99Ms, 1)).toFixed(2)),
     cpuPerRequestRatio: Number((measured.cpuMsPer1000 / Math.max(bare.cpuMsPer1000, 0.1)).toFixed(2)),
   };
+}
+
+export interface ColdStart {
+  coldStartSeconds: number;
+  /** The API's own CPU time to get there: what a machine busy with other work does not stretch. */
+  coldStartCpuSeconds: number;
+  rssAfterStartMb: number;
+}
+
+/** Waits for an API process to answer /readyz on its ops port; how long it took since `spawnedAt` (performance.now()), and its RSS then. */
+export async function apiReady(api: ChildProcess, opsPort: number, spawnedAt: number, timeoutMs: number): Promise<ColdStart> {
+  await waitFor(async () => ((await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), {
+    what: 'the API to be ready',
+    timeoutMs,
+  });
+  const coldStartSeconds = Number(((performance.now() - spawnedAt) / 1000).toFixed(2));
+  const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
+  return { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb: await rssMb(api.pid!, 'VmRSS') };
 }
