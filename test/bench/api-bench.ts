@@ -9,14 +9,14 @@
  * request, each as a ratio to the baseline.
  */
 import { resolve } from 'node:path';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { JOB } from '../../local-cluster/api-server/resources.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { UNLIMITED, apiReady, childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -112,20 +112,16 @@ export async function run(): Promise<Record<string, unknown>> {
     if (executed.status !== 201) throw new Error(`execute: ${executed.status} ${await executed.text()}`);
     answers['POST /processes/echo/execution'] = { status: 201, body: await executed.text() };
 
-    const answersFile = path.join(directory, 'answers.json');
-    await writeFile(answersFile, JSON.stringify(answers));
-    const bare = childProcess('test/bench/bare-server.ts', [answersFile]);
-    children.push(bare);
-    const bareUrl = `http://127.0.0.1:${Number(await firstLine(bare))}`;
+    const bare = await startBaseline(directory, answers, children);
 
     const results: Record<string, unknown> = {};
     for (const [name, paths] of Object.entries(routes)) {
-      results[name] = await compare({ url: base, pid: api.pid! }, { url: bareUrl, pid: bare.pid! }, { paths, connections: CONNECTIONS, seconds });
+      results[name] = await compare({ url: base, pid: api.pid! }, bare, { paths, connections: CONNECTIONS, seconds });
     }
     const executions = Number(process.env.BENCH_EXECUTIONS ?? 200);
     results['POST /processes/echo/execution (async)'] = await compare(
       { url: base, pid: api.pid! },
-      { url: bareUrl, pid: bare.pid! },
+      bare,
       { post: { path: '/processes/echo/execution', body: executeBody, contentType: 'application/json' }, connections: CONNECTIONS, seconds, amount: executions },
     );
     return {

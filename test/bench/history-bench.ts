@@ -24,7 +24,7 @@ import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedd
 import { encodeCursor, segmentDocument, segmentKey, type HistoryEntry } from '../../lib/archive/history-layout.js';
 import { jobRecordKey } from '../../lib/archive/layout.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { UNLIMITED, apiReady, childProcess, compare, firstLine, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -180,15 +180,11 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
     }
     const deepJobs = (JSON.parse(answers[`GET ${routes['GET /jobs?limit=100 deep (after a position half-way through the history)']![0]!}`]!.body) as { jobs: unknown[] }).jobs.length;
     if (deepJobs !== 100) throw new Error(`the deep page listed ${deepJobs} jobs, not 100`);
-    const answersFile = path.join(directory, 'answers.json');
-    await writeFile(answersFile, JSON.stringify(answers));
-    const bare = childProcess('test/bench/bare-server.ts', [answersFile]);
-    children.push(bare);
-    const bareUrl = `http://127.0.0.1:${Number(await firstLine(bare))}`;
+    const bare = await startBaseline(directory, answers, children);
 
     const results: Record<string, unknown> = {};
     for (const [name, paths] of Object.entries(routes)) {
-      results[name] = { firstTouchMs: firstTouchMs[name], ...(await compare({ url: base, pid: api.pid! }, { url: bareUrl, pid: bare.pid! }, { paths, connections: 8, seconds })) };
+      results[name] = { firstTouchMs: firstTouchMs[name], ...(await compare({ url: base, pid: api.pid! }, bare, { paths, connections: 8, seconds })) };
     }
     return {
       archivedJobs: archivedCount,

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { waitFor } from '../helpers/wait-for.js';
@@ -188,4 +188,13 @@ export async function apiReady(api: ChildProcess, opsPort: number, spawnedAt: nu
   const coldStartSeconds = Number(((performance.now() - spawnedAt) / 1000).toFixed(2));
   const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
   return { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb: await rssMb(api.pid!, 'VmRSS') };
+}
+
+/** Starts the bare fastify baseline answering the recorded `answers` (written into `directory`); its URL. */
+export async function startBaseline(directory: string, answers: unknown, children: ChildProcess[]): Promise<{ url: string; pid: number }> {
+  const answersFile = path.join(directory, 'answers.json');
+  await writeFile(answersFile, JSON.stringify(answers));
+  const bare = childProcess('test/bench/bare-server.ts', [answersFile]);
+  children.push(bare);
+  return { url: `http://127.0.0.1:${Number(await firstLine(bare))}`, pid: bare.pid! };
 }
