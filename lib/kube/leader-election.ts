@@ -110,8 +110,9 @@ export function renewStep(timing: ElectionTiming, state: RenewState, random: () 
   if (state.outcome === 'lost') return { action: 'step-down', why: 'another replica holds the lease' };
   const left = timing.renewDeadlineMs - state.sinceRenewMs;
   if (left <= 0) return { action: 'step-down', why: `could not renew the lease within the renew deadline (${state.failures} failed attempts)` };
-  // A quarter of the retry period, doubling per failure, up to the retry period; jittered so replicas and retries spread out.
-  const backoff = backoffDelay({ baseMs: timing.retryPeriodMs / 4, maxMs: timing.retryPeriodMs }, state.failures, random);
+  // An eighth of the retry period, doubling per failure, up to half of it (one request each: a burst is ridden out with
+  // twice the attempts a steady retry period gives); jittered so that retries do not come in lockstep.
+  const backoff = backoffDelay({ baseMs: timing.retryPeriodMs / 8, maxMs: timing.retryPeriodMs / 2 }, state.failures, random);
   const wanted =
     state.outcome === 'conflict'
       ? state.failures === 1 ? 0 : backoff

@@ -74,17 +74,17 @@ t.test('renewStep: keep, retry or step down', async (t) => {
   const cases: Array<{ name: string; state: RenewState; random?: () => number; want: RenewStep | ((step: RenewStep) => boolean) }> = [
     { name: 'renewed: again in a retry period', state: { sinceRenewMs: 0, outcome: 'renewed', failures: 0 }, want: { action: 'keep', delayMs: 2_000 } },
     { name: 'read held by another: step down at once', state: { sinceRenewMs: 100, outcome: 'lost', failures: 0 }, want: { action: 'step-down', why: 'another replica holds the lease' } },
-    { name: '503, first: a quick jittered retry, same lease', state: { sinceRenewMs: 2_100, outcome: 'transient', failures: 1 }, random: low, want: { action: 'retry', delayMs: 250, reread: false } },
-    { name: '503, first, top of the jitter', state: { sinceRenewMs: 2_100, outcome: 'transient', failures: 1 }, random: high, want: (s) => s.action === 'retry' && s.delayMs > 499 && s.delayMs < 500 },
-    { name: '503, third: backed off', state: { sinceRenewMs: 3_000, outcome: 'transient', failures: 3 }, random: low, want: { action: 'retry', delayMs: 1_000, reread: false } },
-    { name: '503, many: never slower than the retry period', state: { sinceRenewMs: 5_000, outcome: 'transient', failures: 20 }, random: high, want: (s) => s.action === 'retry' && s.delayMs < 2_000 },
+    { name: '503, first: a quick jittered retry, same lease', state: { sinceRenewMs: 2_100, outcome: 'transient', failures: 1 }, random: low, want: { action: 'retry', delayMs: 125, reread: false } },
+    { name: '503, first, top of the jitter', state: { sinceRenewMs: 2_100, outcome: 'transient', failures: 1 }, random: high, want: (s) => s.action === 'retry' && s.delayMs > 249 && s.delayMs < 250 },
+    { name: '503, third: backed off', state: { sinceRenewMs: 3_000, outcome: 'transient', failures: 3 }, random: low, want: { action: 'retry', delayMs: 500, reread: false } },
+    { name: '503, many: at most half the retry period', state: { sinceRenewMs: 5_000, outcome: 'transient', failures: 20 }, random: high, want: (s) => s.action === 'retry' && s.delayMs > 999 && s.delayMs < 1_000 },
     { name: '429 with Retry-After: as asked', state: { sinceRenewMs: 2_000, outcome: 'transient', failures: 1, retryAfterMs: 3_000 }, random: low, want: { action: 'retry', delayMs: 3_000, reread: false } },
     { name: 'Retry-After past the deadline: brought forward to it', state: { sinceRenewMs: 8_000, outcome: 'transient', failures: 2, retryAfterMs: 5_000 }, want: { action: 'retry', delayMs: 2_000, reread: false } },
     { name: 'retry brought forward to what is left of the deadline', state: { sinceRenewMs: 9_900, outcome: 'transient', failures: 9 }, random: high, want: { action: 'retry', delayMs: 100, reread: false } },
     { name: 'deadline reached: step down', state: { sinceRenewMs: 10_000, outcome: 'transient', failures: 9 }, want: (s) => s.action === 'step-down' && /renew deadline \(9 failed attempts\)/.test(s.why) },
     { name: 'past the lease duration: step down', state: { sinceRenewMs: 16_000, outcome: 'transient', failures: 1 }, want: (s) => s.action === 'step-down' },
     { name: '409: read the lease again at once', state: { sinceRenewMs: 2_000, outcome: 'conflict', failures: 1 }, want: { action: 'retry', delayMs: 0, reread: true } },
-    { name: '409 again: read again after a back-off', state: { sinceRenewMs: 2_000, outcome: 'conflict', failures: 2 }, random: low, want: { action: 'retry', delayMs: 500, reread: true } },
+    { name: '409 again: read again after a back-off', state: { sinceRenewMs: 2_000, outcome: 'conflict', failures: 2 }, random: low, want: { action: 'retry', delayMs: 250, reread: true } },
     { name: '409 past the deadline: step down', state: { sinceRenewMs: 10_001, outcome: 'conflict', failures: 1 }, want: (s) => s.action === 'step-down' },
     { name: '403: retried each retry period, reading again', state: { sinceRenewMs: 2_000, outcome: 'refused', failures: 1 }, want: { action: 'retry', delayMs: 2_000, reread: true } },
   ];
@@ -95,12 +95,14 @@ t.test('renewStep: keep, retry or step down', async (t) => {
   }
 });
 
-/** A client whose lease requests fail with 503 while `failing` (one replica's view of an overloaded API server). */
+/** A client whose lease requests fail with 503 while `failing`, or the next `failNext` of them (one replica's view of an overloaded API server). */
 class FlakyHttp extends KubeHttp {
   failing = false;
+  failNext = 0;
   failed = 0;
   override async request<T = unknown>(options: KubeRequest): Promise<T> {
-    if (this.failing && options.path.includes('/leases')) {
+    if ((this.failing || this.failNext > 0) && options.path.includes('/leases')) {
+      this.failNext = Math.max(0, this.failNext - 1);
       this.failed++;
       throw new KubeApiError(503, 'the server is currently unable to handle the request');
     }
@@ -192,6 +194,27 @@ t.test('leader election', async (t) => {
     const renewed = waitFor(async () => (await renewTime()) !== afterBurst, { what: 'a renewal after the burst', timeoutMs: 3_000 });
     await neverTwoLeaders(t, a, b, renewed);
     t.ok(a.elector.isLeader, 'still the leader');
+    t.equal(a.stopped, 0, 'never stepped down');
+    t.equal(b.started, 0, 'the other never led');
+  });
+
+  t.test('ten 503s in a row, more than the renew deadline holds retry periods: retried faster, the leader keeps the lease', async (t) => {
+    // At one attempt per retry period (0.3 s) ten failures take the whole renew deadline (3 s); backed off from 37 ms to 150 ms, about half.
+    const timing = { leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.3 };
+    const flaky = new FlakyHttp(cluster.kubeConfig());
+    t.teardown(() => flaky.close());
+    const a = candidate(cluster, t, 'a', 'ten', { ...timing, http: flaky });
+    await a.elector.start();
+    const b = candidate(cluster, t, 'b', 'ten', timing);
+    await b.elector.start();
+    flaky.failNext = 10;
+    await neverTwoLeaders(t, a, b, waitFor(() => flaky.failNext === 0, { what: 'the ten failures' }));
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/ten`;
+    const before = (await api.get<{ spec: { renewTime: string } }>(path)).spec.renewTime;
+    await neverTwoLeaders(t, a, b, waitFor(async () => (await api.get<{ spec: { renewTime: string } }>(path)).spec.renewTime !== before, { what: 'a renewal after them' }));
+    const lease = await api.get<{ spec: { holderIdentity: string } }>(path);
+    await neverTwoLeaders(t, a, b, new Promise((resolve) => setTimeout(resolve, 700)));
+    t.equal(lease.spec.holderIdentity, 'a');
     t.equal(a.stopped, 0, 'never stepped down');
     t.equal(b.started, 0, 'the other never led');
   });
