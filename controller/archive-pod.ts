@@ -25,6 +25,7 @@ import { isApiError } from '../lib/kube/http.js';
 import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { mergeInferred, recordedStatus } from './job-outcome.js';
+import { resultLostReason, resultOutcome, statusWithResult } from './result-outcome.js';
 import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
@@ -70,7 +71,7 @@ export interface ArchiveOutcome {
   result?: JobRecord['result'];
   /** Logs archived incomplete (what could be read, and why the rest is missing). */
   incomplete: ArchivedLog[];
-  /** Why the pod's result could not be taken, when it succeeded but a log it comes from is incomplete. */
+  /** Why the pod's result is unknown, when it succeeded but a current log of it is incomplete (result-outcome.ts). */
   resultLost?: string;
 }
 
@@ -112,26 +113,16 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
 
   const recordKey = jobRecordKey(ctx.prefix, namespace, jobName);
   const prior = await ctx.s3.getJson<JobRecord>(recordKey, signal);
-  const { location, entries, reused } = await uploadLogs(ctx, input, namespace, jobName, prior, signal);
+  const { location, entries, kept } = await uploadLogs(ctx, input, namespace, jobName, prior, signal);
   const bytes = entries.reduce((sum, e) => sum + e.bytes, 0);
   const incomplete = entries.filter((e) => e.complete === false);
-  let result: JobRecord['result'] | undefined;
-  let resultLost: string | undefined;
-  if (pod.status?.phase === 'Succeeded') {
-    if (reused) {
-      // Complete logs of an earlier attempt were kept: so is what was read from them.
-      result = prior?.result;
-      resultLost = prior?.resultLost;
-    } else {
-      result = await extractResult(ctx, input.logs, namespace, jobName, signal);
-      const gaps = input.logs.filter((l) => !l.previous && !l.complete);
-      if (result && gaps.length > 0) {
-        // The value runs to the end of the logs: with a log incomplete it may be cut short, even empty. Not a result then.
-        resultLost = gaps.map((l) => `${l.container}: ${l.incompleteReason ?? 'incomplete'}`).join('; ');
-        result = undefined;
-      }
-    }
-  }
+  const succeeded = pod.status?.phase === 'Succeeded';
+  // The logs as archived: where the complete log of an earlier attempt was kept, the result read from it stands.
+  const reused = kept.size > 0;
+  const archived = input.logs.map((log) => (kept.has(log) ? { ...log, complete: true } : log));
+  const readable = succeeded && !reused && resultLostReason(archived) === undefined;
+  const found = readable ? await extractResult(ctx, input.logs, namespace, jobName, signal) : undefined;
+  const { result, resultLost } = resultOutcome({ succeeded, logs: archived, found, ...(reused ? { prior: prior ?? {} } : {}) });
 
   const job = input.job ?? jobStandIn(pod, jobName);
   await ctx.jobLock.run(`${namespace}/${jobName}`, async () => {
@@ -142,7 +133,7 @@ export async function archivePod(ctx: ArchiveContext, input: ArchiveInput, signa
     const record = mergeJobRecord(existing, {
       pod: podName,
       // A job whose result was lost is never reported as a success with an empty result.
-      status: resultLost !== undefined ? { ...status, status: 'failed', message: `The job ended successfully, but its result was lost with its log (${resultLost}).` } : status,
+      status: statusWithResult(status, resultLost),
       ...(annotations[ANNOTATIONS.processId] ? { processId: annotations[ANNOTATIONS.processId] } : {}),
       ...(annotations[ANNOTATIONS.owner] ? { owner: annotations[ANNOTATIONS.owner] } : {}),
       ...(annotations[ANNOTATIONS.parameters] !== undefined ? { parameters: parseParameters(annotations[ANNOTATIONS.parameters]) } : {}),
@@ -194,7 +185,7 @@ async function uploadLogs(
   jobName: string,
   prior: JobRecord | undefined,
   signal: AbortSignal,
-): Promise<{ location: string; entries: ArchivedLog[]; reused: boolean }> {
+): Promise<{ location: string; entries: ArchivedLog[]; kept: ReadonlySet<CapturedLog> }> {
   const podName = input.pod.metadata?.name ?? '';
   if (ctx.layout === 'python') {
     const created = input.pod.metadata?.creationTimestamp;
@@ -203,15 +194,15 @@ async function uploadLogs(
     const key = pythonLogKey(ctx.prefix, input.jobHasOtherPods ? podName : jobName, date);
     const state = completeness(input.logs);
     const kept = await keepPrior(ctx, prior, key, state.complete === true, signal);
-    if (kept) return { location: key, entries: [kept], reused: true };
+    if (kept) return { location: key, entries: [kept], kept: new Set(input.logs) };
     const parts = pythonLogParts(podName, input.logs);
     const bytes = totalBytes(parts);
     ctx.logger.debug({ key, bytes }, 'uploading');
     const stored = await ctx.s3.upload(key, partsStream(parts), bytes, TEXT, signal);
-    return { location: key, entries: [{ pod: podName, container: '*', key, bytes, ...state, sha256: stored.sha256, etag: stored.etag }], reused: false };
+    return { location: key, entries: [{ pod: podName, container: '*', key, bytes, ...state, sha256: stored.sha256, etag: stored.etag }], kept: new Set() };
   }
   const entries: ArchivedLog[] = [];
-  let reused = false;
+  const keptLogs = new Set<CapturedLog>();
   for (const log of input.logs) {
     const key = containerLogKey(ctx.prefix, namespace, jobName, podName, log.container, log.previous);
     const kept = await keepPrior(ctx, prior, key, log.complete, signal);
@@ -219,7 +210,7 @@ async function uploadLogs(
       await log.streamed?.abandon();
       ctx.logger.warn({ key, reason: log.incompleteReason }, 'this capture is incomplete; keeping the complete log an earlier attempt archived');
       entries.push(kept);
-      reused = true;
+      keptLogs.add(log);
       continue;
     }
     // Streamed while it ran: only the last piece and the completion remain. Else (or if the stream broke) the spool goes up whole.
@@ -237,7 +228,7 @@ async function uploadLogs(
       etag: stored.etag,
     });
   }
-  return { location: `${jobArchivePrefix(ctx.prefix, namespace, jobName)}${podName}/`, entries, reused };
+  return { location: `${jobArchivePrefix(ctx.prefix, namespace, jobName)}${podName}/`, entries, kept: keptLogs };
 }
 
 /**

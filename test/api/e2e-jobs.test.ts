@@ -319,6 +319,27 @@ t.test('jobs whose Kubernetes objects are gone are found in the archive', async 
   t.equal(results.status, 200);
   t.same(expectOgc(t, 'results', results.json(), 'archived results'), { count: 7, word: 'seven' }, 'results from the record');
 
+  // A succeeded job whose log was lost (the controller's result-outcome.ts): served as failed, saying why, never a success without results.
+  const lostId = randomUUID();
+  const lostMessage = 'The job ended successfully, but its result was lost with its log, which could not be read to the end (main: gone: the container log was gone).';
+  await archive.putJob(
+    ARCHIVE_NS,
+    jobName(lostId),
+    {
+      status: { jobID: lostId, processID: 'generic-json', type: 'process', status: 'failed', message: lostMessage, created: '2025-02-01T10:00:00.000Z', updated: '2025-02-01T10:00:03.000Z', progress: 100 },
+      processId: 'generic-json',
+      resultLost: 'main: gone: the container log was gone',
+      archivedAt: '2025-02-01T10:00:04.000Z',
+    },
+    [{ pod: `${jobName(lostId)}-abcde`, container: 'main', text: '' }],
+  );
+  const lost = await harness.request('GET', `/jobs/${lostId}`);
+  t.equal(lost.status, 200);
+  t.match(expectOgc(t, 'statusInfo', lost.json(), 'a lost result'), { jobID: lostId, status: 'failed', message: lostMessage });
+  const lostResults = await harness.request('GET', `/jobs/${lostId}/results`);
+  t.not(lostResults.status, 200, 'no results');
+  t.match(expectOgc(t, 'exception', lostResults.json(), 'results of a lost result'), { type: /job-results-failed/, detail: /result was lost with its log.*main: gone/ });
+
   // How the execution asked for its results is kept in the record: the same answer once the Job is gone.
   const askedId = randomUUID();
   await archive.putJob(

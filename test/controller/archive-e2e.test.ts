@@ -22,7 +22,7 @@ const S = 'PYGEOAPI_K8S_MANAGER_RESULT_START';
 
 t.test('archiving', async (t) => {
   // The kubelet removes a deleted pod's logs at once: only logs captured while the pod ran can be archived.
-  const cluster = await startTestCluster(t, { namespaces: [NS, 'python-layout'], containerRemovalDelayMs: 0 });
+  const cluster = await startTestCluster(t, { namespaces: [NS, 'python-layout', 'log-lost'], containerRemovalDelayMs: 0 });
   const api = testApi(cluster);
   t.teardown(() => api.close());
   const s3 = await startTestS3(t);
@@ -161,15 +161,45 @@ t.test('archiving', async (t) => {
   });
 
   t.test('TTL deletion: the finalizer is released and the pod disappears', async (t) => {
-    await api.create(jobsPath(NS), shellJob('ttl', { ttlSecondsAfterFinished: 0, containers: [{ name: 'main', script: 'sleep 0.3; echo short-lived' }] }));
+    // A TTL of 2 s, not 0: the kubelet here removes a deleted pod's logs at once, and the capture needs its closing read
+    // after the container's exit to prove the log whole (a log removed before that has an unknown result; see below).
+    await api.create(jobsPath(NS), shellJob('ttl', { ttlSecondsAfterFinished: 2, containers: [{ name: 'main', script: 'sleep 0.3; echo short-lived' }] }));
     await waitFor(async () => (await record('ttl')) !== undefined, { what: 'the record', timeoutMs: 10_000 });
     await waitFor(async () => (await podsOfJob(api, NS, 'ttl')).length === 0, { what: 'the pod to disappear', timeoutMs: 10_000 });
     await waitFor(async () => !(await api.get<{ items: unknown[] }>(jobsPath(NS))).items.some((j) => (j as V1Job).metadata?.name === 'ttl'), {
       what: 'the Job to be deleted by its TTL',
     });
     const rec = (await record('ttl'))!;
-    t.equal(rec.status.status, 'successful', 'no result was printed, so none can be lost, whether or not the end was proven');
+    t.equal(rec.logs[0]!.complete, true, 'read to its proven end');
+    t.equal(rec.status.status, 'successful', 'a whole log without a result: the job printed none, a success');
+    t.equal(rec.result, undefined);
     t.equal((await s3.get(rec.logs[0]!.key))?.toString(), 'short-lived\n');
+  });
+
+  t.test('a succeeded pod whose log was gone before any controller read it: failed, saying why, never successful with no result', async (t) => {
+    const ns = 'log-lost';
+    // No controller watches the namespace while the job runs and is deleted (the kubelet removes the logs at once).
+    await api.create(jobsPath(ns), shellJob('lost', { containers: [{ name: 'main', script: `echo '${S}'; echo 42` }] }));
+    const [ended] = await waitFor(async () => {
+      const pods = await podsOfJob(api, ns, 'lost');
+      return pods[0]?.status?.phase === 'Succeeded' ? pods : undefined;
+    }, { what: 'the pod to succeed', timeoutMs: 15_000 });
+    await api.remove(`${jobsPath(ns)}/lost`, { propagationPolicy: 'Background' });
+    await waitFor(async () => (await podsOfJob(api, ns, 'lost'))[0]?.metadata?.deletionTimestamp !== undefined, { what: 'the pod to be deleted (held by the finalizer)' });
+    const late = await startTestController(t, { kubeConfig: cluster.kubeConfig(), namespaces: [ns], env: bucketEnv(s3.endpoint), identity: 'late' });
+    await waitFor(async () => (await podsOfJob(api, ns, 'lost')).length === 0, { what: 'the pod archived and released', timeoutMs: 15_000 });
+    const body = (await s3.get(`${PREFIX}${ns}/lost/job.json`))!;
+    const rec = JSON.parse(body.toString('utf8')) as JobRecord;
+    t.match(rec.logs[0], { container: 'main', bytes: 0, complete: false, incompleteReason: /^main: gone/ });
+    t.equal(rec.status.status, 'failed', 'the result is unknown: not a success');
+    t.match(rec.status.message, /ended successfully, but its result was lost with its log.*\(main: gone/);
+    t.equal(rec.result, undefined);
+    t.match(rec.resultLost, /^main: gone/);
+    t.equal(await late.metric('k8s_job_manager_controller_results_lost_total'), 1, 'counted as a lost result');
+    const events = await api.get<{ items: Array<{ reason: string; type: string; message: string; involvedObject: { name: string } }> }>(`/api/v1/namespaces/${ns}/events`);
+    const warning = events.items.find((e) => e.reason === 'LogsIncomplete' && e.involvedObject.name === ended!.metadata!.name);
+    t.equal(warning?.type, 'Warning');
+    t.match(warning?.message, /result was lost with its log: the job is recorded as failed/);
   });
 
   t.test('loss (d): a burst, then a final line without newline as the container exits: archived whole, the result kept', async (t) => {

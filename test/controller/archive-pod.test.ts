@@ -79,7 +79,30 @@ t.test('archivePod', async (t) => {
     const rec = await record('b');
     t.match(rec.logs[0], { bytes: 0, complete: false, incompleteReason: 'main: gone: the container log was gone' });
     t.equal(outcome.incomplete.length, 1);
-    t.equal(rec.status.status, 'successful', 'no result markers were read: none was lost');
+    // The markers may have been in what could not be read: the result is unknown, never an empty success.
+    t.equal(rec.status.status, 'failed', 'nothing read: the result is unknown');
+    t.match(rec.status.message, /result was lost .*main: gone: the container log was gone/);
+    t.equal(rec.result, undefined);
+    t.equal(rec.resultLost, 'main: gone: the container log was gone');
+    t.equal(outcome.resultLost, 'main: gone: the container log was gone', 'said to the reconciler (metric and Warning Event)');
+  });
+
+  t.test("a restarted container's previous instance with a gap: the final instance is whole, its result is trusted", async (t) => {
+    const previous = { ...(await spool('r1', 'first try\n', false, 'restarts: restarted before its log was read')), previous: true };
+    const outcome = await archivePod(ctx, input(pod('r-pod'), [previous, await spool('r2', `second\n${S}\n7`, true)]), signal);
+    const rec = await record('r');
+    t.equal(rec.status.status, 'successful');
+    t.same(rec.result, { value: '7' });
+    t.equal(rec.resultLost, undefined);
+    t.equal(outcome.incomplete.length, 1, 'the previous log is still archived incomplete');
+  });
+
+  t.test('a failed pod with an incomplete log: failed as it was, nothing said lost', async (t) => {
+    const outcome = await archivePod(ctx, { ...input(pod('x-pod', 'Failed'), [await spool('x', '', false, 'gone: removed')]), job: undefined }, signal);
+    const rec = await record('x');
+    t.equal(rec.status.status, 'failed');
+    t.equal(rec.resultLost, undefined);
+    t.equal(outcome.resultLost, undefined);
   });
 
   t.test('a succeeded job whose result came from an incomplete log is not a success with an empty result', async (t) => {

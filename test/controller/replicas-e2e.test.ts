@@ -44,7 +44,7 @@ async function archivedAndReleased(api: TestApi, ns: string, job: string, timeou
 }
 
 t.test('replicas', async (t) => {
-  const namespaces = ['two', 'crash', 'resume', 'big'];
+  const namespaces = ['two', 'lease', 'crash', 'resume', 'big'];
   const cluster = await startTestCluster(t, { namespaces, containerRemovalDelayMs: 1_000 });
   const api = testApi(cluster);
   t.teardown(() => api.close());
@@ -91,6 +91,65 @@ t.test('replicas', async (t) => {
       [`${PREFIX}${ns}/second/job.json`, key],
       'one object per log, no leftovers',
     );
+  });
+
+  t.test('lease API 503s: a burst within the renew deadline keeps the leader; past the lease duration it stops acting and one leader takes over', async (t) => {
+    const ns = 'lease';
+    const leaderElection = { leaseName: 'lease-burst', leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 0.3 };
+    const start = (identity: string) =>
+      startTestController(t, { kubeConfig: cluster.kubeConfig(), namespaces: [ns], env: bucketEnv(s3.endpoint), identity, tuning: { leaderElection } });
+    const a = await start('lease-a');
+    const b = await start('lease-b');
+    await waitFor(() => a.isLeader() || b.isLeader(), { what: 'a leader' });
+    const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
+    t.teardown(() => cluster.faults.injectErrors(undefined));
+    /** Samples both for `ms`: how often the leader did not lead, and how often both led. */
+    const watchLeaders = async (ms: number): Promise<{ leaderless: number; both: number; samples: number }> => {
+      const seen = { leaderless: 0, both: 0, samples: 0 };
+      for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 10))) {
+        seen.samples++;
+        if (!leader.isLeader()) seen.leaderless++;
+        if (a.isLeader() && b.isLeader()) seen.both++;
+      }
+      return seen;
+    };
+    const lease = /leases\/lease-burst/;
+
+    // Every lease request of both replicas fails for half the renew deadline.
+    const before = cluster.faults.stats.injectedErrors;
+    cluster.faults.injectErrors({ share: 1, status: 503, match: lease });
+    const burst = await watchLeaders(1_500);
+    cluster.faults.injectErrors(undefined);
+    t.ok(cluster.faults.stats.injectedErrors - before >= 3, `the burst was met (${cluster.faults.stats.injectedErrors - before} failed lease requests)`);
+    t.same(burst, { ...burst, leaderless: 0, both: 0 }, `the leader kept leading through the burst (${burst.samples} samples)`);
+    t.notOk(follower.isLeader());
+    t.notOk(leader.logs.some((l) => l.msg === 'stopped leading'), 'no step down');
+    const renewTime = async (): Promise<string> =>
+      (await api.get<{ spec: { renewTime: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/lease-burst`)).spec.renewTime;
+    const afterBurst = await renewTime();
+    await waitFor(async () => (await renewTime()) !== afterBurst, { what: 'a renewal after the burst' });
+
+    // An outage longer than the lease duration: the leader stops acting within the renew deadline.
+    cluster.faults.injectErrors({ share: 1, status: 503, match: lease });
+    const outageAt = Date.now();
+    await waitFor(() => !leader.isLeader(), { what: 'the leader to stop acting', timeoutMs: 6_000 });
+    const stoppedMs = Date.now() - outageAt;
+    t.ok(stoppedMs <= 3_000 + 1_000, `stopped acting within the renew deadline (${stoppedMs} ms)`);
+    t.equal(await leader.metric('k8s_job_manager_controller_leader'), 0);
+    await api.create(jobsPath(ns), shellJob('unled', { containers: [{ name: 'main', script: 'echo while no one leads' }] }));
+    await waitFor(async () => (await podsOfJob(api, ns, 'unled'))[0]?.status?.phase === 'Succeeded', { what: 'the job to end', timeoutMs: 10_000 });
+    const rest = 4_000 + 500 - (Date.now() - outageAt);
+    const outage = await watchLeaders(Math.max(rest, 0));
+    t.equal(outage.both, 0, 'never two leaders');
+    const [unled] = await podsOfJob(api, ns, 'unled');
+    t.notOk(unled?.metadata?.annotations?.['pygeoapi.io/log-archive'], 'no one archived while no one held the lease');
+
+    cluster.faults.injectErrors(undefined);
+    await waitFor(() => a.isLeader() || b.isLeader(), { what: 'a leader after the outage', timeoutMs: 10_000 });
+    t.notOk(a.isLeader() && b.isLeader(), 'exactly one leads');
+    await archivedAndReleased(api, ns, 'unled');
+    const done = (await a.metric('k8s_job_manager_controller_log_archives_total', { result: 'done' })) + (await b.metric('k8s_job_manager_controller_log_archives_total', { result: 'done' }));
+    t.equal(done, 1, 'archived once, by the new leader');
   });
 
   t.test('killed in the middle of an upload and restarted: one complete archive', async (t) => {
