@@ -332,7 +332,7 @@ export class ContainerLogCapture {
           // A later instance served the read (the status we acted on was behind): nothing of it was kept. Once the
           // pod shows that instance, this one is read to its end as previous, from its own anchor.
           attempt++;
-          this.deps.logger.debug({ container, restartCount: current.restartCount }, 'the read served a later container instance; dropped');
+          this.deps.logger.info({ container, restartCount: current.restartCount }, 'a later container instance served the read; dropped it, to read this one as previous');
           await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
           continue;
         }
