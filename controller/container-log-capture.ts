@@ -33,6 +33,10 @@
  * Restarts: each instance of the container gets its own spool. When an
  * instance is replaced before we read its end, the rest is read with
  * `previous=true` (which the kubelet keeps for exactly one instance back).
+ * A read may be served by a later instance than the pod status said (it
+ * restarted meanwhile): each read's bytes are held back until the read is
+ * attributed to the spool's instance (instance-attribution.ts), and dropped
+ * if it cannot be, so that one instance's bytes never land in another's spool.
  */
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,7 +44,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
-import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore } from './pod-view.js';
+import { attributeRead, type ReadAttribution } from './instance-attribution.js';
+import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore, type ContainerView } from './pod-view.js';
 import type { StreamedLog } from './streamed-log.js';
 import { journalFile, JournalWriter, readJournal, type InstanceJournal } from './spool-journal.js';
 import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
@@ -93,6 +98,8 @@ export class InstanceSpool {
     readonly container: string,
     readonly restartCount: number,
     readonly file: string,
+    /** The runtime's ID of the instance, when the pod status named it (a read is checked against it). */
+    readonly containerID?: string,
   ) {}
 
   async open(): Promise<void> {
@@ -219,6 +226,8 @@ export interface ContainerCaptureDeps {
   signal: AbortSignal;
   /** The pod as last seen, and whether it is gone from the API. */
   pod(): { pod: V1Pod; gone: boolean };
+  /** The pod read from the API now, not from the watch (undefined: it is gone), to attribute a read to its instance. */
+  freshPod(): Promise<V1Pod | undefined>;
   /** Resolves at the next change of the pod (or after `ms`, or on abort). */
   podChange(ms: number): Promise<void>;
   /** A streamed upload for the spool of the current instance (undefined: the log is uploaded whole at the end). */
@@ -306,9 +315,9 @@ export class ContainerLogCapture {
         }
         // Started after the container had restarted: its previous instance's log is still on the node.
         if (this.instances.length === 0 && view.restartCount > 0) {
-          this.finishReplaced(await this.newInstance(view.restartCount - 1), view.restartCount);
+          this.finishReplaced(await this.newInstance(view.restartCount - 1, view.lastContainerID), view.restartCount);
         }
-        current = await this.newInstance(view.restartCount, true);
+        current = await this.newInstance(view.restartCount, view.containerID, true);
       }
       if (current.state !== 'capturing') {
         if (gone || !mayRestart(pod, view, exitCodeOf(pod, container))) return;
@@ -318,7 +327,15 @@ export class ContainerLogCapture {
       try {
         // Only a read begun after the pod reported this instance's end can prove it reached the end (see above).
         const closing = view.terminated && view.restartCount === current.restartCount;
-        if (!closing || !(await this.readTail(current))) await this.read(current, closing ? 'closing' : 'follow');
+        const read = closing && (await this.readTail(current)) ? 'proven' : await this.read(current, closing ? 'closing' : 'follow');
+        if (read === 'replaced') {
+          // A later instance served the read (the status we acted on was behind): nothing of it was kept. Once the
+          // pod shows that instance, this one is read to its end as previous, from its own anchor.
+          attempt++;
+          this.deps.logger.info({ container, restartCount: current.restartCount }, 'a later container instance served the read; dropped it, to read this one as previous');
+          await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
+          continue;
+        }
         attempt = 0;
         if (closing) {
           current.finish('complete');
@@ -352,10 +369,10 @@ export class ContainerLogCapture {
     }
   }
 
-  private async newInstance(restartCount: number, current = false): Promise<InstanceSpool> {
+  private async newInstance(restartCount: number, containerID: string | undefined, current = false): Promise<InstanceSpool> {
     await mkdir(this.deps.spoolDir, { recursive: true });
     const { spoolDir, container } = this.deps;
-    const spool = new InstanceSpool(container, restartCount, path.join(spoolDir, `${container}.${restartCount}.log`));
+    const spool = new InstanceSpool(container, restartCount, path.join(spoolDir, `${container}.${restartCount}.log`), containerID);
     // A controller before this one (a restart in the same pod) may have captured part of it already.
     const journal = await readJournal(spoolDir, container, restartCount);
     const resumed = journal !== undefined && (await spool.resume(journal));
@@ -414,7 +431,10 @@ export class ContainerLogCapture {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.read(spool, 'previous');
+        if ((await this.read(spool, 'previous')) === 'replaced') {
+          spool.finish('incomplete', `restarts: the container restarted again before this instance's log was read to the end; the kubelet keeps only the last one`);
+          return;
+        }
         spool.finish('complete');
         return;
       } catch (error) {
@@ -457,7 +477,8 @@ export class ContainerLogCapture {
    * its start (seconds for a GiB). It counts only if it reaches back to the
    * line the spool ends with (the anchor, as for any resumed read); else,
    * or when the tail is bigger than its bound, false: the caller reads from
-   * `sinceTime`. Nothing is written to the spool before the anchor is seen.
+   * `sinceTime`. Nothing is written to the spool before the anchor is seen
+   * (which also proves the tail is this instance's: instance-attribution.ts).
    */
   private async readTail(spool: InstanceSpool): Promise<boolean> {
     if (spool.lastNanos === undefined) return false;
@@ -494,9 +515,12 @@ export class ContainerLogCapture {
   /**
    * One read of the log from where the spool ends, resolving when the server
    * ends it: `follow` while the instance runs, `closing` (plain) once it ended,
-   * `previous` for an instance that was replaced.
+   * `previous` for an instance that was replaced. Its bytes are appended only
+   * once the read is attributed to the spool's instance (at its first bytes,
+   * or at its end if it brought none); `replaced` when it could not be, and
+   * then nothing of it was appended.
    */
-  private async read(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous'): Promise<void> {
+  private async read(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous'): Promise<ReadAttribution> {
     await spool.rewind();
     const response = await this.deps.http.stream({
       path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`,
@@ -509,17 +533,44 @@ export class ContainerLogCapture {
       signal: this.deps.signal,
     });
     const parser = new TimestampedLogParser(spool.lastNanos);
+    const anchored = (): boolean => spool.lastNanos !== undefined && parser.anchored;
+    // One read serves one instance's log file: once its first bytes are attributed, so is the rest of it.
+    let attributed = false;
+    const held: LogPiece[] = [];
     let gapSeen = false;
     for await (const chunk of response) {
-      const pieces = parser.push(chunk as Buffer);
+      let pieces = parser.push(chunk as Buffer);
+      if (!attributed) {
+        held.push(...pieces);
+        if (held.length === 0 && !parser.gap) continue; // still before the anchor: nothing to attribute yet
+        if ((await this.attribute(spool, mode, anchored())) === 'replaced') {
+          response.destroy();
+          return 'replaced';
+        }
+        attributed = true;
+        pieces = held.splice(0);
+      }
       if (parser.gap && !gapSeen) {
         gapSeen = true;
         spool.markGap(GAP);
       }
       await spool.append(pieces);
     }
+    // An empty closing or previous read ends the instance's log (complete, or a gap): it must be the instance's too.
+    if (!attributed && mode !== 'follow' && (await this.attribute(spool, mode, anchored())) === 'replaced') return 'replaced';
     // Not even the line we stopped at came back: the kubelet no longer has the file that held it.
     if (!parser.anchored && !parser.gap && mode !== 'follow') spool.markGap(GAP);
+    return 'proven';
+  }
+
+  /** Whether a read that brought `anchored` served the spool's instance; the pod is read afresh only when its content cannot tell. */
+  private async attribute(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous', anchored: boolean): Promise<ReadAttribution> {
+    const instance = { restartCount: spool.restartCount, ...(spool.containerID !== undefined ? { containerID: spool.containerID } : {}) };
+    const read = { mode: mode === 'previous' ? ('previous' as const) : ('current' as const), instance, anchored };
+    if (anchored) return attributeRead({ ...read, after: undefined });
+    const pod = await this.deps.freshPod();
+    const after: ContainerView | undefined = pod ? containerView(pod, this.deps.container) : undefined;
+    return attributeRead({ ...read, after });
   }
 }
 

@@ -11,7 +11,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from '../lib/kube/backoff.js';
 import { sleep } from '../lib/kube/backoff.js';
-import type { KubeHttp } from '../lib/kube/http.js';
+import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { ContainerLogCapture } from './container-log-capture.js';
 import type { CapturedLog } from './log-parts.js';
 import type { StreamedLog } from './streamed-log.js';
@@ -66,6 +66,7 @@ export class PodLogCapture {
           retryDeadlineMs: options.retryDeadlineMs,
           signal: this.abort.signal,
           pod: () => ({ pod: this.current, gone: this.gone }),
+          freshPod: () => this.read(options.http),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
           streamer: (file) => options.streamer?.(c.name, file, this.abort.signal),
         }),
@@ -79,6 +80,17 @@ export class PodLogCapture {
     return new Promise((resolve) => {
       this.wake = resolve;
     });
+  }
+
+  /** The pod from the API itself (the watch may lag behind it), undefined once it is gone. */
+  private async read(http: KubeHttp): Promise<V1Pod | undefined> {
+    const { namespace, name } = this.current.metadata ?? {};
+    try {
+      return await http.request<V1Pod>({ path: `/api/v1/namespaces/${namespace}/pods/${name}`, signal: this.abort.signal });
+    } catch (error) {
+      if (isApiError(error, 404)) return undefined;
+      throw error;
+    }
   }
 
   /** The pod as last seen (its final state once it is gone). */

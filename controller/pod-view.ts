@@ -15,6 +15,10 @@ export interface ContainerView {
   running: boolean;
   /** The current instance has ended. */
   terminated: boolean;
+  /** The runtime's ID of the current instance (of the last one, between instances), when the status names it. */
+  containerID?: string;
+  /** The runtime's ID of the instance before, when the status names it. */
+  lastContainerID?: string;
 }
 
 export function isTerminalPhase(pod: V1Pod): boolean {
@@ -25,6 +29,8 @@ function view(name: string, init: boolean, status: V1ContainerStatus | undefined
   const restartCount = status?.restartCount ?? 0;
   const running = status?.state?.running !== undefined;
   const terminated = status?.state?.terminated !== undefined;
+  const containerID = status?.containerID ?? status?.state?.terminated?.containerID;
+  const lastContainerID = status?.lastState?.terminated?.containerID;
   return {
     name,
     init,
@@ -32,6 +38,8 @@ function view(name: string, init: boolean, status: V1ContainerStatus | undefined
     running,
     terminated,
     everStarted: running || terminated || status?.lastState?.terminated !== undefined || restartCount > 0,
+    ...(containerID ? { containerID } : {}),
+    ...(lastContainerID ? { lastContainerID } : {}),
   };
 }
 

@@ -196,8 +196,9 @@ export class VerifiedMultipartWriter {
         );
         checkEtag(this.where, unquote(answer.ETag), sealed.expected);
       } catch (error) {
-        // The completion may have happened with its answer lost: the HEAD below decides.
-        if (!isNoSuchUpload(error)) throw error;
+        // The completion may have happened with its answer lost: S3 then answers a repeated one NoSuchUpload, and
+        // some implementations (s3rver) 500 InternalError, for ever. The object, if it is there as expected, decides.
+        if (!isNoSuchUpload(error) && !(await this.storedAsSealed(sealed, signal))) throw error;
       }
       sealed.completed = true;
     }
@@ -205,6 +206,15 @@ export class VerifiedMultipartWriter {
     this.uploadId = undefined;
     this.outcome = { bytes: sealed.bytes, sha256: sealed.sha256, etag };
     return this.outcome;
+  }
+
+  /** Whether the object under the key is the one these parts make (size and ETag, or SHA-256 read back). */
+  private async storedAsSealed(sealed: { bytes: number; expected: string[]; sha256: string }, signal: AbortSignal): Promise<boolean> {
+    const { client, bucket, key } = this.options;
+    return verifyStored(client, bucket, key, sealed.bytes, sealed.expected, sealed.sha256, signal).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Drops the upload's parts (best effort; the bucket's lifecycle rule is the backstop). */

@@ -19,14 +19,6 @@ const SEED = '20261202';
  */
 const RUN_BOUND_MS = 600_000;
 
-/**
- * Losses the controller still has (issue #15). While it has them the verdict
- * is a TODO point carrying the findings, so the suite stays green and the
- * findings stay visible; once the controller passes, this goes.
- */
-const KNOWN_LOSSES =
-  'issue #15: the controller still loses logs under chaos (e.g. a restarted container\'s previous instance archived as a complete 0-byte log after one failed read of its previous log)';
-
 t.setTimeout(RUN_BOUND_MS + 30_000);
 
 t.test(`chaos run: 30 jobs, 2 kills, seed ${SEED}`, async (t) => {
@@ -58,7 +50,5 @@ t.test(`chaos run: 30 jobs, 2 kills, seed ${SEED}`, async (t) => {
   t.ok(number('bytes') > 0, 'archived logs were checked');
   const findings = stderr.split('\n').filter((l) => l.startsWith('chaos: finding'));
   t.same(findings.filter((l) => l.includes('[generator]')), [], "the jobs printed what their specs say (the run's own check)");
-  t.ok(verdict.startsWith('chaos: PASS'), `every archived log byte for byte as printed, records and results right${findings.length ? `:\n${findings.join('\n')}` : ''}`, {
-    todo: verdict.startsWith('chaos: PASS') ? undefined : `${KNOWN_LOSSES}. This run: ${verdict}`,
-  });
+  t.ok(verdict.startsWith('chaos: PASS'), `every archived log byte for byte as printed, records and results right${findings.length ? `:\n${findings.join('\n')}` : ''}`, { verdict });
 });

@@ -46,6 +46,8 @@ class FakeKubelet {
   onRequest: (n: number) => void = () => undefined;
   status: V1ContainerStatus = { name: 'main', image: '', imageID: '', ready: true, restartCount: 0, state: { running: {} } };
   phase = 'Running';
+  /** The pod as the capture's watch last delivered it, when it lags behind the API (undefined: it is up to date). */
+  seen: V1Pod | undefined;
   /** The capture's retry window for previous logs. */
   retryDeadlineMs = 60_000;
   /** Errors thrown by the next reads of a previous log, in order (undefined: serve it). */
@@ -54,6 +56,15 @@ class FakeKubelet {
 
   pod(): V1Pod {
     return { metadata: { name: 'p', namespace: 'ns' }, spec: { restartPolicy: 'OnFailure', containers: [{ name: 'main' }] }, status: { phase: this.phase, containerStatuses: [this.status] } };
+  }
+
+  /** The pod as the watch delivers it. */
+  watched(): V1Pod {
+    return this.seen ?? this.pod();
+  }
+
+  async freshPod(): Promise<V1Pod | undefined> {
+    return this.gone ? undefined : this.pod();
   }
 
   changed(): void {
@@ -130,7 +141,8 @@ async function capture(
     backoff: { baseMs: 5, maxMs: 20 },
     retryDeadlineMs: kubelet.retryDeadlineMs,
     signal: abort.signal,
-    pod: () => ({ pod: kubelet.pod(), gone: kubelet.gone }),
+    pod: () => ({ pod: kubelet.watched(), gone: kubelet.gone }),
+    freshPod: () => kubelet.freshPod(),
     podChange: (ms) => kubelet.podChange(ms, abort.signal),
   });
   return {
@@ -416,4 +428,122 @@ t.test('a closing read takes the log\'s tail when it reaches back to the last li
     { container: 'main', timestamps: true, tailLines: 64 },
     { container: 'main', timestamps: true, sinceTime: ts(1) },
   ], 'the tail lacked the last line read: read again from it');
+});
+
+/**
+ * Issue #15: the kubelet serves "the current log" of whatever instance is current when a read arrives. When the
+ * container crashed and was restarted before the capture's watch showed it, a read meant for the old instance gets
+ * the new one's log; none of it may land in the old instance's spool.
+ */
+const restarted = (kubelet: FakeKubelet, restartCount: number): V1ContainerStatus => ({
+  ...kubelet.status,
+  restartCount,
+  lastState: { terminated: { exitCode: 1, containerID: `id-${restartCount - 1}` } },
+  state: { running: {} },
+  containerID: `id-${restartCount}`,
+});
+
+t.test('issue 15: a closing read served by the next instance is dropped; the old instance is read to its end as previous', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.status = { ...kubelet.status, containerID: 'id-0' };
+  kubelet.instances.set(0, lines(1, 3, 'first'));
+  // The follow ends at the crash, before the last line was read.
+  kubelet.followEndsAfter = `${ts(1)} first 1\n${ts(2)} first 2\n`.length;
+  kubelet.onRequest = (n) => {
+    if (n === 1) {
+      kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 1, containerID: 'id-0' } } };
+      kubelet.changed();
+    }
+    if (n === 2) {
+      // The closing read arrives after the restart, which the watch has not delivered yet.
+      kubelet.seen = kubelet.pod();
+      kubelet.followEndsAfter = undefined;
+      kubelet.instances.set(1, lines(10, 11, 'second'));
+      kubelet.status = restarted(kubelet, 1);
+    }
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.requests.length >= 3, { what: 'the closing reads after the restart' });
+  kubelet.seen = undefined;
+  kubelet.changed();
+  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n', 'the old instance: its own bytes, whole, none of the next one\'s');
+  t.equal(c.instances[0]!.state, 'complete', 'no gap: the next instance\'s log was not taken for a rotated one');
+  t.equal(await text(1), 'second 10\nsecond 11\n');
+  t.equal(c.complete, true);
+  t.ok(kubelet.requests.some((r) => r.previous === true && r.sinceTime === ts(2)), 'the old instance was read as previous, from its anchor');
+});
+
+t.test('issue 15: an instance with no line read yet does not take the next instance\'s whole log as its own', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 1, 'first'));
+  kubelet.followEndsAfter = 0;
+  kubelet.onRequest = (n) => {
+    if (n === 1) {
+      kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 1 } } };
+      kubelet.changed();
+    }
+    if (n === 2) {
+      kubelet.seen = kubelet.pod();
+      kubelet.followEndsAfter = undefined;
+      kubelet.instances.set(1, lines(10, 11, 'second'));
+      kubelet.status = restarted(kubelet, 1);
+    }
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.requests.length >= 2, { what: 'the closing read after the restart' });
+  kubelet.seen = undefined;
+  kubelet.changed();
+  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), 'first 1\n', 'the old instance\'s own line, not the next one\'s log');
+  t.equal(c.instances[0]!.state, 'complete');
+  t.equal(await text(1), 'second 10\nsecond 11\n');
+  t.equal(c.complete, true);
+});
+
+t.test('issue 15: a follow begun on a stale "running" status is dropped when the next instance served it', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 3, 'first'));
+  kubelet.instances.set(1, lines(10, 11, 'second'));
+  kubelet.status = { ...kubelet.status, containerID: 'id-0' };
+  kubelet.seen = kubelet.pod();
+  kubelet.status = restarted(kubelet, 1);
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.requests.length >= 2, { what: 'follows served by the next instance' });
+  kubelet.seen = undefined;
+  kubelet.changed();
+  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
+  terminate(kubelet);
+  await c.done;
+  t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n');
+  t.equal(c.instances[0]!.state, 'complete');
+  t.equal(await text(1), 'second 10\nsecond 11\n');
+  t.equal(c.complete, true);
+});
+
+t.test('issue 15: a previous read served by a later instance is not taken as the replaced one\'s rest', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 1, 'first'));
+  kubelet.instances.set(1, lines(10, 11, 'second'));
+  kubelet.instances.set(2, lines(20, 21, 'third'));
+  kubelet.status = restarted(kubelet, 1);
+  // The watch shows the second instance running; the kubelet has started the third.
+  kubelet.seen = kubelet.pod();
+  kubelet.status = restarted(kubelet, 2);
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => (kubelet.requests.length >= 2 && c.instances[0]?.state !== 'capturing' ? true : undefined), { what: 'the previous read and a follow' });
+  t.equal(await text(0), '', 'the first instance got none of the second\'s log');
+  t.match(c.instances[0]!.incompleteReason, /^restarts: /, 'it is lost (the kubelet keeps one instance back), with the reason');
+  kubelet.seen = undefined;
+  kubelet.changed();
+  await waitFor(() => (c.instances[1]?.restartCount === 2 && c.instances[1].committed ? true : undefined), { what: 'the third instance to be read' });
+  terminate(kubelet);
+  await c.done;
+  t.same(c.instances.map((i) => i.restartCount), [1, 2]);
+  t.equal(await text(0), 'second 10\nsecond 11\n', 'the second instance: its own log, from the previous one');
+  t.equal(await text(1), 'third 20\nthird 21\n');
 });

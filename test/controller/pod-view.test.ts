@@ -30,6 +30,15 @@ t.test('containerViews: init first, in spec order', async (t) => {
   ], 'no status yet');
 });
 
+t.test('containerViews: the container IDs of the current instance and of the one before', async (t) => {
+  const status = { name: 'main', image: '', imageID: '', ready: true, restartCount: 1 };
+  const viewOf = (s: object) => containerViews({ spec: { containers: [{ name: 'main' }] }, status: { containerStatuses: [{ ...status, ...s }] } })[0];
+  t.match(viewOf({ containerID: 'b', state: { running: {} }, lastState: { terminated: { exitCode: 1, containerID: 'a' } } }), { containerID: 'b', lastContainerID: 'a' });
+  t.match(viewOf({ state: { terminated: { exitCode: 1, containerID: 'b' } } }), { containerID: 'b' }, 'from the terminated state when the status has none');
+  const none = viewOf({ state: { running: {} } });
+  t.notOk(none && ('containerID' in none || 'lastContainerID' in none), 'absent when not named');
+});
+
 t.test('what may still run', async (t) => {
   const [init, main] = containerViews(pod);
   t.equal(podWillRunNothingMore(pod), false);

@@ -11,7 +11,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AbortMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PartPool, StreamedLog } from '../../controller/streamed-log.js';
 import { VerifiedMultipartWriter } from '../../lib/s3/multipart-writer.js';
 import { BUCKET, startTestS3, type TestS3 } from './helpers/s3.js';
@@ -124,6 +124,33 @@ t.test('an upload aborted under it: the stream steps aside (the archive uploads 
   log.grew(content.length);
   t.equal(await log.finish(content.length, new AbortController().signal), undefined, 'not usable');
   t.same(await s3.keys('logs/'), [], 'and nothing was completed');
+});
+
+t.test('a completion whose answer was lost is proven by the object, though S3 refuses the completion again', async (t) => {
+  // Chaos seed 20261203, j0015: the answer to CompleteMultipartUpload was cut after S3 acted; s3rver answers every
+  // later completion of that upload 500 InternalError (AWS: NoSuchUpload, or 200), and the pod's archive never finished.
+  const s3 = await startTestS3(t);
+  const file = path.join(await spoolDir(t), 'lost-answer.log');
+  const content = randomBytes(2 * PART + 99);
+  await writeFile(file, content);
+  let completions = 0;
+  const client = spying(s3, (command) => {
+    if (!(command instanceof CompleteMultipartUploadCommand) || completions++ > 0) return undefined;
+    return (s3.client.send as (c: unknown) => Promise<unknown>)(command).then(() => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+  });
+  const log = streamed(s3, 'logs/lost-answer.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  log.grew(content.length);
+  let outcome: Awaited<ReturnType<StreamedLog['finish']>>;
+  const errors: string[] = [];
+  for (let attempt = 0; attempt < 3 && outcome === undefined; attempt++) {
+    outcome = await log.finish(content.length, new AbortController().signal).catch((error: unknown) => {
+      errors.push(String(error));
+      return undefined;
+    });
+  }
+  t.equal(outcome?.sha256, sha256(content), `completed and verified (failed finishes: ${errors.join('; ') || 'none'})`);
+  t.ok((await s3.get('logs/lost-answer.log'))!.equals(content), 'stored byte for byte');
+  t.equal(await openUploads(s3), 0, 'no upload left open');
 });
 
 t.test('abandoned: the upload is aborted, no object', async (t) => {

@@ -87,6 +87,7 @@ const KUBE_CALLS: KubeCall[] = [
   { file: 'controller/index.ts', evidence: 'name: election.leaseName', part: 'controller', group: 'coordination.k8s.io', resource: 'leases', verb: 'update', scope: 'jobs', name: CONTROLLER_LEASE },
   { file: 'controller/archive-pod.ts', evidence: 'path: `/apis/batch/v1/namespaces/${namespace}/jobs/${jobName}`', part: 'controller', group: 'batch', resource: 'jobs', verb: 'patch', scope: 'jobs' },
   { file: 'controller/container-log-capture.ts', evidence: 'path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`', part: 'controller', group: '', resource: 'pods/log', verb: 'get', scope: 'jobs' },
+  { file: 'controller/pod-log-capture.ts', evidence: 'path: `/api/v1/namespaces/${namespace}/pods/${name}`', part: 'controller', group: '', resource: 'pods', verb: 'get', scope: 'jobs' },
   { file: 'controller/events.ts', evidence: "method: 'POST', path: `/api/v1/namespaces/${namespace}/events`", part: 'controller', group: '', resource: 'events', verb: 'create', scope: 'jobs' },
   { file: 'controller/pod-finalizer.ts', evidence: "method: 'PATCH', path: podPath(namespace, name)", part: 'controller', group: '', resource: 'pods', verb: 'patch', scope: 'jobs' },
   { file: 'controller/pod-finalizer.ts', evidence: 'path: podPath(namespace, name), signal', part: 'controller', group: '', resource: 'pods', verb: 'get', scope: 'jobs' },
