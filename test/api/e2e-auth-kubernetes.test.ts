@@ -10,18 +10,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { CoreV1Api, RbacAuthorizationV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { ANNOTATIONS, MANAGED_LABEL } from '../../lib/contract.js';
-import { startWebhookServer } from '../../webhook/server.js';
-import { ensureTlsSecret } from '../../certs/tls-secret.js';
-import { KubeHttp } from '../../lib/kube/http.js';
-import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { startEnforcingCluster } from '../helpers/local-cluster.js';
 import { jobIdOf, startApiHarness, type ApiResponse } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { everyJobRoute, withBearer } from '../helpers/job-routes.js';
+import { startClusterWebhook } from '../helpers/cluster-webhook.js';
 
 const NS = 'jobs';
 const SYSTEM_NS = 'k8s-job-manager';
@@ -34,17 +30,12 @@ const core = admin.makeApiClient(CoreV1Api);
 const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
 
 // The webhook, as deployed: TLS from its Secret, the shipped configuration. The API runs as the administrator here, so that is the trusted creator.
-const { material } = await ensureTlsSecret(new KubeHttp(admin), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: 'k8s-job-manager-webhook' });
-const webhook = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tls: { key: material.key, cert: material.cert },
+await startClusterWebhook(t, {
+  cluster,
+  systemNamespace: SYSTEM_NS,
+  jobsNamespace: NS,
   settings: { archiveLogs: false, jobNamePrefix: 'pygeoapi-job-', trustedJobCreators: ['kubernetes-admin'] },
-  logger: pino({ level: 'silent' }),
 });
-t.teardown(() => webhook.close());
-cluster.exposeService(SYSTEM_NS, 'k8s-job-manager-webhook', 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(new KubeHttp(admin), SYSTEM_NS, NS, material.ca);
 
 async function role(name: string, rules: V1PolicyRule[]): Promise<void> {
   await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name }, rules } });

@@ -19,6 +19,7 @@ import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { JOB_ENV, LOG_FINALIZER, MANAGED_LABEL } from '../../lib/contract.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startClusterWebhook } from '../helpers/cluster-webhook.js';
 
 const SYSTEM_NS = 'k8s-job-manager';
 const SERVICE = 'k8s-job-manager-webhook';
@@ -112,17 +113,13 @@ t.test('a certificate rotation while requests flow loses none', async (t) => {
   const cluster = await startTestCluster(t, { namespaces: [SYSTEM_NS] });
   const kubeConfig = cluster.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
-  const webhook = await startWebhookServer({
-    host: '127.0.0.1',
-    port: 0,
-    tls: { key: material.key, cert: material.cert },
+  const { configuration, material, webhook } = await startClusterWebhook(t, {
+    cluster,
+    systemNamespace: SYSTEM_NS,
+    jobsNamespace: 'default',
+    service: SERVICE,
     settings: { archiveLogs: true, jobNamePrefix: 'pygeoapi-job-' },
-    logger: pino({ level: 'silent' }),
   });
-  t.teardown(() => webhook.close());
-  cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-  const configuration = await registerWebhook(new KubeHttp(kubeConfig), SYSTEM_NS, 'default', material.ca);
   t.equal(configuration.webhooks?.[0]?.failurePolicy, 'Ignore', 'the shipped configuration fails open');
   // Fail closed here, so that a request the webhook missed would show as an error.
   await kubeConfig.makeApiClient(AdmissionregistrationV1Api).patchMutatingWebhookConfiguration(

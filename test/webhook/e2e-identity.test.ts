@@ -11,16 +11,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { AdmissionregistrationV1Api, BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
-import { startWebhookServer } from '../../webhook/server.js';
-import { ensureTlsSecret } from '../../certs/tls-secret.js';
-import { KubeHttp } from '../../lib/kube/http.js';
-import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { ANNOTATIONS, JOB_ENV, MANAGED_LABEL, isJobId } from '../../lib/contract.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { addLabels, startWebhookServer as startOtherWebhook, webhookCertificates } from '../helpers/webhook-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { startClusterWebhook } from '../helpers/cluster-webhook.js';
 
 const SYSTEM_NS = 'k8s-job-manager';
 const JOBS_NS = 'identity-jobs';
@@ -34,19 +30,15 @@ const kubeConfig = cluster.kubeConfig();
 const core = kubeConfig.makeApiClient(CoreV1Api);
 const batch = kubeConfig.makeApiClient(BatchV1Api);
 
-const { material } = await ensureTlsSecret(new KubeHttp(kubeConfig), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
 const reviews: string[] = [];
-const webhook = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tls: { key: material.key, cert: material.cert },
+await startClusterWebhook(t, {
+  cluster,
+  systemNamespace: SYSTEM_NS,
+  jobsNamespace: JOBS_NS,
+  service: SERVICE,
   settings: { archiveLogs: false, jobNamePrefix: 'pygeoapi-job-', trustedJobCreators: [`system:serviceaccount:${SYSTEM_NS}:k8s-job-manager-api`] },
-  logger: pino({ level: 'silent' }),
   onReview: (event) => reviews.push(`${event.kind ?? '?'}:${event.operation ?? '?'}:${event.outcome}`),
 });
-t.teardown(() => webhook.close());
-cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(new KubeHttp(kubeConfig), SYSTEM_NS, JOBS_NS, material.ca);
 
 // Another webhook, called after ours (configurations go by name), that labels new Jobs: the API server then reinvokes ours.
 const other = await startOtherWebhook(t, webhookCertificates('labeller', SYSTEM_NS), (request) =>

@@ -12,15 +12,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { BatchV1Api, CoreV1Api, RbacAuthorizationV1Api, type V1Job } from '@kubernetes/client-node';
-import { startWebhookServer } from '../../webhook/server.js';
-import { ensureTlsSecret } from '../../certs/tls-secret.js';
-import { registerWebhook } from '../../cmd/local/register-webhook.js';
 import { serviceAccountKubeConfig, startEnforcingCluster } from '../helpers/local-cluster.js';
-import { KubeHttp } from '../../lib/kube/http.js';
 import { jobIdOf, startApiHarness } from '../helpers/api-e2e.js';
 import { API_FIXTURES } from '../helpers/api-processes.js';
+import { startClusterWebhook } from '../helpers/cluster-webhook.js';
 
 const SYSTEM_NS = 'k8s-job-manager';
 const JOBS_NS = 'claim-jobs';
@@ -32,20 +28,16 @@ const admin = cluster.kubeConfig();
 const core = admin.makeApiClient(CoreV1Api);
 const batch = admin.makeApiClient(BatchV1Api);
 
-const { material } = await ensureTlsSecret(new KubeHttp(admin), { namespace: SYSTEM_NS, name: 'webhook-tls', serviceName: SERVICE });
 const reviews: string[] = [];
-const webhook = await startWebhookServer({
-  host: '127.0.0.1',
-  port: 0,
-  tls: { key: material.key, cert: material.cert },
+await startClusterWebhook(t, {
+  cluster,
+  systemNamespace: SYSTEM_NS,
+  jobsNamespace: JOBS_NS,
+  service: SERVICE,
   // The API below runs as the cluster administrator; the Job controller users are the default.
   settings: { archiveLogs: false, jobNamePrefix: 'pygeoapi-job-', trustedJobCreators: ['kubernetes-admin'] },
-  logger: pino({ level: 'silent' }),
   onReview: (event) => reviews.push(`${event.kind ?? '?'}:${event.operation ?? '?'}:${event.outcome}`),
 });
-t.teardown(() => webhook.close());
-cluster.exposeService(SYSTEM_NS, SERVICE, 443, { host: '127.0.0.1', port: webhook.port });
-await registerWebhook(new KubeHttp(admin), SYSTEM_NS, JOBS_NS, material.ca);
 
 const api = await startApiHarness(t, { cluster, namespace: JOBS_NS, configFile: path.join(API_FIXTURES, 'test-processes.yaml') });
 
