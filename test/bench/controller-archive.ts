@@ -6,7 +6,7 @@
  *
  * - job end → archived (goal: ≤ 2 s), and beside it `s3CompleteSeconds`,
  *   what this S3 alone takes to complete a multipart upload of the same bytes
- *   (s3rver copies and hashes every byte then; AWS S3 does not): a floor no archive can go under here;
+ *   (s3rver copies every byte then; AWS S3 does not): a floor no archive can go under here;
  * - following: bytes / (job start → archived) against a raw multipart upload
  *   of the same bytes to the same S3 in the same run. While the job runs the
  *   archive cannot go faster than the job prints (jobPrintMBps), so this
