@@ -19,7 +19,7 @@ export interface EmbeddedS3 {
 export async function startEmbeddedS3(options: { directory: string; bucket: string; port?: number }): Promise<EmbeddedS3> {
   // Without it, listing past one page (1 000 keys) fails on Node ≥ 17.
   patchS3rverListing();
-  // Without it, completing a 1 GiB multipart upload takes s3rver seconds of CPU.
+  // Without it, a multipart object's ETag is the whole content's MD5 (S3 gives the parts' form).
   patchS3rverMultipart();
   const server = new S3rver({
     address: '127.0.0.1',

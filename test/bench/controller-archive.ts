@@ -131,7 +131,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const profileDir = process.env.BENCH_CONTROLLER_CPU_PROF;
     const controllerLogs: Array<Record<string, unknown>> = [];
     const startController = async (identity: string) => {
-      const nodeOptions = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const nodeOptions = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_CONTROLLER_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
       const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity, env: bucketEnv(s3.endpoint), tuning, nodeOptions, script });
       await controller.logged((l) => l.msg === 'became leader', 'the controller to lead', 120_000);
       return controller;
