@@ -18,7 +18,8 @@
  * - the controller's RSS at rest and at its peak (goal: < 100 MB with 1 GiB).
  *
  * BENCH_CONTROLLER_LOG=file keeps the controller's log; BENCH_CONTROLLER_CPU_PROF=dir
- * writes its CPU profiles there (node --cpu-prof), to see where time goes.
+ * writes its CPU profiles there (node --cpu-prof), to see where time goes;
+ * BENCH_CONTROLLER_NODE_OPTIONS adds node flags (e.g. --max-semi-space-size=1).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
