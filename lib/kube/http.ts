@@ -8,7 +8,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube-access.js';
 
 /** The metav1.Status body the API server sends with errors. */
 export interface KubeStatus {
@@ -90,7 +90,7 @@ export class KubeHttp {
   private agent: http.Agent | undefined;
   private agentFingerprint = '';
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(private readonly kubeConfig: KubeAccess) {}
 
   /** A JSON request; resolves with the parsed body, rejects with KubeApiError for non-2xx answers. */
   async request<T = unknown>(options: KubeRequest): Promise<T> {

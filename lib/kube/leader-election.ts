@@ -8,13 +8,13 @@
  * (renewDeadline < leaseDuration); stop() releases the lease so failover is
  * immediate.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube-access.js';
 import type { Logger } from 'pino';
 import { sleep } from './backoff.js';
 import { KubeHttp, isApiError } from './http.js';
 
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** The part's shared client (one keep-alive agent per part; its owner closes it); default: one of its own. */
   http?: KubeHttp;
   namespace: string;
