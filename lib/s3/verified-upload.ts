@@ -12,8 +12,8 @@
  * byte once more with MD5 for those few would cost every upload.
  *
  * CPU: each byte is hashed twice here, SHA-256 for the record and MD5 per
- * part for S3; parts go with UNSIGNED-PAYLOAD (uploadPartCommand), as their
- * signed Content-MD5 already binds the body to the request.
+ * part for S3; over HTTPS parts go with UNSIGNED-PAYLOAD (uploadPartCommand),
+ * as their signed Content-MD5 already binds the body to the request.
  *
  * The SHA-256 of the whole content is computed on the way and returned, for
  * the job record. Memory: one part buffer per part in flight plus the one
@@ -91,26 +91,27 @@ export function etagVerdict(etag: string, expected: string): EtagVerdict {
 }
 
 /**
- * Requests whose body goes with a Content-MD5 are sent as UNSIGNED-PAYLOAD:
- * the SDK would otherwise SHA-256 the whole body to sign it, a third hash of
- * every byte; the signed Content-MD5 already binds the body (S3 refuses a
- * body that does not match it).
+ * Requests whose body goes with a Content-MD5 are sent as UNSIGNED-PAYLOAD
+ * over HTTPS: the SDK would otherwise SHA-256 the whole body to sign it, a
+ * third hash of every byte; TLS and the signed Content-MD5 already bind the
+ * body (S3 refuses a body that does not match it). Over plain HTTP the body
+ * stays signed, as S3-compatible stores may require there (MinIO does).
  */
 const UNSIGNED_PAYLOAD = { step: 'build', name: 'unsignedPayloadWithContentMd5' } as const;
 
 function markUnsigned(request: unknown): void {
-  const headers = (request as { headers?: Record<string, string> }).headers;
-  if (headers?.['content-md5']) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  const { headers, protocol } = request as { headers?: Record<string, string>; protocol?: string };
+  if (protocol === 'https:' && headers?.['content-md5']) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
 }
 
-/** An UploadPart with its Content-MD5, sent as UNSIGNED-PAYLOAD. */
+/** An UploadPart with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
 export function uploadPartCommand(input: UploadPartCommandInput & { ContentMD5: string }): UploadPartCommand {
   const command = new UploadPartCommand(input);
   command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
   return command;
 }
 
-/** A PutObject with its Content-MD5, sent as UNSIGNED-PAYLOAD. */
+/** A PutObject with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
 export function putObjectCommand(input: PutObjectCommandInput & { ContentMD5: string }): PutObjectCommand {
   const command = new PutObjectCommand(input);
   command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);

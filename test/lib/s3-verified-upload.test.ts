@@ -1,7 +1,7 @@
 /**
  * verifiedUpload: bytes in S3 are proven equal to the bytes sent (part MD5s,
  * the multipart ETag, size, SHA-256), against s3rver and against an S3 that
- * answers wrongly; bodies go with their Content-MD5 as UNSIGNED-PAYLOAD.
+ * answers wrongly; over HTTPS bodies go with their Content-MD5 as UNSIGNED-PAYLOAD.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
@@ -57,51 +57,51 @@ t.test('etagVerdict', async (t) => {
   for (const [etag, expected, verdict, what] of cases) t.equal(etagVerdict(etag, expected), verdict, what);
 });
 
-t.test('bodies go as UNSIGNED-PAYLOAD with their Content-MD5; other requests are signed as before', async (t) => {
-  const seen: Array<{ method: string; query: string; sha: string | undefined; md5: string | undefined }> = [];
-  const client = new S3Client({
-    endpoint: 'http://127.0.0.1:9',
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-  });
-  // Records each signed request instead of sending it; the answer fails it, which is all this needs.
-  client.middlewareStack.add(
-    () => async (args) => {
-      const request = args.request as { method: string; query: Record<string, unknown>; headers: Record<string, string> };
-      seen.push({ method: request.method, query: Object.keys(request.query).sort().join(','), sha: request.headers['x-amz-content-sha256'], md5: request.headers['content-md5'] });
-      throw new Error('recorded');
-    },
-    { step: 'finalizeRequest', priority: 'low', name: 'record' },
-  );
-  t.teardown(() => client.destroy());
-  const run = (bytes: Buffer) =>
-    verifiedUpload({ client, bucket: 'b', key: 'k', body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal }).catch(() => undefined);
-  await run(Buffer.from('small'));
-  t.match(seen.shift(), { method: 'PUT', sha: 'UNSIGNED-PAYLOAD', md5: createHash('md5').update('small').digest('base64') }, 'a PUT');
-  seen.length = 0;
+t.test('over HTTPS, bodies go as UNSIGNED-PAYLOAD with their Content-MD5; over HTTP and without a body, signed as before', async (t) => {
+  /** A client that records each signed request instead of sending it (the answer fails it, which is all this needs). */
+  const recording = (endpoint: string) => {
+    const seen: Array<{ method: string; query: string; sha: string | undefined; md5: string | undefined }> = [];
+    const client = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 1,
+    });
+    client.middlewareStack.add(
+      () => async (args) => {
+        const request = args.request as { method: string; query: Record<string, unknown>; headers: Record<string, string> };
+        seen.push({ method: request.method, query: Object.keys(request.query).sort().join(','), sha: request.headers['x-amz-content-sha256'], md5: request.headers['content-md5'] });
+        throw new Error('recorded');
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'record' },
+    );
+    t.teardown(() => client.destroy());
+    return { client, seen };
+  };
+  const options = { bucket: 'b', key: 'k', contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 1, signal: new AbortController().signal };
   // A multipart upload: its creation answered here, so its parts reach the recorder.
-  await verifiedUpload({
-    client: {
-      send: async (command: { constructor: { name: string } }, options: unknown) =>
-        command.constructor.name === 'CreateMultipartUploadCommand' ? { UploadId: 'u1' } : client.send(command as never, options as never),
-    } as unknown as S3Client,
-    bucket: 'b',
-    key: 'k',
-    body: body(randomBytes(6 * MiB)),
-    contentType: 'text/plain',
-    partSizeBytes: 5 * MiB,
-    queueSize: 1,
-    signal: new AbortController().signal,
-  }).catch(() => undefined);
-  const part = seen.find((r) => r.query.includes('partNumber'));
+  const multipart = (client: S3Client): S3Client =>
+    ({
+      send: async (command: { constructor: { name: string } }, sendOptions: unknown) =>
+        command.constructor.name === 'CreateMultipartUploadCommand' ? { UploadId: 'u1' } : client.send(command as never, sendOptions as never),
+    }) as unknown as S3Client;
+
+  const https = recording('https://s3.example');
+  await verifiedUpload({ ...options, client: https.client, body: body(Buffer.from('small')) }).catch(() => undefined);
+  t.match(https.seen.shift(), { method: 'PUT', sha: 'UNSIGNED-PAYLOAD', md5: createHash('md5').update('small').digest('base64') }, 'a PUT');
+  https.seen.length = 0;
+  await verifiedUpload({ ...options, client: multipart(https.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
+  const part = https.seen.find((r) => r.query.includes('partNumber'));
   t.equal(part?.sha, 'UNSIGNED-PAYLOAD', 'a part');
   t.ok(part?.md5, 'with its Content-MD5');
-  const abort = seen.find((r) => r.method === 'DELETE');
-  t.match(abort?.sha, /^[0-9a-f]{64}$/, 'a request without a body is signed as before');
+  t.match(https.seen.find((r) => r.method === 'DELETE')?.sha, /^[0-9a-f]{64}$/, 'a request without a body is signed as before');
+
+  const http = recording('http://127.0.0.1:9');
+  await verifiedUpload({ ...options, client: multipart(http.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
+  t.match(http.seen.find((r) => r.query.includes('partNumber'))?.sha, /^[0-9a-f]{64}$/, 'over HTTP a part is signed with its SHA-256');
 });
 
 /** An S3 that stores nothing and answers as scripted. */
