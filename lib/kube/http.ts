@@ -1,6 +1,7 @@
 /**
- * A thin HTTP client for the Kubernetes API on top of a client-node
- * KubeConfig (which supplies server, TLS material and credentials). It
+ * A thin HTTP client for the Kubernetes API on top of a KubeAccess (a
+ * client-node KubeConfig or kube-access.ts's reading of one: server, TLS
+ * material and credentials). It
  * exists because watches and log streams need what client-node's helpers do
  * not give: cancellation, backpressure and every error surfaced. Plain JSON
  * calls use it too, so all API traffic shares one keep-alive agent and one
