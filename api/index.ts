@@ -1,5 +1,5 @@
 /** Starting and stopping the API part. */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../lib/kube/kube-access.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ManagerConfig } from '../lib/config/types.js';
@@ -30,7 +30,7 @@ const HISTORY_SYNC_MS = 30_000;
 
 export interface ApiOptions {
   config: ManagerConfig;
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   namespace: string;
   host: string;
   port: number;

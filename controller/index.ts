@@ -14,7 +14,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { KubeAccess } from '../lib/kube/kube-access.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -35,7 +36,7 @@ export type { ControllerSettings } from './settings.js';
 export { controllerSettingsFrom } from './settings.js';
 
 export interface ControllerOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   namespaces: string[];
   settings: ControllerSettings;
   logger: Logger;

@@ -4,7 +4,8 @@
  * deleted Jobs whose pods may still need archiving, and the lookups the
  * reconciler decides from. No decisions here: changes are handed on.
  */
-import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { KubeAccess } from '../lib/kube/kube-access.js';
 // The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
@@ -29,7 +30,7 @@ interface Tombstone {
 }
 
 export interface PodCacheOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   http: KubeHttp;
   namespaces: string[];
   watch: ControllerSettings['watch'];

@@ -2,7 +2,7 @@
  * One authenticator per deployment, chosen by PYGEOAPI_K8S_MANAGER_AUTH_MODE:
  * who the caller of a request is, and what it may do for an action.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../../lib/kube/kube-access.js';
 import type { AuthMode, StaticToken } from '../../lib/config/auth-settings.js';
 import type { AuthSettings } from '../../lib/config/types.js';
 import { OPERATOR_CHECK, rbacCheckFor, roleGrant, type Action, type Grant, type Principal } from './access.js';
@@ -29,7 +29,7 @@ export const ANONYMOUS: Principal = Object.freeze({ subject: 'anonymous' });
 export interface AuthenticatorOptions {
   settings: AuthSettings;
   tokens?: readonly StaticToken[];
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** The part's shared client for the API server's reviews; default: one of its own on kubeConfig. */
   http?: KubeHttp;
   namespace: string;

@@ -8,7 +8,8 @@
  * first, kept as jobs come and go, so a page of /jobs is a binary search
  * and a walk, never a sort.
  */
-import type { CoreV1Event, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { KubeAccess } from '../../lib/kube/kube-access.js';
 import type { Logger } from 'pino';
 import type { KubeHttp } from '../../lib/kube/http.js';
 import { Reflector } from '../../lib/kube/reflector.js';
@@ -19,7 +20,7 @@ import type { OrderedStatuses } from '../jobs/job-listing.js';
 import { projectEvent, projectJob, projectPod } from './job-projection.js';
 
 export interface JobCacheOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** The part's shared client (one keep-alive agent); default: each watch its own. */
   http?: KubeHttp;
   namespace: string;

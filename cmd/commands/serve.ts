@@ -1,7 +1,7 @@
 /** `serve`: run the parts against a real cluster (KUBECONFIG, ~/.kube/config or the pod's service account). */
-import { KubeConfig } from '@kubernetes/client-node';
 import { loadConfigFile } from '../../lib/config/index.js';
 import { createLogger } from '../../lib/logging.js';
+import { loadKubeAccess } from '../../lib/kube/kube-access.js';
 import { resolveNamespace } from '../../lib/kube/namespace.js';
 import { intFlag, UsageError, untilSignal, type Command } from '../command.js';
 import { startParts } from '../parts/run-parts.js';
@@ -31,8 +31,8 @@ export const serveCommand: Command = {
     const logger = createLogger('k8s-job-manager');
     const { config, warnings } = loadConfigFile(file, process.env);
     for (const warning of warnings) logger.warn(warning);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
+    // client-node's KubeConfig module (~40 MB) is loaded only for configurations kube-access.ts leaves to it.
+    const kubeConfig = await loadKubeAccess();
     const named = Boolean(values.api || values.webhook || values.controller);
     const parts = {
       api: named ? Boolean(values.api) : true,

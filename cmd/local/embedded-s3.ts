@@ -4,6 +4,7 @@
  */
 import S3rver from 's3rver';
 import { patchS3rverListing } from './s3rver-listing.js';
+import { patchS3rverMultipart } from './s3rver-multipart.js';
 
 /** s3rver's built-in account (it checks request signatures against it). */
 export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -18,6 +19,8 @@ export interface EmbeddedS3 {
 export async function startEmbeddedS3(options: { directory: string; bucket: string; port?: number }): Promise<EmbeddedS3> {
   // Without it, listing past one page (1 000 keys) fails on Node ≥ 17.
   patchS3rverListing();
+  // Without it, a multipart object's ETag is the whole content's MD5 (S3 gives the parts' form).
+  patchS3rverMultipart();
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,

@@ -3,7 +3,7 @@
  * stopping them in order on shutdown: readiness fails first, then servers
  * drain, then watches close.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../../lib/kube/kube-access.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ManagerConfig } from '../../lib/config/types.js';
@@ -21,7 +21,7 @@ export interface PartSelection {
 
 export interface PartsOptions {
   config: ManagerConfig;
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   namespace: string;
   parts: PartSelection;
   host: string;

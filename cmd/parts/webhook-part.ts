@@ -4,7 +4,7 @@
  * the caBundle of our MutatingWebhookConfiguration kept in step, and the
  * serving certificate renewed and reloaded in place.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from '../../lib/kube/kube-access.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FastifyBaseLogger } from 'fastify';
@@ -14,7 +14,7 @@ import { renewalTime } from '../../certs/rotation.js';
 import { KubeHttp } from '../../lib/kube/http.js';
 
 export interface WebhookPartOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   namespace: string;
   host: string;
   port: number;

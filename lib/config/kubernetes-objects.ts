@@ -5,7 +5,8 @@
  * names are found with the attribute maps of @kubernetes/client-node, so a
  * misspelt or snake_case field is reported instead of silently dropped.
  */
-import * as k8s from '@kubernetes/client-node';
+// The models alone (the module the client's own codec loads), not the package's index: that loads every API class too (~40 MB).
+import * as k8s from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import type { ErrorObject } from 'ajv';
 import { Affinity } from 'kubernetes-models/v1/Affinity';
 import { Container } from 'kubernetes-models/v1/Container';

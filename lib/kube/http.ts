@@ -1,6 +1,7 @@
 /**
- * A thin HTTP client for the Kubernetes API on top of a client-node
- * KubeConfig (which supplies server, TLS material and credentials). It
+ * A thin HTTP client for the Kubernetes API on top of a KubeAccess (a
+ * client-node KubeConfig or kube-access.ts's reading of one: server, TLS
+ * material and credentials). It
  * exists because watches and log streams need what client-node's helpers do
  * not give: cancellation, backpressure and every error surfaced. Plain JSON
  * calls use it too, so all API traffic shares one keep-alive agent and one
@@ -8,7 +9,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube-access.js';
 
 /** The metav1.Status body the API server sends with errors. */
 export interface KubeStatus {
@@ -90,7 +91,7 @@ export class KubeHttp {
   private agent: http.Agent | undefined;
   private agentFingerprint = '';
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(private readonly kubeConfig: KubeAccess) {}
 
   /** A JSON request; resolves with the parsed body, rejects with KubeApiError for non-2xx answers. */
   async request<T = unknown>(options: KubeRequest): Promise<T> {

@@ -17,14 +17,14 @@
  * always stopped before anyone else starts. Every such time is measured on
  * a monotonic clock (performance.now), never the wall clock, which may jump.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube-access.js';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import { backoffDelay, sleep } from './backoff.js';
 import { KubeHttp, isApiError } from './http.js';
 
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** The part's shared client (one keep-alive agent per part; its owner closes it); default: one of its own. */
   http?: KubeHttp;
   namespace: string;

@@ -10,7 +10,8 @@
  * events, so a consumer sees every add, change and delete even when the
  * watch missed them.
  */
-import type { KubeConfig, V1ObjectMeta } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube-access.js';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep } from './backoff.js';
 import { KubeHttp, isApiError } from './http.js';
@@ -19,7 +20,7 @@ import { watchEvents } from './watch-stream.js';
 export type ReflectorEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface ReflectorOptions<T> {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   /** The part's shared client (one keep-alive agent per part; its owner closes it); default: one of its own. */
   http?: KubeHttp;
   /** API path of the collection, e.g. '/apis/batch/v1/namespaces/ns/jobs' or '/api/v1/pods'. */

@@ -3,7 +3,8 @@
  * like every upload (verified-upload.ts): each part goes with its
  * Content-MD5 and its ETag must be that MD5; the finished object's ETag must
  * be the one S3 derives from the parts, and a HEAD must show it and the size.
- * The SHA-256 of the whole is computed as parts are accepted, in order.
+ * The SHA-256 of the whole is computed as parts are accepted, in order (with
+ * each part's MD5, the only hashing of the bytes: see verified-upload.ts).
  *
  * Nothing is visible under the key before the completion, so an abandoned
  * writer (a controller killed, leadership lost) leaves no half object, only
@@ -18,11 +19,20 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { checkEtag, isNoSuchUpload, MD5_ETAG, multipartEtags, unquote, verifyStored, ArchiveVerificationError, type UploadOutcome } from './verified-upload.js';
+import {
+  checkEtag,
+  isNoSuchUpload,
+  MD5_ETAG,
+  multipartEtag,
+  unquote,
+  putObjectCommand,
+  uploadPartCommand,
+  verifyStored,
+  ArchiveVerificationError,
+  type UploadOutcome,
+} from './verified-upload.js';
 
 export interface MultipartWriterOptions {
   client: S3Client;
@@ -37,10 +47,9 @@ export class VerifiedMultipartWriter {
   private creating: Promise<string> | undefined;
   private readonly partMd5s: Buffer[] = [];
   private sha256 = createHash('sha256');
-  private wholeMd5 = createHash('md5');
   private acceptedBytes = 0;
   /** Set once the last piece is in S3: the hashes are final then. */
-  private sealed: { sha256: string; expected: string[]; bytes: number; completed: boolean } | undefined;
+  private sealed: { sha256: string; expected: string; bytes: number; completed: boolean } | undefined;
   private outcome: UploadOutcome | undefined;
 
   constructor(private readonly options: MultipartWriterOptions) {}
@@ -62,21 +71,18 @@ export class VerifiedMultipartWriter {
     if (this.uploadId !== undefined || this.partMd5s.length > 0) throw new Error(`${this.where}: resume only a fresh writer`);
     const md5s: Buffer[] = [];
     const sha256 = createHash('sha256');
-    const wholeMd5 = createHash('md5');
     let bytes = 0;
     for await (const part of parts) {
       const md5 = createHash('md5').update(part).digest();
       if (md5.toString('hex') !== partMd5s[md5s.length]) return false;
       md5s.push(md5);
       sha256.update(part);
-      wholeMd5.update(part);
       bytes += part.length;
     }
     if (md5s.length !== partMd5s.length) return false;
     // Only now, with everything checked, does this writer take the upload on.
     for (const part of md5s) this.partMd5s.push(part);
     this.sha256 = sha256;
-    this.wholeMd5 = wholeMd5;
     this.acceptedBytes = bytes;
     this.uploadId = uploadId;
     return true;
@@ -117,7 +123,7 @@ export class VerifiedMultipartWriter {
     const { client, bucket, key } = this.options;
     const uploadId = await this.upload(signal);
     const answer = await client.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      uploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
       { abortSignal: signal },
     );
     const etag = unquote(answer.ETag);
@@ -131,7 +137,6 @@ export class VerifiedMultipartWriter {
     if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted out of order (next is ${this.partMd5s.length + 1})`);
     this.partMd5s.push(md5);
     this.sha256.update(body);
-    this.wholeMd5.update(body);
     this.acceptedBytes += body.length;
   }
 
@@ -166,17 +171,17 @@ export class VerifiedMultipartWriter {
         // Shorter than a part: one plain, verified PUT.
         const md5 = createHash('md5').update(last).digest();
         const answer = await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentType: contentType, ContentMD5: md5.toString('base64'), ContentLength: last.length }),
+          putObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentType: contentType, ContentMD5: md5.toString('base64'), ContentLength: last.length }),
           { abortSignal: signal },
         );
-        const expected = [md5.toString('hex')];
+        const expected = md5.toString('hex');
         checkEtag(this.where, unquote(answer.ETag), expected);
         this.sealed = { sha256: createHash('sha256').update(last).digest('hex'), expected, bytes: last.length, completed: true };
       } else {
         if (last.length > 0) await this.uploadPart(last, signal);
         this.sealed = {
           sha256: this.sha256.digest('hex'),
-          expected: multipartEtags(this.partMd5s, this.wholeMd5.digest('hex')),
+          expected: multipartEtag(this.partMd5s),
           bytes: this.acceptedBytes,
           completed: false,
         };

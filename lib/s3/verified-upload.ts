@@ -5,10 +5,15 @@
  * and hides the parts. Here every part is sent with its Content-MD5 (S3
  * refuses a part that arrives changed) and S3's answer for it, the part's
  * ETag, must be that MD5. The finished object's ETag must be what S3 derives
- * from those parts (MD5 of the part MD5s, "-N"; some S3 implementations give
- * the MD5 of the whole object instead, which is accepted too), and a HEAD
- * must show that ETag and the size. Where the ETag is not an MD5 at all
- * (SSE-KMS, SSE-C), the object is read back and its SHA-256 compared.
+ * from those parts (MD5 of the part MD5s, "-N"), and a HEAD must show that
+ * ETag and the size. Where the ETag is not in that form (SSE-KMS, SSE-C; an
+ * S3 implementation that gives a multipart object the MD5 of its whole
+ * content), the object is read back and its SHA-256 compared: hashing every
+ * byte once more with MD5 for those few would cost every upload.
+ *
+ * CPU: each byte is hashed twice here, SHA-256 for the record and MD5 per
+ * part for S3; over HTTPS parts go with UNSIGNED-PAYLOAD (uploadPartCommand),
+ * as their signed Content-MD5 already binds the body to the request.
  *
  * The SHA-256 of the whole content is computed on the way and returned, for
  * the job record. Memory: one part buffer per part in flight plus the one
@@ -27,7 +32,9 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
+  type PutObjectCommandInput,
   type S3Client,
+  type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
 
 export interface VerifiedUploadOptions {
@@ -61,10 +68,54 @@ export function unquote(etag: string | undefined): string {
   return (etag ?? '').replace(/"/g, '');
 }
 
-/** The ETags S3 implementations give a multipart object: MD5 of the part MD5s with the part count, or the MD5 of the content. */
-export function multipartEtags(partMd5s: Buffer[], wholeMd5: string): string[] {
-  const ofParts = createHash('md5').update(Buffer.concat(partMd5s)).digest('hex');
-  return [`${ofParts}-${partMd5s.length}`, wholeMd5];
+/** S3's ETag of a multipart object: MD5 of the part MD5s, "-", the part count. */
+export function multipartEtag(partMd5s: Buffer[]): string {
+  return `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${partMd5s.length}`;
+}
+
+/** What a stored object's ETag says about it: the bytes sent, other bytes, or nothing to go by (read it back). */
+export type EtagVerdict = 'sent' | 'other' | 'read back';
+
+/**
+ * `expected` is the MD5 of a plain PUT's content or S3's multipart form. An
+ * ETag of the same form that differs is another object; a multipart object
+ * with a plain MD5 ETag (the whole content's, as some S3 implementations give)
+ * or any ETag that is no MD5 (encrypted objects) says nothing for sure.
+ */
+export function etagVerdict(etag: string, expected: string): EtagVerdict {
+  if (etag === expected) return 'sent';
+  if (!MD5_ETAG.test(etag)) return 'read back';
+  const multipart = expected.includes('-');
+  if (multipart && !etag.includes('-')) return 'read back';
+  return 'other';
+}
+
+/**
+ * Requests whose body goes with a Content-MD5 are sent as UNSIGNED-PAYLOAD
+ * over HTTPS: the SDK would otherwise SHA-256 the whole body to sign it, a
+ * third hash of every byte; TLS and the signed Content-MD5 already bind the
+ * body (S3 refuses a body that does not match it). Over plain HTTP the body
+ * stays signed, as S3-compatible stores may require there (MinIO does).
+ */
+const UNSIGNED_PAYLOAD = { step: 'build', name: 'unsignedPayloadWithContentMd5' } as const;
+
+function markUnsigned(request: unknown): void {
+  const { headers, protocol } = request as { headers?: Record<string, string>; protocol?: string };
+  if (protocol === 'https:' && headers?.['content-md5']) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+}
+
+/** An UploadPart with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
+export function uploadPartCommand(input: UploadPartCommandInput & { ContentMD5: string }): UploadPartCommand {
+  const command = new UploadPartCommand(input);
+  command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
+  return command;
+}
+
+/** A PutObject with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
+export function putObjectCommand(input: PutObjectCommandInput & { ContentMD5: string }): PutObjectCommand {
+  const command = new PutObjectCommand(input);
+  command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
+  return command;
 }
 
 export function isNoSuchUpload(error: unknown): boolean {
@@ -76,7 +127,6 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
   const { client, bucket, key, signal, partSizeBytes } = options;
   const where = `s3://${bucket}/${key}`;
   const sha256 = createHash('sha256');
-  const wholeMd5 = createHash('md5');
   let bytes = 0;
   // Part buffers are reused: at most queueSize in flight plus the one being filled, allocated once each,
   // so memory is bounded by construction rather than by when the garbage collector runs.
@@ -92,7 +142,7 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
 
   const sendPart = async (partNumber: number, body: Buffer, md5: Buffer): Promise<void> => {
     const answer = await client.send(
-      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      uploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
       { abortSignal: signal },
     );
     if (unquote(answer.ETag) !== md5.toString('hex') && MD5_ETAG.test(unquote(answer.ETag))) {
@@ -128,7 +178,6 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
     for await (const raw of options.body) {
       const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       sha256.update(chunk);
-      wholeMd5.update(chunk);
       bytes += chunk.length;
       for (let offset = 0; offset < chunk.length; ) {
         if (filled === current.length && current.length < partSizeBytes) {
@@ -142,21 +191,21 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
         if (filled === partSizeBytes) await flushPart();
       }
     }
-    const contentMd5 = wholeMd5.digest('hex');
-    let expected: string[];
+    let expected: string;
     if (uploadId === undefined) {
       const body = current.subarray(0, filled);
+      const contentMd5 = createHash('md5').update(body).digest('hex');
       const answer = await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, ContentMD5: Buffer.from(contentMd5, 'hex').toString('base64'), ContentLength: body.length }),
+        putObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, ContentMD5: Buffer.from(contentMd5, 'hex').toString('base64'), ContentLength: body.length }),
         { abortSignal: signal },
       );
-      expected = [contentMd5];
+      expected = contentMd5;
       checkEtag(where, unquote(answer.ETag), expected);
     } else {
       while (filled > 0) await flushPart();
       await Promise.all(inFlight);
       if (failure) throw failure;
-      expected = multipartEtags(partMd5s, contentMd5);
+      expected = multipartEtag(partMd5s);
       try {
         const answer = await client.send(
           new CompleteMultipartUploadCommand({
@@ -189,15 +238,16 @@ export async function verifiedUpload(options: VerifiedUploadOptions): Promise<Up
   }
 }
 
-export function checkEtag(where: string, etag: string, expected: string[]): void {
-  if (MD5_ETAG.test(etag) && !expected.includes(etag)) {
-    throw new ArchiveVerificationError(`${where}: S3 answered ETag ${etag}, expected ${expected.join(' or ')} for the bytes sent`);
+/** Checks the ETag a PUT or a completion answered (the HEAD after it decides what it could not). */
+export function checkEtag(where: string, etag: string, expected: string): void {
+  if (etagVerdict(etag, expected) === 'other') {
+    throw new ArchiveVerificationError(`${where}: S3 answered ETag ${etag}, expected ${expected} for the bytes sent`);
   }
 }
 
 /**
- * Checks the stored object: its size, and its ETag against the MD5 forms
- * expected; an ETag that is no MD5 (encrypted objects) is settled by reading
+ * Checks the stored object: its size, and its ETag against the one
+ * expected; an ETag that cannot tell (etagVerdict) is settled by reading
  * the object back and comparing its SHA-256. Returns the ETag.
  */
 export async function verifyStored(
@@ -205,7 +255,7 @@ export async function verifyStored(
   bucket: string,
   key: string,
   bytes: number,
-  expectedEtags: string[],
+  expectedEtag: string,
   sha256: string,
   signal: AbortSignal,
 ): Promise<string> {
@@ -213,10 +263,9 @@ export async function verifyStored(
   const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   if (head.ContentLength !== bytes) throw new ArchiveVerificationError(`${where} holds ${head.ContentLength ?? 'no'} bytes, expected ${bytes}`);
   const etag = unquote(head.ETag);
-  if (MD5_ETAG.test(etag)) {
-    if (!expectedEtags.includes(etag)) throw new ArchiveVerificationError(`${where} has ETag ${etag}, expected ${expectedEtags.join(' or ')}: it is not what was uploaded`);
-    return etag;
-  }
+  const verdict = etagVerdict(etag, expectedEtag);
+  if (verdict === 'sent') return etag;
+  if (verdict === 'other') throw new ArchiveVerificationError(`${where} has ETag ${etag}, expected ${expectedEtag}: it is not what was uploaded`);
   const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
   const hash = createHash('sha256');
   for await (const chunk of object.Body as AsyncIterable<Uint8Array>) hash.update(chunk);

@@ -6,7 +6,7 @@
  *
  * - job end → archived (goal: ≤ 2 s), and beside it `s3CompleteSeconds`,
  *   what this S3 alone takes to complete a multipart upload of the same bytes
- *   (s3rver copies and hashes every byte then; AWS S3 does not): a floor no archive can go under here;
+ *   (s3rver copies every byte then; AWS S3 does not): a floor no archive can go under here;
  * - following: bytes / (job start → archived) against a raw multipart upload
  *   of the same bytes to the same S3 in the same run. While the job runs the
  *   archive cannot go faster than the job prints (jobPrintMBps), so this
@@ -18,7 +18,8 @@
  * - the controller's RSS at rest and at its peak (goal: < 100 MB with 1 GiB).
  *
  * BENCH_CONTROLLER_LOG=file keeps the controller's log; BENCH_CONTROLLER_CPU_PROF=dir
- * writes its CPU profiles there (node --cpu-prof), to see where time goes.
+ * writes its CPU profiles there (node --cpu-prof), to see where time goes;
+ * BENCH_CONTROLLER_NODE_OPTIONS adds node flags (e.g. --max-semi-space-size=1).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -131,7 +132,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const profileDir = process.env.BENCH_CONTROLLER_CPU_PROF;
     const controllerLogs: Array<Record<string, unknown>> = [];
     const startController = async (identity: string) => {
-      const nodeOptions = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const nodeOptions = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_CONTROLLER_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
       const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity, env: bucketEnv(s3.endpoint), tuning, nodeOptions, script });
       await controller.logged((l) => l.msg === 'became leader', 'the controller to lead', 120_000);
       return controller;

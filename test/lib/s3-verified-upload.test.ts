@@ -1,13 +1,13 @@
 /**
  * verifiedUpload: bytes in S3 are proven equal to the bytes sent (part MD5s,
  * the multipart ETag, size, SHA-256), against s3rver and against an S3 that
- * answers wrongly.
+ * answers wrongly; over HTTPS bodies go with their Content-MD5 as UNSIGNED-PAYLOAD.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveVerificationError, multipartEtags, verifiedUpload } from '../../lib/s3/verified-upload.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ArchiveVerificationError, etagVerdict, multipartEtag, verifiedUpload } from '../../lib/s3/verified-upload.js';
 import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
 
 const MiB = 1024 * 1024;
@@ -36,11 +36,72 @@ t.test('against s3rver', async (t) => {
   t.equal(await s3.storedParts(''), 0, 'no upload left unfinished');
 });
 
-t.test('multipartEtags: the S3 form and the whole-object form', async (t) => {
+t.test('multipartEtag: the S3 form', async (t) => {
   const parts = [Buffer.from('a'), Buffer.from('b')].map((b) => createHash('md5').update(b).digest());
-  const [s3Form, whole] = multipartEtags(parts, md5(Buffer.from('ab')));
-  t.equal(s3Form, `${md5(Buffer.concat(parts))}-2`);
-  t.equal(whole, md5(Buffer.from('ab')));
+  t.equal(multipartEtag(parts), `${md5(Buffer.concat(parts))}-2`);
+});
+
+t.test('etagVerdict', async (t) => {
+  const plain = md5(Buffer.from('ab'));
+  const parts = `${'a'.repeat(32)}-2`;
+  const cases: Array<[string, string, string, string]> = [
+    [plain, plain, 'sent', 'a PUT: its MD5'],
+    ['0'.repeat(32), plain, 'other', 'a PUT: another MD5'],
+    [parts, parts, 'sent', 'multipart: the S3 form'],
+    [`${'b'.repeat(32)}-2`, parts, 'other', 'multipart: other parts'],
+    [`${'a'.repeat(32)}-3`, parts, 'other', 'multipart: another part count'],
+    [plain, parts, 'read back', 'multipart: a whole-content MD5 (some S3 implementations)'],
+    ['kms-opaque', parts, 'read back', 'no MD5 (encrypted)'],
+    ['kms-opaque', plain, 'read back', 'a PUT, no MD5 (encrypted)'],
+  ];
+  for (const [etag, expected, verdict, what] of cases) t.equal(etagVerdict(etag, expected), verdict, what);
+});
+
+t.test('over HTTPS, bodies go as UNSIGNED-PAYLOAD with their Content-MD5; over HTTP and without a body, signed as before', async (t) => {
+  /** A client that records each signed request instead of sending it (the answer fails it, which is all this needs). */
+  const recording = (endpoint: string) => {
+    const seen: Array<{ method: string; query: string; sha: string | undefined; md5: string | undefined }> = [];
+    const client = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 1,
+    });
+    client.middlewareStack.add(
+      () => async (args) => {
+        const request = args.request as { method: string; query: Record<string, unknown>; headers: Record<string, string> };
+        seen.push({ method: request.method, query: Object.keys(request.query).sort().join(','), sha: request.headers['x-amz-content-sha256'], md5: request.headers['content-md5'] });
+        throw new Error('recorded');
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'record' },
+    );
+    t.teardown(() => client.destroy());
+    return { client, seen };
+  };
+  const options = { bucket: 'b', key: 'k', contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 1, signal: new AbortController().signal };
+  // A multipart upload: its creation answered here, so its parts reach the recorder.
+  const multipart = (client: S3Client): S3Client =>
+    ({
+      send: async (command: { constructor: { name: string } }, sendOptions: unknown) =>
+        command.constructor.name === 'CreateMultipartUploadCommand' ? { UploadId: 'u1' } : client.send(command as never, sendOptions as never),
+    }) as unknown as S3Client;
+
+  const https = recording('https://s3.example');
+  await verifiedUpload({ ...options, client: https.client, body: body(Buffer.from('small')) }).catch(() => undefined);
+  t.match(https.seen.shift(), { method: 'PUT', sha: 'UNSIGNED-PAYLOAD', md5: createHash('md5').update('small').digest('base64') }, 'a PUT');
+  https.seen.length = 0;
+  await verifiedUpload({ ...options, client: multipart(https.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
+  const part = https.seen.find((r) => r.query.includes('partNumber'));
+  t.equal(part?.sha, 'UNSIGNED-PAYLOAD', 'a part');
+  t.ok(part?.md5, 'with its Content-MD5');
+  t.match(https.seen.find((r) => r.method === 'DELETE')?.sha, /^[0-9a-f]{64}$/, 'a request without a body is signed as before');
+
+  const http = recording('http://127.0.0.1:9');
+  await verifiedUpload({ ...options, client: multipart(http.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
+  t.match(http.seen.find((r) => r.query.includes('partNumber'))?.sha, /^[0-9a-f]{64}$/, 'over HTTP a part is signed with its SHA-256');
 });
 
 /** An S3 that stores nothing and answers as scripted. */
@@ -76,7 +137,7 @@ t.test('wrong answers are caught', async (t) => {
   const run = (client: S3Client) =>
     verifiedUpload({ client, bucket: 'b', key: 'k', body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
   const parts = [bytes.subarray(0, 5 * MiB), bytes.subarray(5 * MiB)].map((p) => createHash('md5').update(p).digest());
-  const [etag] = multipartEtags(parts, md5(bytes));
+  const etag = multipartEtag(parts);
 
   const changedPart = fakeS3({ partEtag: () => 'f'.repeat(32) });
   await t.rejects(run(changedPart.client), ArchiveVerificationError, 'a part stored with another MD5');
@@ -100,4 +161,11 @@ t.test('wrong answers are caught', async (t) => {
   const flipped = Buffer.from(bytes);
   flipped[0] = flipped[0]! ^ 1;
   await t.rejects(run(encrypted(flipped).client), { message: /reads back with SHA-256/ });
+
+  const wholeMd5 = (stored: Buffer) =>
+    fakeS3({ complete: () => ({ ETag: `"${md5(stored)}"` }), head: () => ({ ContentLength: bytes.length, ETag: `"${md5(stored)}"` }), get: () => ({ Body: Readable.from([stored]) }) });
+  const asWhole = wholeMd5(bytes);
+  t.equal((await run(asWhole.client)).etag, md5(bytes), 'an S3 giving the whole content\'s MD5: read back and compared by SHA-256');
+  t.ok(asWhole.calls.includes('GetObject'), 'it was read back');
+  await t.rejects(run(wholeMd5(flipped).client), { message: /reads back with SHA-256/ }, 'and other bytes are caught');
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { patchS3rverListing } from '../../../cmd/local/s3rver-listing.js';
+import { patchS3rverMultipart } from '../../../cmd/local/s3rver-multipart.js';
 
 export const BUCKET = 'archive';
 export const S3_KEY = 'S3RVER';
@@ -37,6 +38,7 @@ export interface Teardown {
 
 export async function startTestS3(t: Teardown): Promise<TestS3> {
   patchS3rverListing();
+  patchS3rverMultipart();
   const directory = await mkdtemp(path.join(os.tmpdir(), 'controller-s3-'));
   let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
   const { port } = await server.run();
