@@ -214,7 +214,7 @@ export class VerifiedMultipartWriter {
   }
 
   /** Whether the object under the key is the one these parts make (size and ETag, or SHA-256 read back). */
-  private async storedAsSealed(sealed: { bytes: number; expected: string[]; sha256: string }, signal: AbortSignal): Promise<boolean> {
+  private async storedAsSealed(sealed: { bytes: number; expected: string; sha256: string }, signal: AbortSignal): Promise<boolean> {
     const { client, bucket, key } = this.options;
     return verifyStored(client, bucket, key, sealed.bytes, sealed.expected, sealed.sha256, signal).then(
       () => true,
