@@ -215,7 +215,7 @@ export async function apiReady(api: ChildProcess, opsPort: number, spawnedAt: nu
 export async function startBaseline(directory: string, answers: unknown, children: ChildProcess[]): Promise<{ url: string; pid: number }> {
   const answersFile = path.join(directory, 'answers.json');
   await writeFile(answersFile, JSON.stringify(answers));
-  const bare = childProcess('test/bench/bare-server.ts', [answersFile]);
+  const bare = childProcess('test/bench/bare-server.ts', [answersFile], {}, 'pipe', profiledServerFlags());
   children.push(bare);
   return { url: `http://127.0.0.1:${Number(await firstLine(bare))}`, pid: bare.pid! };
 }
