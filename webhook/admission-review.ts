@@ -48,56 +48,64 @@ export function parseAdmissionReview(body: unknown): ParsedReview {
   const problem = requestProblem(request);
   if (problem !== undefined) return { kind: 'malformed', uid, message: `malformed AdmissionReview request: ${problem}` };
 
+  // Every review passes here: fields are copied one by one (no spread of
+  // temporary objects), and only the ones present, so absent stays absent.
   const kind = request.kind as AdmissionRequestLike['kind'];
-  return {
-    kind: 'request',
-    request: {
-      uid,
-      kind: { group: kind.group, version: kind.version, kind: kind.kind },
-      operation: request.operation as AdmissionOperation,
-      ...optionalString('subResource', request.subResource),
-      ...optionalString('namespace', request.namespace),
-      ...optionalString('name', request.name),
-      ...(request.object !== undefined && request.object !== null ? { object: request.object } : {}),
-      ...(request.oldObject !== undefined && request.oldObject !== null ? { oldObject: request.oldObject } : {}),
-      ...(request.dryRun === true ? { dryRun: true } : {}),
-      ...(isRecord(request.userInfo) && typeof request.userInfo.username === 'string' ? { userInfo: { username: request.userInfo.username } } : {}),
-    },
+  const read: AdmissionRequestLike = {
+    uid,
+    kind: { group: kind.group, version: kind.version, kind: kind.kind },
+    operation: request.operation as AdmissionOperation,
   };
+  if (typeof request.subResource === 'string') read.subResource = request.subResource;
+  if (typeof request.namespace === 'string') read.namespace = request.namespace;
+  if (typeof request.name === 'string') read.name = request.name;
+  if (request.object !== undefined && request.object !== null) read.object = request.object;
+  if (request.oldObject !== undefined && request.oldObject !== null) read.oldObject = request.oldObject;
+  if (request.dryRun === true) read.dryRun = true;
+  const userInfo = request.userInfo;
+  if (isRecord(userInfo) && typeof userInfo.username === 'string') read.userInfo = { username: userInfo.username };
+  return { kind: 'request', request: read };
 }
 
 /** What is wrong with a request, or undefined when it can be planned for. */
 function requestProblem(request: Record<string, unknown>): string | undefined {
   if (typeof request.uid !== 'string' || request.uid === '') return 'uid must be a non-empty string';
   const kind = request.kind;
-  if (!isRecord(kind) || !['group', 'version', 'kind'].every((k) => typeof kind[k] === 'string')) {
+  if (!isRecord(kind) || typeof kind.group !== 'string' || typeof kind.version !== 'string' || typeof kind.kind !== 'string') {
     return 'kind must be {group, version, kind} strings';
   }
-  if (typeof request.operation !== 'string' || !(OPERATIONS as readonly string[]).includes(request.operation)) {
+  const operation = request.operation;
+  if (operation !== 'CREATE' && operation !== 'UPDATE' && operation !== 'DELETE' && operation !== 'CONNECT') {
     return `operation must be one of ${OPERATIONS.join(', ')}`;
   }
-  for (const field of ['subResource', 'namespace', 'name'] as const) {
-    if (request[field] !== undefined && typeof request[field] !== 'string') return `${field} must be a string`;
-  }
+  if (request.subResource !== undefined && typeof request.subResource !== 'string') return 'subResource must be a string';
+  if (request.namespace !== undefined && typeof request.namespace !== 'string') return 'namespace must be a string';
+  if (request.name !== undefined && typeof request.name !== 'string') return 'name must be a string';
   if (request.dryRun !== undefined && typeof request.dryRun !== 'boolean') return 'dryRun must be a boolean';
-  if (request.operation === 'CREATE' && !isRecord(request.object)) return 'a CREATE request must carry the object';
+  if (operation === 'CREATE' && !isRecord(request.object)) return 'a CREATE request must carry the object';
   return undefined;
 }
 
 /** The answer to a readable request: always allowed; the patch and warnings only when there are any. */
 export function allowedReview(uid: string, plan: AdmissionPlan): AdmissionReviewResponse {
-  return {
-    apiVersion: ADMISSION_API_VERSION,
-    kind: ADMISSION_REVIEW_KIND,
-    response: {
-      uid,
-      allowed: true,
-      ...(plan.patch.length > 0
-        ? { patchType: 'JSONPatch' as const, patch: Buffer.from(JSON.stringify(plan.patch)).toString('base64') }
-        : {}),
-      ...(plan.warnings.length > 0 ? { warnings: plan.warnings } : {}),
-    },
-  };
+  const response: AdmissionReviewResponse['response'] = { uid, allowed: true };
+  if (plan.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = base64(JSON.stringify(plan.patch));
+  }
+  if (plan.warnings.length > 0) response.warnings = plan.warnings;
+  return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_REVIEW_KIND, response };
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Base64 of the UTF-8 bytes of `text`. A patch is nearly always ASCII, and
+ * for ASCII btoa gives the same bytes as a Buffer without allocating one
+ * (a fifth of the cost, on every review); anything else goes through a Buffer.
+ */
+function base64(text: string): string {
+  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('base64') : btoa(text);
 }
 
 /**
@@ -125,8 +133,3 @@ export function refusedReview(uid: string, message: string): AdmissionReviewResp
     response: { uid, allowed: false, status: { code: 403, message } },
   };
 }
-
-function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
-  return typeof value === 'string' ? ({ [key]: value } as Partial<Record<K, string>>) : {};
-}
-

@@ -13,9 +13,9 @@ import { planAdmissionPatch } from './plan-patch.js';
 import type { WebhookSettings } from './types.js';
 
 /** Reviews of large objects (a Job with big inputs annotations) must fit; the API server caps objects at ~3 MiB. */
-const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 /** Longer than the API server's idle timeout for webhook connections (90 s), so it is the one to close them. */
-const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /** One answered POST /mutate, for metrics. */
 export interface ReviewEvent {
@@ -87,19 +87,26 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ready' }));
 
+  // One review's outcome to the metrics; a plain call with a flat event (no
+  // closure per review): this runs for every pod the cluster creates.
+  const report = (startedAt: number, outcome: ReviewEvent['outcome'], kind?: string, operation?: string): void => {
+    if (onReview === undefined) return;
+    const event: ReviewEvent = { outcome, durationSeconds: (performance.now() - startedAt) / 1000 };
+    if (kind !== undefined) event.kind = kind;
+    if (operation !== undefined) event.operation = operation;
+    onReview(event);
+  };
+
   app.post('/mutate', async (request, reply) => {
     const startedAt = performance.now();
-    const report = (event: Omit<ReviewEvent, 'durationSeconds'>): void =>
-      onReview?.({ ...event, durationSeconds: (performance.now() - startedAt) / 1000 });
-
     const parsed = parseAdmissionReview(request.body);
     if (parsed.kind === 'not-a-review') {
-      report({ outcome: 'rejected' });
+      report(startedAt, 'rejected');
       return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: parsed.message });
     }
     if (parsed.kind === 'malformed') {
       logger.warn({ uid: parsed.uid }, parsed.message);
-      report({ outcome: 'denied' });
+      report(startedAt, 'denied');
       return deniedReview(parsed.uid, parsed.message);
     }
 
@@ -107,26 +114,30 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     const refusal = jobClaimRefusal(review, settings.jobControllerUsers ?? JOB_CONTROLLER_USERS);
     if (refusal !== undefined) {
       logger.warn({ uid: review.uid, operation: review.operation, namespace: review.namespace, name: review.name, dryRun: review.dryRun === true }, refusal);
-      report({ outcome: 'refused', kind: review.kind.kind, operation: review.operation });
+      report(startedAt, 'refused', review.kind.kind, review.operation);
       return refusedReview(review.uid, refusal);
     }
     const plan = planAdmissionPatch(review, settings, new Date());
     const outcome = plan.patch.length > 0 ? 'patched' : 'unchanged';
-    // Every review is counted by the metrics; one with warnings (an identity or owner replaced) is worth a line at info.
-    logger[plan.warnings.length > 0 ? 'info' : 'debug'](
-      {
-        uid: review.uid,
-        kind: review.kind.kind,
-        operation: review.operation,
-        namespace: review.namespace,
-        name: review.name,
-        dryRun: review.dryRun === true,
-        patchOps: plan.patch.length,
-        warnings: plan.warnings,
-      },
-      `admission review ${outcome}`,
-    );
-    report({ outcome, kind: review.kind.kind, operation: review.operation });
+    // Every review is counted by the metrics; one with warnings (an identity
+    // or owner replaced) is worth a line at info, the others at debug, where
+    // the line is not even built unless debug is on.
+    if (plan.warnings.length > 0 || logger.level === 'debug' || logger.level === 'trace') {
+      logger[plan.warnings.length > 0 ? 'info' : 'debug'](
+        {
+          uid: review.uid,
+          kind: review.kind.kind,
+          operation: review.operation,
+          namespace: review.namespace,
+          name: review.name,
+          dryRun: review.dryRun === true,
+          patchOps: plan.patch.length,
+          warnings: plan.warnings,
+        },
+        `admission review ${outcome}`,
+      );
+    }
+    report(startedAt, outcome, review.kind.kind, review.operation);
     return allowedReview(review.uid, plan);
   });
 
