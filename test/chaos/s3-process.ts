@@ -5,6 +5,8 @@
  * endpoints, then `stats` on request; `faults` turns the proxy's faults on/off.
  */
 import S3rver from 's3rver';
+import { patchS3rverListing } from '../../cmd/local/s3rver-listing.js';
+import { patchS3rverMultipart } from '../../cmd/local/s3rver-multipart.js';
 import { seededRandom } from './prng.js';
 import { startS3FaultProxy, type S3FaultStats } from './s3-fault-proxy.js';
 
@@ -16,6 +18,9 @@ if (!directory || !bucket || !seed || !process.send) {
   process.stderr.write('usage: fork(s3-process.ts, [folder, bucket, seed, refuse, cut]) with an IPC channel\n');
   process.exit(2);
 }
+// The embedded S3's own patches (README, "Embedded S3"): listings past one page, S3's multipart completion.
+patchS3rverListing();
+patchS3rverMultipart();
 const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
 const { port } = await server.run();
 const proxy = await startS3FaultProxy({
