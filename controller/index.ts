@@ -190,7 +190,11 @@ class Runner {
     if (this.stopping) return;
     this.term = new AbortController();
     void this.reconciler.sweepLeftovers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the spool left by an earlier run'));
-    for (const pod of this.cache.allPods()) this.queue.add(podKey(pod));
+    for (const pod of this.cache.allPods()) {
+      const key = podKey(pod);
+      this.reconciler.ensureCapture(key, pod);
+      this.queue.add(key);
+    }
   }
 
   private async stopLeading(): Promise<void> {
@@ -201,7 +205,9 @@ class Runner {
 
   private podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: V1Pod): void {
     const key = podKey(pod);
-    if (this.reconciler.podChanged(type, key, pod) && this.term) this.queue.add(key);
+    if (!this.reconciler.podChanged(type, key, pod) || !this.term) return;
+    if (type !== 'DELETED') this.reconciler.ensureCapture(key, pod);
+    this.queue.add(key);
   }
 
   private async reconcile(key: string): Promise<void> {

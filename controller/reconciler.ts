@@ -173,18 +173,12 @@ export class Reconciler {
       if (this.captures.has(key)) return;
     }
     if (!pod) return;
+    // The capture first: it needs no API call, and each call below can fail (and be retried with back-off) for as long
+    // as the API server is unwell, while the kubelet may remove a deleted pod's containers, and its log with them.
+    this.ensureCapture(key, pod);
     const jobInfo = await cache.jobOf(pod, signal);
     let capture = this.captures.get(key);
-    const plan = planPod(
-      podFacts(pod, {
-        managed: isManagedPod(pod.metadata, settings.jobNamePrefix),
-        capture: capture?.state ?? 'none',
-        jobSettled: jobInfo.settled,
-        archiveConfigured: this.deps.archive !== undefined,
-        now: new Date(),
-        giveUpSeconds: settings.giveUpSeconds,
-      }),
-    );
+    const plan = planPod(this.factsOf(pod, capture, jobInfo.settled));
     if (plan.addFinalizer) await this.deps.finalizers.add(pod, signal);
     if (plan.capture && !capture) capture = this.startCapture(key, pod);
     const action = plan.action;
@@ -220,6 +214,29 @@ export class Reconciler {
         if (await this.archive(key, pod, capture!, jobInfo, signal, false)) await this.releaseFinalizer(key, pod, 'archived', signal);
         return;
     }
+  }
+
+  /**
+   * Starts the capture of a pod that needs one and has none, from the cached pod alone: called for every change of a
+   * pod while this replica leads (not only when a worker gets to its key: with the queue backed up by slow archives or
+   * by retries under an API outage, a short job could end, be deleted and lose its containers before that), and first
+   * thing in every reconcile. Whether a capture is needed does not depend on the Job, so nothing is awaited.
+   */
+  ensureCapture(key: string, pod: V1Pod): void {
+    if (this.captures.has(key)) return;
+    if (planPod(this.factsOf(pod, undefined, false)).capture) this.startCapture(key, pod);
+  }
+
+  private factsOf(pod: V1Pod, capture: PodLogCapture | undefined, jobSettled: boolean): ReturnType<typeof podFacts> {
+    const { settings } = this.deps;
+    return podFacts(pod, {
+      managed: isManagedPod(pod.metadata, settings.jobNamePrefix),
+      capture: capture?.state ?? 'none',
+      jobSettled,
+      archiveConfigured: this.deps.archive !== undefined,
+      now: new Date(),
+      giveUpSeconds: settings.giveUpSeconds,
+    });
   }
 
   /**

@@ -67,7 +67,7 @@ interface World {
   spool: string;
 }
 
-async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean; jobSettled?: boolean } = {}): Promise<World> {
+async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean; jobSettled?: boolean; apiDown?: boolean } = {}): Promise<World> {
   const spool = await mkdtemp(path.join(os.tmpdir(), 'reconciler-test-'));
   t.teardown(() => rm(spool, { recursive: true, force: true }));
   const api = new FakeApi();
@@ -78,12 +78,14 @@ async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boole
     pod: (key: string) => (key === KEY ? current : undefined),
     jobOf: async (): Promise<JobInfo> => {
       w.jobOfCalls++;
+      if (options.apiDown) throw new KubeApiError(503, 'the server is currently unable to handle the request', 'ServiceUnavailable');
       return { job: undefined, deleted: false, settled: options.jobSettled ?? true };
     },
     podsOfJob: () => [],
   } as unknown as PodCache;
   const finalizers = {
     add: async () => {
+      if (options.apiDown) throw new KubeApiError(503, 'the server is currently unable to handle the request', 'ServiceUnavailable');
       did.push('add-finalizer');
       return true;
     },
@@ -178,6 +180,40 @@ t.test('with an archive: a running pod of ours is held and its log captured, nev
 
   await w.reconciler.disposeCaptures();
   t.ok(w.api.logStreams.length === 1 && w.api.logStreams[0]!.destroyed, 'disposing the captures ends the log stream');
+});
+
+t.test('the API server failing: the capture starts anyway, before the calls that fail', async (t) => {
+  // The Job lookup and the finalizer patch answer 503: the reconcile fails and is retried with back-off, but the
+  // log is followed from the first try (the chaos run lost whole logs of short jobs whose capture waited for them).
+  const w = await world(t, podOf({}), { archive: true, apiDown: true });
+  await t.rejects(w.reconciler.reconcile(KEY, new AbortController().signal), /unable to handle/, 'the reconcile fails (and is retried)');
+  await waitFor(() => w.api.calls.includes('STREAM /api/v1/namespaces/ns/pods/p/log'), { what: 'the log to be followed' });
+  await t.rejects(w.reconciler.reconcile(KEY, new AbortController().signal), /unable to handle/, 'the retry fails too');
+  t.equal(w.api.calls.filter((c) => c.includes('/log')).length, 1, 'still one capture');
+});
+
+t.test('a change of a pod, seen while leading, starts its capture without waiting for a worker', async (t) => {
+  const cases: Array<[string, V1Pod, number]> = [
+    ['ours, running: captured', podOf({}), 1],
+    ['ours, not started yet: the capture waits for its containers', podOf({ running: false }), 1],
+    ['not ours: nothing', podOf({ managed: false }), 0],
+    ['archived: nothing', podOf({ finalizer: true, archived: true }), 0],
+    ['past the give-up deadline: nothing', podOf({ finalizer: true, deletingFor: GIVE_UP_SECONDS + 5 }), 0],
+  ];
+  for (const [what, pod, captures] of cases) {
+    const w = await world(t, pod, { archive: true });
+    w.reconciler.ensureCapture(KEY, pod);
+    w.reconciler.ensureCapture(KEY, pod);
+    if (captures > 0 && pod.status?.phase === 'Running') {
+      await waitFor(() => w.api.calls.includes('STREAM /api/v1/namespaces/ns/pods/p/log'), { what: `${what}: the log to be followed` });
+    }
+    t.equal(w.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), captures > 0, `${what}: a capture is held (${captures})`);
+    t.same(w.did, [], `${what}: no API call, no Event, nothing queued`);
+    t.equal(w.jobOfCalls, 0, `${what}: the Job not looked up`);
+  }
+  const without = await world(t, podOf({}));
+  without.reconciler.ensureCapture(KEY, podOf({}));
+  t.equal(without.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), false, 'without an archive: no capture');
 });
 
 t.test('a pod that stopped being ours: dropped only when no capture holds it', async (t) => {
