@@ -262,16 +262,20 @@ t.test('issue 15 (j0059): a pod change that came while the reconcile starting it
       t.equal(w.reconciler.podChanged('MODIFIED', KEY, ended), true, 'the change re-queues the pod');
     },
   });
-  // The kubelet: the container ended, so every read (follow or not) brings the whole log and ends.
+  // The kubelet: the container ended. Follows end at once with nothing (as for a log already read); a plain read brings it.
   const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
-  w.api.logStream = () => {
+  let plainReads = 0;
+  w.api.logStream = (options) => {
     const stream = new PassThrough();
-    stream.end(log);
+    if (options.query?.follow) stream.end();
+    else {
+      plainReads++;
+      stream.end(log);
+    }
     return stream;
   };
-  // The pod read afresh: once, to attribute the first read; then the API fails (503 bursts), so only the cache can tell.
-  let podReads = 0;
-  w.api.objects.set('/api/v1/namespaces/ns/pods/p', () => (podReads++ === 0 ? ended : 503));
+  // The API fails pod reads (a 503 burst) until the log is read to its end: only the cache can tell that the container ended.
+  w.api.objects.set('/api/v1/namespaces/ns/pods/p', () => (plainReads > 0 ? ended : 503));
 
   await w.reconciler.reconcile(KEY, new AbortController().signal); // starts the capture with the pod it read before awaiting
   await w.reconciler.reconcile(KEY, new AbortController().signal); // the re-queued key (the queue runs it again after the first)
