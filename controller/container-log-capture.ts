@@ -406,11 +406,14 @@ export class ContainerLogCapture {
     const every = this.deps.followCheckMs ?? FOLLOW_CHECK_MS;
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      if (!stopped) timer = setTimeout(check, every);
+    // Bytes only move this mark (a timer per chunk would cost more than the chunk); the timer looks at it.
+    let lastFed = Date.now();
+    const arm = (ms = every): void => {
+      if (!stopped) timer = setTimeout(check, ms);
     };
     const check = (): void => {
+      const silentFor = Date.now() - lastFed;
+      if (silentFor < every) return arm(every - silentFor);
       void this.endedPerApi(spool).then((ended) => {
         if (stopped) return;
         if (!ended) return arm();
@@ -421,7 +424,9 @@ export class ContainerLogCapture {
     };
     arm();
     return {
-      fed: arm,
+      fed: () => {
+        lastFed = Date.now();
+      },
       stop: () => {
         stopped = true;
         clearTimeout(timer);

@@ -33,8 +33,6 @@ export interface PodCaptureOptions {
   resumeDir?: string;
   /** Starts the streamed upload of a container's current instance (undefined: not streamed; see streamed-log.ts). */
   streamer?: (container: string, file: string, signal: AbortSignal) => StreamedLog | undefined;
-  /** How long a follow may bring nothing before the pod is read afresh to see whether its container ended (container-log-capture.ts). */
-  followCheckMs?: number;
 }
 
 export class PodLogCapture {
@@ -76,7 +74,6 @@ export class PodLogCapture {
           freshPod: () => this.read(options.http),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
           streamer: (file) => options.streamer?.(c.name, file, this.abort.signal),
-          ...(options.followCheckMs !== undefined ? { followCheckMs: options.followCheckMs } : {}),
         }),
     );
     this.all = Promise.all(this.captures.map((c) => c.done)).then(() => {
