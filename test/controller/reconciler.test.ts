@@ -283,3 +283,27 @@ t.test('issue 15 (j0059): a pod change that came while the reconcile starting it
   const dirs = await readdir(w.spool);
   t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the log is whole');
 });
+
+t.test('issue 15: a capture whose watched pod never shows the end finishes from the pod read afresh', async (t) => {
+  const running = podOf({ finalizer: true });
+  const ended = podOf({ finalizer: true });
+  ended.metadata!.resourceVersion = '2';
+  ended.status = {
+    phase: 'Succeeded',
+    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+  };
+  // The cache (and so the capture) stays at "running"; the API has the end.
+  const w = await world(t, running, { archive: true, jobSettled: false });
+  w.api.objects.set('/api/v1/namespaces/ns/pods/p', ended);
+  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
+  w.api.logStream = (options) => {
+    const stream = new PassThrough();
+    stream.end(options.query?.follow ? undefined : log);
+    return stream;
+  };
+  await w.reconciler.reconcile(KEY, new AbortController().signal);
+  await waitFor(() => w.did.includes('enqueue'), { what: 'the capture to finish', timeoutMs: 5_000 });
+  const dirs = await readdir(w.spool);
+  t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the log is whole');
+  t.ok(w.api.calls.filter((c) => c.endsWith('/log')).length <= 3, 'one follow, then the closing read (no loop of follows)');
+});
