@@ -30,6 +30,14 @@
  * reached its end; that read also brings a final line without a newline,
  * which is committed as it is.
  *
+ * How a stale view cannot hold a capture forever: the capture acts on the
+ * pod as the watch delivered it, which may lag or (issue 15) may have missed
+ * a change. A follow that ended while that view says the container runs is
+ * checked against the pod read afresh; and a follow that brings nothing for
+ * `followCheckMs` (30 s by default) is checked likewise, and closed if its
+ * instance has ended, so a follow the server keeps open past the container's
+ * end costs at most that long before the closing read finishes the log.
+ *
  * Restarts: each instance of the container gets its own spool. When an
  * instance is replaced before we read its end, the rest is read with
  * `previous=true` (which the kubelet keeps for exactly one instance back).
@@ -53,6 +61,9 @@ import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamp
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
 const GONE = 'gone: the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
 const GAP = 'gap: the kubelet no longer had the lines after the last one read (the log was rotated or removed meanwhile)';
+
+/** A follow silent this long is checked against the pod read afresh, and closed if its instance ended (see above). */
+export const FOLLOW_CHECK_MS = 30_000;
 
 /** Lines a closing read after a follow asks for first (readTail). */
 const CLOSING_TAIL_LINES = 64;
@@ -226,8 +237,13 @@ export interface ContainerCaptureDeps {
   signal: AbortSignal;
   /** The pod as last seen, and whether it is gone from the API. */
   pod(): { pod: V1Pod; gone: boolean };
-  /** The pod read from the API now, not from the watch (undefined: it is gone), to attribute a read to its instance. */
+  /**
+   * The pod read from the API now, not from the watch (undefined: it is gone), to attribute a read to its
+   * instance or to see whether a follow's instance ended. It becomes what pod() returns until the watch brings a newer one.
+   */
   freshPod(): Promise<V1Pod | undefined>;
+  /** How long a follow may bring nothing before the pod is read afresh (default FOLLOW_CHECK_MS). */
+  followCheckMs?: number;
   /** Resolves at the next change of the pod (or after `ms`, or on abort). */
   podChange(ms: number): Promise<void>;
   /** A streamed upload for the spool of the current instance (undefined: the log is uploaded whole at the end). */
@@ -342,8 +358,9 @@ export class ContainerLogCapture {
           continue;
         }
         // A follow ends when the instance ends; if the pod says so, the closing read comes next.
-        const now = containerView(this.deps.pod().pod, container);
-        if (now && (now.restartCount > current.restartCount || now.terminated)) continue;
+        if (instanceEnded(containerView(this.deps.pod().pod, container), current)) continue;
+        // The pod as watched does not say so: it may lag, or (issue 15) be a change behind for good. Ask the API.
+        if (await this.endedPerApi(current)) continue;
         // The stream ended but the pod does not say the container did (yet): look again shortly.
         attempt++;
         await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
@@ -367,6 +384,54 @@ export class ContainerLogCapture {
         await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
       }
     }
+  }
+
+  /**
+   * Whether the pod read afresh shows the instance ended (and, as freshPod
+   * makes it the view, pod() shows it too). False when the read fails: the
+   * caller waits and tries again as before.
+   */
+  private async endedPerApi(spool: InstanceSpool): Promise<boolean> {
+    const fresh = await this.deps.freshPod().catch(() => undefined);
+    if (!fresh || !instanceEnded(containerView(fresh, this.deps.container), spool)) return false;
+    return instanceEnded(containerView(this.deps.pod().pod, this.deps.container), spool);
+  }
+
+  /**
+   * While a follow brings nothing, the pod is read afresh every
+   * `followCheckMs`; once it shows the instance ended, `close` is called (the
+   * follow is cut, and the closing read takes over). Stopped with `stop`.
+   */
+  private watchFollow(spool: InstanceSpool, close: () => void): { fed: () => void; stop: () => void } {
+    const every = this.deps.followCheckMs ?? FOLLOW_CHECK_MS;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    // Bytes only move this mark (a timer per chunk would cost more than the chunk); the timer looks at it.
+    let lastFed = Date.now();
+    const arm = (ms = every): void => {
+      if (!stopped) timer = setTimeout(check, ms);
+    };
+    const check = (): void => {
+      const silentFor = Date.now() - lastFed;
+      if (silentFor < every) return arm(every - silentFor);
+      void this.endedPerApi(spool).then((ended) => {
+        if (stopped) return;
+        if (!ended) return arm();
+        this.deps.logger.warn({ container: this.deps.container, restartCount: spool.restartCount, silentMs: every }, 'the follow stayed open after its container ended; closing it to read the end');
+        stopped = true;
+        close();
+      });
+    };
+    arm();
+    return {
+      fed: () => {
+        lastFed = Date.now();
+      },
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
   }
 
   private async newInstance(restartCount: number, containerID: string | undefined, current = false): Promise<InstanceSpool> {
@@ -538,23 +603,39 @@ export class ContainerLogCapture {
     let attributed = false;
     const held: LogPiece[] = [];
     let gapSeen = false;
-    for await (const chunk of response) {
-      let pieces = parser.push(chunk as Buffer);
-      if (!attributed) {
-        held.push(...pieces);
-        if (held.length === 0 && !parser.gap) continue; // still before the anchor: nothing to attribute yet
-        if ((await this.attribute(spool, mode, anchored())) === 'replaced') {
-          response.destroy();
-          return 'replaced';
+    // A follow the server keeps open after its container ended is cut, as if it had ended (the closing read follows).
+    let cut = false;
+    const watchdog =
+      mode === 'follow'
+        ? this.watchFollow(spool, () => {
+            cut = true;
+            response.destroy();
+          })
+        : undefined;
+    try {
+      for await (const chunk of response) {
+        watchdog?.fed();
+        let pieces = parser.push(chunk as Buffer);
+        if (!attributed) {
+          held.push(...pieces);
+          if (held.length === 0 && !parser.gap) continue; // still before the anchor: nothing to attribute yet
+          if ((await this.attribute(spool, mode, anchored())) === 'replaced') {
+            response.destroy();
+            return 'replaced';
+          }
+          attributed = true;
+          pieces = held.splice(0);
         }
-        attributed = true;
-        pieces = held.splice(0);
+        if (parser.gap && !gapSeen) {
+          gapSeen = true;
+          spool.markGap(GAP);
+        }
+        await spool.append(pieces);
       }
-      if (parser.gap && !gapSeen) {
-        gapSeen = true;
-        spool.markGap(GAP);
-      }
-      await spool.append(pieces);
+    } catch (error) {
+      if (!cut) throw error;
+    } finally {
+      watchdog?.stop();
     }
     // An empty closing or previous read ends the instance's log (complete, or a gap): it must be the instance's too.
     if (!attributed && mode !== 'follow' && (await this.attribute(spool, mode, anchored())) === 'replaced') return 'replaced';
@@ -572,6 +653,11 @@ export class ContainerLogCapture {
     const after: ContainerView | undefined = pod ? containerView(pod, this.deps.container) : undefined;
     return attributeRead({ ...read, after });
   }
+}
+
+/** Whether the container as seen shows the spool's instance ended: replaced by a later one, or terminated. */
+function instanceEnded(view: ContainerView | undefined, spool: InstanceSpool): boolean {
+  return view !== undefined && (view.restartCount > spool.restartCount || view.terminated);
 }
 
 /**

@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+// The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from '../lib/kube/backoff.js';
 import { sleep } from '../lib/kube/backoff.js';
@@ -36,6 +38,8 @@ export interface PodCaptureOptions {
 export class PodLogCapture {
   readonly uid: string;
   private current: V1Pod;
+  /** The pod the cache last handed this capture (constructor, update), to tell whether the cache holds one it missed (sync). */
+  private delivered: V1Pod;
   private gone = false;
   private readonly abort = new AbortController();
   private wake: () => void = () => undefined;
@@ -46,6 +50,7 @@ export class PodLogCapture {
 
   constructor(pod: V1Pod, options: PodCaptureOptions) {
     this.current = pod;
+    this.delivered = pod;
     this.uid = pod.metadata?.uid ?? '';
     // A directory of this capture's own: a capture of the same pod by a later term (leadership lost and won back)
     // must not share files with one still being disposed of, which removes its directory.
@@ -82,11 +87,20 @@ export class PodLogCapture {
     });
   }
 
-  /** The pod from the API itself (the watch may lag behind it), undefined once it is gone. */
+  /**
+   * The pod from the API itself (the watch may lag behind it), undefined once
+   * it is gone. It also becomes the pod the captures look at, until the cache
+   * hands on a newer one: the captures never act on an older view than one
+   * they read. (No wake-up: the containers' captures would wake each other
+   * into reading it again and again.)
+   */
   private async read(http: KubeHttp): Promise<V1Pod | undefined> {
     const { namespace, name } = this.current.metadata ?? {};
     try {
-      return await http.request<V1Pod>({ path: `/api/v1/namespaces/${namespace}/pods/${name}`, signal: this.abort.signal });
+      const raw = await http.request<unknown>({ path: `/api/v1/namespaces/${namespace}/pods/${name}`, signal: this.abort.signal });
+      const pod = ObjectSerializer.deserialize(raw, 'V1Pod') as V1Pod;
+      if (!this.gone && pod.metadata?.uid === this.uid) this.current = pod;
+      return pod;
     } catch (error) {
       if (isApiError(error, 404)) return undefined;
       throw error;
@@ -100,9 +114,24 @@ export class PodLogCapture {
 
   update(pod: V1Pod): void {
     this.current = pod;
+    this.delivered = pod;
     const wake = this.wake;
     this.changed = this.nextChange();
     wake();
+  }
+
+  /**
+   * Level-triggered: hands the capture the cache's pod unless it is the one
+   * the capture was last given. A change the cache saw while no capture
+   * existed yet (the reconcile that starts it still held the pod it read
+   * before its awaits) would otherwise never reach the capture, which then
+   * follows a container it believes runs for as long as the pod does not
+   * change again (issue 15, j0059).
+   */
+  sync(pod: V1Pod): void {
+    if (pod.metadata?.uid !== this.uid || this.gone) return;
+    if (pod === this.delivered || (pod.metadata?.resourceVersion !== undefined && pod.metadata.resourceVersion === this.delivered.metadata?.resourceVersion)) return;
+    this.update(pod);
   }
 
   /** The pod is gone from the API: captures read what the node still has, then stop. */

@@ -181,6 +181,13 @@ export class Reconciler {
     const plan = planPod(this.factsOf(pod, capture, jobInfo.settled));
     if (plan.addFinalizer) await this.deps.finalizers.add(pod, signal);
     if (plan.capture && !capture) capture = this.startCapture(key, pod);
+    if (capture) {
+      // Level-triggered: the capture looks at the cache's pod as it is now. A change that came while this reconcile
+      // awaited (before its capture existed to be told) or that the capture otherwise missed reaches it here; the
+      // change itself re-queued the key, so this runs again after it.
+      const latest = cache.pod(key);
+      if (latest) capture.sync(latest);
+    }
     const action = plan.action;
     switch (action.kind) {
       case 'ignore':

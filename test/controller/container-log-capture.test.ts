@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import pino from 'pino';
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { ContainerLogCapture } from '../../controller/container-log-capture.js';
@@ -50,6 +50,14 @@ class FakeKubelet {
   seen: V1Pod | undefined;
   /** The capture's retry window for previous logs. */
   retryDeadlineMs = 60_000;
+  /** Follows stay open after the log's last byte, even once the container ended (until the reader closes them). */
+  followStaysOpen = false;
+  /** Reading the pod afresh also makes it the capture's view, as PodLogCapture does (the lagging `seen` goes). */
+  freshUpdatesView = false;
+  /** Pods read afresh so far. */
+  freshReads = 0;
+  /** The capture's followCheckMs (undefined: its default). */
+  followCheckMs: number | undefined;
   /** Errors thrown by the next reads of a previous log, in order (undefined: serve it). */
   previousFailures: Array<Error | undefined> = [];
   private waiters: Array<() => void> = [];
@@ -64,7 +72,10 @@ class FakeKubelet {
   }
 
   async freshPod(): Promise<V1Pod | undefined> {
-    return this.gone ? undefined : this.pod();
+    this.freshReads++;
+    if (this.gone) return undefined;
+    if (this.freshUpdatesView) this.seen = undefined;
+    return this.pod();
   }
 
   changed(): void {
@@ -107,6 +118,12 @@ class FakeKubelet {
     const bytes = Buffer.from(records.map((r) => `${r.ts} ${r.text}`).join(''));
     const cut = this.cuts.shift();
     const cleanEnd = query.follow ? this.followEndsAfter : undefined;
+    if (query.follow === true && this.followStaysOpen && cut === undefined) {
+      // Open until the reader destroys it (a PassThrough: a generator waiting on nothing could not be destroyed).
+      const open = new PassThrough();
+      open.write(bytes);
+      return open;
+    }
     return Readable.from(
       (async function* () {
         // Small pieces (bigger for big logs, to stay quick), so lines straddle chunks.
@@ -144,6 +161,7 @@ async function capture(
     pod: () => ({ pod: kubelet.watched(), gone: kubelet.gone }),
     freshPod: () => kubelet.freshPod(),
     podChange: (ms) => kubelet.podChange(ms, abort.signal),
+    ...(kubelet.followCheckMs !== undefined ? { followCheckMs: kubelet.followCheckMs } : {}),
   });
   return {
     capture: c,
@@ -546,4 +564,43 @@ t.test('issue 15: a previous read served by a later instance is not taken as the
   t.same(c.instances.map((i) => i.restartCount), [1, 2]);
   t.equal(await text(0), 'second 10\nsecond 11\n', 'the second instance: its own log, from the previous one');
   t.equal(await text(1), 'third 20\nthird 21\n');
+});
+
+t.test('issue 15: a follow the server keeps open after its container ended is closed once a fresh pod read shows the end, and the log finished by a closing read', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, [...lines(1, 2), { ts: ts(3), text: 'last words' }]);
+  kubelet.followStaysOpen = true;
+  kubelet.followCheckMs = 40;
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => kubelet.freshReads >= 3, { what: 'the silent follow to be checked against the pod a few times' });
+  t.equal(kubelet.requests.length, 1, 'a silent follow of a running container is left open');
+  t.equal(c.finished, false);
+  terminate(kubelet);
+  await waitFor(() => c.finished, { what: 'the open follow to be closed and the log finished', timeoutMs: 5_000 });
+  t.equal(await text(0), 'line 1\nline 2\nlast words', 'every byte once, the last line without newline from the closing read');
+  t.equal(c.complete, true);
+  t.same(
+    kubelet.requests.map((r) => (r.follow ? 'follow' : `tail ${String(r.tailLines)}`)),
+    ['follow', 'tail 64'],
+    'the follow, then one closing read of the tail',
+  );
+});
+
+t.test('issue 15: a follow that ends while the watched pod still says the container runs is checked against the API, not repeated for ever', async (t) => {
+  const kubelet = new FakeKubelet();
+  kubelet.instances.set(0, lines(1, 2));
+  kubelet.freshUpdatesView = true;
+  kubelet.onRequest = (n) => {
+    if (n !== 2) return;
+    // The watch stops at "running" (a change it will never deliver); the container writes its last line and ends.
+    kubelet.seen = kubelet.pod();
+    kubelet.instances.set(0, lines(1, 3));
+    kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 0 } } };
+    kubelet.phase = 'Succeeded';
+  };
+  const { capture: c, text } = await capture(t, kubelet);
+  await waitFor(() => c.finished, { what: 'the capture to finish from the pod read afresh', timeoutMs: 5_000 });
+  t.equal(await text(0), 'line 1\nline 2\nline 3\n');
+  t.equal(c.complete, true);
+  t.ok(kubelet.requests.length <= 4, `no loop of follows (${kubelet.requests.length} reads)`);
 });

@@ -67,7 +67,11 @@ interface World {
   spool: string;
 }
 
-async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boolean; jobSettled?: boolean; apiDown?: boolean } = {}): Promise<World> {
+async function world(
+  t: Test,
+  pod: V1Pod | undefined,
+  options: { archive?: boolean; jobSettled?: boolean; apiDown?: boolean; /** Runs while the reconciler awaits the pod's Job. */ duringJobOf?: () => void } = {},
+): Promise<World> {
   const spool = await mkdtemp(path.join(os.tmpdir(), 'reconciler-test-'));
   t.teardown(() => rm(spool, { recursive: true, force: true }));
   const api = new FakeApi();
@@ -78,6 +82,7 @@ async function world(t: Test, pod: V1Pod | undefined, options: { archive?: boole
     pod: (key: string) => (key === KEY ? current : undefined),
     jobOf: async (): Promise<JobInfo> => {
       w.jobOfCalls++;
+      options.duringJobOf?.();
       if (options.apiDown) throw new KubeApiError(503, 'the server is currently unable to handle the request', 'ServiceUnavailable');
       return { job: undefined, deleted: false, settled: options.jobSettled ?? true };
     },
@@ -240,6 +245,8 @@ t.test('leadership lost and won back: the next capture resumes from what was spo
     containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
   };
   const w = await world(t, ended, { archive: true, jobSettled: false });
+  // The pod read afresh attributes the first read to the instance (instance-attribution.ts); a 404 would drop it.
+  w.api.objects.set('/api/v1/namespaces/ns/pods/p', ended);
   const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
   w.api.logStream = () => {
     const stream = new PassThrough();
@@ -268,4 +275,71 @@ t.test('leadership lost and won back: the next capture resumes from what was spo
   t.equal((await readdir(w.spool)).length, 1, 'kept while the pod is there');
   w.reconciler.podChanged('DELETED', KEY, ended);
   await waitFor(async () => ((await readdir(w.spool)).length === 0 ? true : undefined), { what: 'the spool of the deleted pod to be removed' });
+});
+
+t.test('issue 15 (j0059): a pod change that came while the reconcile starting its capture awaited still reaches the capture', async (t) => {
+  const running = podOf({ finalizer: true });
+  const ended = podOf({ finalizer: true });
+  ended.metadata!.resourceVersion = '2';
+  ended.status = {
+    phase: 'Succeeded',
+    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+  };
+  let changed = false;
+  // The Job outcome is not known yet, so a finished capture makes the pod wait (and re-queues it: `enqueue`).
+  const w: World = await world(t, running, {
+    archive: true,
+    jobSettled: false,
+    duringJobOf: () => {
+      if (changed) return;
+      changed = true;
+      // The container ends while the first reconcile awaits: the cache has the new pod, and no capture is there to be told.
+      w.setPod(ended);
+      t.equal(w.reconciler.podChanged('MODIFIED', KEY, ended), true, 'the change re-queues the pod');
+    },
+  });
+  // The kubelet: the container ended. Follows end at once with nothing (as for a log already read); a plain read brings it.
+  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
+  let plainReads = 0;
+  w.api.logStream = (options) => {
+    const stream = new PassThrough();
+    if (options.query?.follow) stream.end();
+    else {
+      plainReads++;
+      stream.end(log);
+    }
+    return stream;
+  };
+  // The API fails pod reads (a 503 burst) until the log is read to its end: only the cache can tell that the container ended.
+  w.api.objects.set('/api/v1/namespaces/ns/pods/p', () => (plainReads > 0 ? ended : 503));
+
+  await w.reconciler.reconcile(KEY, new AbortController().signal); // starts the capture with the pod it read before awaiting
+  await w.reconciler.reconcile(KEY, new AbortController().signal); // the re-queued key (the queue runs it again after the first)
+  await waitFor(() => w.did.includes('enqueue'), { what: 'the capture to see the container ended and finish', timeoutMs: 5_000 });
+  const dirs = await readdir(w.spool);
+  t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the log is whole');
+});
+
+t.test('issue 15: a capture whose watched pod never shows the end finishes from the pod read afresh', async (t) => {
+  const running = podOf({ finalizer: true });
+  const ended = podOf({ finalizer: true });
+  ended.metadata!.resourceVersion = '2';
+  ended.status = {
+    phase: 'Succeeded',
+    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+  };
+  // The cache (and so the capture) stays at "running"; the API has the end.
+  const w = await world(t, running, { archive: true, jobSettled: false });
+  w.api.objects.set('/api/v1/namespaces/ns/pods/p', ended);
+  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
+  w.api.logStream = (options) => {
+    const stream = new PassThrough();
+    stream.end(options.query?.follow ? undefined : log);
+    return stream;
+  };
+  await w.reconciler.reconcile(KEY, new AbortController().signal);
+  await waitFor(() => w.did.includes('enqueue'), { what: 'the capture to finish', timeoutMs: 5_000 });
+  const dirs = await readdir(w.spool);
+  t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the log is whole');
+  t.ok(w.api.calls.filter((c) => c.endsWith('/log')).length <= 3, 'one follow, then the closing read (no loop of follows)');
 });

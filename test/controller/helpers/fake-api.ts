@@ -9,7 +9,7 @@ import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../lib/kube
 export class FakeApi {
   /** Collection path → items of its list. */
   readonly lists = new Map<string, unknown[]>();
-  /** Object path → the object, or the HTTP code the server answers with. */
+  /** Object path → the object, or the HTTP code the server answers with (or a function giving either, asked at each read). */
   readonly objects = new Map<string, unknown>();
   /** Collection path → the open watch stream. */
   readonly watches = new Map<string, PassThrough>();
@@ -40,7 +40,8 @@ export class FakeApi {
     this.calls.push(`${options.method ?? 'GET'} ${options.path}`);
     const items = this.lists.get(options.path);
     if (items) return { metadata: { resourceVersion: String(this.version++) }, items };
-    const found = this.objects.get(options.path);
+    const entry = this.objects.get(options.path);
+    const found: unknown = typeof entry === 'function' ? (entry as () => unknown)() : entry;
     if (typeof found === 'number') throw new KubeApiError(found, `HTTP ${found}`);
     if (found === undefined) throw new KubeApiError(404, `${options.path} not found`, 'NotFound');
     return found;
