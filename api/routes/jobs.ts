@@ -10,7 +10,7 @@ import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { jobResultsAnswer, jobResultsDocument, sendAnswer } from '../jobs/results-document.js';
 import { parseJobListQuery } from '../jobs/list-query.js';
 import { jobPage as listJobs, type JobPage, type ListedJob } from '../jobs/job-listing.js';
-import { encodeCursor } from '../../lib/archive/history-layout.js';
+import { encodeCursor, selectionOf } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { createHash } from 'node:crypto';
 import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
@@ -91,19 +91,24 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
       ...(query.before ? { before: query.before } : {}),
       ...(query.datetime?.start !== undefined ? { start: query.datetime.start } : {}),
       ...(query.datetime?.end !== undefined ? { end: query.datetime.end } : {}),
+      ...(query.processID ? { processID: query.processID } : {}),
+      ...(query.status ? { status: query.status } : {}),
     });
     // A caller who does not see every job sees its own: live ones by the Job's owner annotation, archived ones by the entry's.
     const visible =
       request.access?.grant.seesAll === false
         ? (job: ListedJob): boolean => seesJob(context, request, job.jobID, (job as ListedJob & { owner?: string }).owner)
         : undefined;
+    // Filtered by process or status: the live jobs that match, kept between requests while no job changes.
+    const selection = selectionOf(query);
+    const live = selection ? context.jobs.listedWhere(selection) : context.jobs.listed();
     let selected: JobPage;
     try {
-      selected = await listJobs(context.jobs.listed(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
+      selected = await listJobs(live, archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
     } catch (error) {
       // The archive is unreachable: the live jobs are still worth listing.
       request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
-      selected = await listJobs(context.jobs.listed(), undefined, () => false, query, Date.now(), visible);
+      selected = await listJobs(live, undefined, () => false, query, Date.now(), visible);
     }
     const links = [link(base, listPath(given, {}, query.limit), 'self')];
     // Pages are positions between jobs, not counts: stable while jobs are added and archived.

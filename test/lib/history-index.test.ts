@@ -147,6 +147,40 @@ t.test('time ranges read only the hours they cover', async (t) => {
   t.same(instant.map((e) => e.jobID), ['j-00002'], 'one instant');
 });
 
+t.test('filters by process and status select within each hour, both ways, and see changes', async (t) => {
+  const { store, archive, archiveAll } = await bucket(t);
+  const written = jobs(90, T0, 9);
+  await archiveAll(written);
+  const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+  await index.start();
+  await index.sync(true);
+  const filter = { processID: ['hello'], status: ['failed' as const] };
+  const expected = [...written].sort(newestFirst).filter((e) => e.processID === 'hello' && e.status === 'failed');
+  t.ok(expected.length > 3, `${expected.length} jobs match`);
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.map((e) => e.jobID), 'only matching jobs, newest first');
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.map((e) => e.jobID), 'the same when the selection is reused');
+  const cursor = { created: expected[1]!.created!, jobID: expected[1]!.jobID };
+  t.same((await all(index, { ...filter, after: cursor })).map((e) => e.jobID), expected.slice(2).map((e) => e.jobID), 'after a position');
+  t.same((await all(index, { ...filter, before: cursor })).map((e) => e.jobID), [expected[0]!.jobID], 'before a position, walking back');
+  const either = await all(index, { status: ['failed', 'successful'], processID: ['echo', 'hello'] });
+  t.equal(either.length, 90, 'several values of a filter are any of them');
+
+  // A job of a loaded hour changes: the selection of that hour is made anew.
+  const changed = { ...expected[0]!, status: 'successful' as const };
+  await archive(changed);
+  index.add(changed);
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.slice(1).map((e) => e.jobID), 'a job that no longer matches leaves the selection');
+});
+
+t.test('a time range beyond the years 0000–9999 is open on that side', async (t) => {
+  const { store, archiveAll } = await bucket(t);
+  await archiveAll(jobs(5, T0, 30));
+  const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+  await index.start();
+  t.equal((await all(index, { end: Date.UTC(10_000, 0, 1) })).length, 5, 'an end after year 9999 keeps every job');
+  t.equal((await all(index, { start: Date.UTC(-1, 0, 1) })).length, 5, 'a start before year 0 too');
+});
+
 t.test('memory stays within the budget while the whole history is walked', async (t) => {
   const { store, archiveAll } = await bucket(t);
   await archiveAll(jobs(200, T0, 6));
