@@ -13,7 +13,7 @@ import { jobPage as listJobs, type JobPage, type ListedJob } from '../jobs/job-l
 import { encodeCursor, selectionOf } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { createHash } from 'node:crypto';
-import { LruCache } from '../../lib/lru-cache.js';
+import { GenerationalCache } from '../../lib/generational-cache.js';
 import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
 import { crossSiteForm, formatOf, permissionsOf, queryOf, sendHtml, siteOf } from '../html/respond.js';
 import { jobListPage, jobPage, type JobListFilters, type ResultsView } from '../html/job-pages.js';
@@ -74,11 +74,11 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
    * the cache and the history index replace a job's status object when it
    * changes, so identity is the version. A running job's live progress is
    * not in that object, so its document is made afresh. Bound:
-   * DOCUMENT_MEMO_BYTES of JSON, least recently used dropped (without a
-   * bound, every archived job listed would hold its document next to its
+   * DOCUMENT_MEMO_BYTES, the documents not read for longest dropped (without
+   * a bound, every archived job listed would hold its document next to its
    * entry: twice the history cache).
    */
-  const documents = new LruCache<ListedJob, { json: string; etag: string }>(DOCUMENT_MEMO_BYTES, (memo) => memo.json.length + DOCUMENT_OVERHEAD_BYTES);
+  const documents = new GenerationalCache<ListedJob, { json: string; etag: string }>(DOCUMENT_MEMO_BYTES, (memo) => memo.json.length + DOCUMENT_OVERHEAD_BYTES);
   const documentOf = (listed: ListedJob): { json: string; etag: string } => {
     const memo = documents.get(listed);
     if (memo) return memo;

@@ -185,9 +185,9 @@ export class HistoryIndex {
    * when walking back from `before`), one hour per step: each hour read
    * once, when reached, and handed over as one array (one await per hour
    * read from S3, none for held hours). The first hour is found by binary
-   * search, so a deep position costs no walk over the hours before it; the
-   * hours are looked up afresh at each step, so hours added meanwhile are
-   * neither missed nor fatal.
+   * search, so a deep position costs no walk over the hours before it; each
+   * next hour is one step on from where the current one is then, so hours
+   * added meanwhile neither repeat nor skip one.
    */
   async *entries(range: HistoryRange = {}): AsyncGenerator<HistoryEntry[]> {
     const backwards = range.before !== undefined;
@@ -200,7 +200,8 @@ export class HistoryIndex {
     const upper = afterHour === undefined ? endHour : endHour === undefined || afterHour < endHour ? afterHour : endHour;
     const lower = beforeHour === undefined ? startHour : startHour === undefined || beforeHour > startHour ? beforeHour : startHour;
     const selection = selectionOf(range);
-    for (let hour = backwards ? this.oldestFrom(lower) : this.newestFrom(upper); hour !== undefined; hour = backwards ? this.nextNewer(hour) : this.nextOlder(hour)) {
+    let at = backwards ? this.firstOlder(lower ?? '', false) - 1 : upper === undefined ? 0 : this.firstOlder(upper, true);
+    for (let hour = this.hours[at]; hour !== undefined; hour = this.hours[at]) {
       if (backwards ? upper !== undefined && hour > upper : lower !== undefined && hour < lower) return;
       const entries = this.loaded.get(hour) ?? (await this.hour(hour));
       const chosen = selection ? this.selected(entries, selection) : entries;
@@ -208,6 +209,9 @@ export class HistoryIndex {
       // Only hours at an edge of the range need their entries checked one by one.
       const inside = edge ? chosen.filter((entry) => inRange(entry, range)) : chosen;
       if (inside.length) yield backwards ? [...inside].reverse() : inside;
+      // The next hour: one step on, from where this hour is now (hours added while we waited moved it).
+      if (this.hours[at] !== hour) at = this.firstOlder(hour, true);
+      at += backwards ? -1 : 1;
     }
   }
 
@@ -236,24 +240,6 @@ export class HistoryIndex {
       else high = mid;
     }
     return low;
-  }
-
-  /** The newest hour at or before `upper` (any when undefined). */
-  private newestFrom(upper: string | undefined): string | undefined {
-    return this.hours[upper === undefined ? 0 : this.firstOlder(upper, true)];
-  }
-
-  /** The oldest hour at or after `lower` (any when undefined). */
-  private oldestFrom(lower: string | undefined): string | undefined {
-    return this.hours[(lower === undefined ? this.hours.length : this.firstOlder(lower, false)) - 1];
-  }
-
-  private nextOlder(hour: string): string | undefined {
-    return this.hours[this.firstOlder(hour, false)];
-  }
-
-  private nextNewer(hour: string): string | undefined {
-    return this.hours[this.firstOlder(hour, true) - 1];
   }
 
   /** The entries of one hour, newest first (read from S3 unless held). */

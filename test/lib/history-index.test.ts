@@ -172,6 +172,32 @@ t.test('filters by process and status select within each hour, both ways, and se
   t.same((await all(index, filter)).map((e) => e.jobID), expected.slice(1).map((e) => e.jobID), 'a job that no longer matches leaves the selection');
 });
 
+t.test('hours added during a walk neither repeat nor skip an hour', async (t) => {
+  const { store, archiveAll } = await bucket(t);
+  const written = jobs(40, T0, 20);
+  await archiveAll(written);
+  const expected = [...written].sort(newestFirst).map((e) => e.jobID);
+  for (const backwards of [false, true]) {
+    const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+    await index.start();
+    await index.sync(true);
+    const seen: string[] = [];
+    let added = 0;
+    // Backwards: from before the oldest job on, towards the newest.
+    const range = backwards ? { before: { created: new Date(T0 - 1).toISOString(), jobID: '' } } : {};
+    for await (const hour of index.entries(range)) {
+      seen.push(...hour.map((e) => e.jobID));
+      if (added === 3) continue;
+      // Newer and older hours than any listed appear while the walk goes on.
+      index.add({ jobID: `new-${added}`, type: 'process', status: 'successful', created: new Date(T0 + (50 + added) * 3_600_000).toISOString() });
+      index.add({ jobID: `old-${added}`, type: 'process', status: 'successful', created: new Date(T0 - (50 + added) * 3_600_000).toISOString() });
+      added++;
+    }
+    const listed = seen.filter((id) => !id.startsWith('new-') && !id.startsWith('old-'));
+    t.same(backwards ? listed.reverse() : listed, expected, `every hour once, in order (${backwards ? 'backwards' : 'forwards'})`);
+  }
+});
+
 t.test('a time range beyond the years 0000–9999 is open on that side', async (t) => {
   const { store, archiveAll } = await bucket(t);
   await archiveAll(jobs(5, T0, 30));
