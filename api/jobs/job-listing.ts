@@ -5,7 +5,7 @@
  * Forwards from a position (or the start), or backwards from one for a
  * previous page. A job both live and archived is the live one.
  */
-import { newestFirst, type HistoryEntry, type HistoryPosition } from '../../lib/archive/history-layout.js';
+import { newestFirst, sortableInstant, type HistoryEntry, type HistoryPosition } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { isFiltered, matches, type JobListQuery } from './list-query.js';
 
@@ -48,6 +48,23 @@ function firstAtOrAfter(sorted: OrderedStatuses, position: HistoryPosition): num
 }
 
 /**
+ * The stretch [newest, oldest) of `live` a datetime filter can match: jobs
+ * created after its end come before it, jobs created before its start after
+ * it. Creation times are ISO strings of one format (toISOString), so their
+ * text order is their time order; a bound beyond the years 0000–9999 is
+ * left open; the filter itself still decides each job.
+ */
+function liveStretch(live: OrderedStatuses, query: JobListQuery): { newest: number; oldest: number } {
+  const { start, end } = query.datetime ?? {};
+  // '\uffff' sorts after every job id: the position after every job created at that instant.
+  const endText = end === undefined ? undefined : sortableInstant(end);
+  const startText = start === undefined ? undefined : sortableInstant(start);
+  const newest = endText === undefined ? 0 : firstAfter(live, { created: endText, jobID: '\uffff' });
+  const oldest = startText === undefined ? live.length : firstAfter(live, { created: startText, jobID: '' });
+  return { newest, oldest };
+}
+
+/**
  * `archived` (arrays of entries, an hour at a time) must walk the same way
  * (newest first, or oldest first before `query.before`) and may already be
  * narrowed to the query's position and time range.
@@ -74,6 +91,11 @@ export async function jobPage(
 
   const step = backwards ? -1 : 1;
   let i = query.before ? firstAtOrAfter(live, query.before) - 1 : query.after ? firstAfter(live, query.after) : 0;
+  // A time range narrows the live jobs to a stretch of the order: found by binary search, not walked.
+  const { newest, oldest } = liveStretch(live, query);
+  if (backwards) i = Math.min(i, oldest - 1);
+  else i = Math.max(i, newest);
+  const liveAt = (index: number): StatusInfo | undefined => (index >= newest && index < oldest ? live.at(index) : undefined);
   const iterator = archived?.[Symbol.asyncIterator]();
   let chunk: HistoryEntry[] = [];
   let at = 0;
@@ -94,7 +116,7 @@ export async function jobPage(
   try {
     while (out.length <= query.limit) {
       // Not `at(-1)`: walking backwards past the start ends the live jobs, it does not wrap.
-      const liveJob = i >= 0 && i < live.length ? live.at(i) : undefined;
+      const liveJob = liveAt(i);
       if (!liveJob && !head) break;
       // Forwards the newer comes first; backwards the older.
       if (liveJob && (!head || newestFirst(liveJob, head) * step <= 0)) {

@@ -10,12 +10,18 @@ import { ROUTE_SCHEMAS } from '../ogc/openapi-schemas.js';
 import { jobResultsAnswer, jobResultsDocument, sendAnswer } from '../jobs/results-document.js';
 import { parseJobListQuery } from '../jobs/list-query.js';
 import { jobPage as listJobs, type JobPage, type ListedJob } from '../jobs/job-listing.js';
-import { encodeCursor } from '../../lib/archive/history-layout.js';
+import { encodeCursor, selectionOf } from '../../lib/archive/history-layout.js';
 import type { StatusInfo } from '../../lib/job-status.js';
 import { createHash } from 'node:crypto';
+import { GenerationalCache } from '../../lib/generational-cache.js';
 import { crossSiteRefused, OgcError } from '../ogc/exceptions.js';
 import { crossSiteForm, formatOf, permissionsOf, queryOf, sendHtml, siteOf } from '../html/respond.js';
 import { jobListPage, jobPage, type JobListFilters, type ResultsView } from '../html/job-pages.js';
+
+/** Job documents kept for /jobs and /jobs/{id}, counted as their JSON plus DOCUMENT_OVERHEAD_BYTES (some 9 000 jobs). */
+export const DOCUMENT_MEMO_BYTES = 8 * 1024 * 1024;
+/** What a memoised document costs beyond its JSON: its ETag, its record, its map slot and the status object it keeps alive. */
+const DOCUMENT_OVERHEAD_BYTES = 400;
 
 /** Why a container's log cannot be read, in plain words (the client error itself goes to the log). */
 export function logUnavailable(pod: V1Pod, container: string, error: unknown): string {
@@ -67,10 +73,12 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
    * The JSON of a job's document and its ETag, made once per status object:
    * the cache and the history index replace a job's status object when it
    * changes, so identity is the version. A running job's live progress is
-   * not in that object, so its document is made afresh. Bound: a WeakMap,
-   * an entry lives only as long as its status object does.
+   * not in that object, so its document is made afresh. Bound:
+   * DOCUMENT_MEMO_BYTES, the documents not read for longest dropped (without
+   * a bound, every archived job listed would hold its document next to its
+   * entry: twice the history cache).
    */
-  const documents = new WeakMap<ListedJob, { json: string; etag: string }>();
+  const documents = new GenerationalCache<ListedJob, { json: string; etag: string }>(DOCUMENT_MEMO_BYTES, (memo) => memo.json.length + DOCUMENT_OVERHEAD_BYTES);
   const documentOf = (listed: ListedJob): { json: string; etag: string } => {
     const memo = documents.get(listed);
     if (memo) return memo;
@@ -91,19 +99,24 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
       ...(query.before ? { before: query.before } : {}),
       ...(query.datetime?.start !== undefined ? { start: query.datetime.start } : {}),
       ...(query.datetime?.end !== undefined ? { end: query.datetime.end } : {}),
+      ...(query.processID ? { processID: query.processID } : {}),
+      ...(query.status ? { status: query.status } : {}),
     });
     // A caller who does not see every job sees its own: live ones by the Job's owner annotation, archived ones by the entry's.
     const visible =
       request.access?.grant.seesAll === false
         ? (job: ListedJob): boolean => seesJob(context, request, job.jobID, (job as ListedJob & { owner?: string }).owner)
         : undefined;
+    // Filtered by process or status: the live jobs that match, kept between requests while no job changes.
+    const selection = selectionOf(query);
+    const live = selection ? context.jobs.listedWhere(selection) : context.jobs.listed();
     let selected: JobPage;
     try {
-      selected = await listJobs(context.jobs.listed(), archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
+      selected = await listJobs(live, archived, (id) => context.jobs.status(id) !== undefined, query, Date.now(), visible);
     } catch (error) {
       // The archive is unreachable: the live jobs are still worth listing.
       request.log.warn({ err: error }, 'could not read the job history; listing live jobs only');
-      selected = await listJobs(context.jobs.listed(), undefined, () => false, query, Date.now(), visible);
+      selected = await listJobs(live, undefined, () => false, query, Date.now(), visible);
     }
     const links = [link(base, listPath(given, {}, query.limit), 'self')];
     // Pages are positions between jobs, not counts: stable while jobs are added and archived.
@@ -119,8 +132,12 @@ export function jobRoutes(app: FastifyInstance, context: ApiContext): void {
       const processIds = context.config.processes.map((p) => p.id);
       return sendHtml(reply, jobListPage(siteOf(context), selected.items.map(withLinks), links, filtersOf(given), processIds, queryOf(request), Date.now()));
     }
-    // Made of each job's memoised JSON: the same bytes as serializing { jobs, links }, without serializing every job again.
-    return reply.type('application/json; charset=utf-8').send(`{"jobs":[${selected.items.map((job) => documentOf(job).json).join(',')}],"links":${JSON.stringify(links)}}`);
+    // Made of each job's memoised JSON: the same bytes as serializing { jobs, links }, without serializing every job
+    // again, joined once into one flat string (a rope would be flattened again to count its bytes).
+    const parts: string[] = ['{"jobs":['];
+    for (const [i, job] of selected.items.entries()) parts.push(i ? ',' : '', documentOf(job).json);
+    parts.push('],"links":', JSON.stringify(links), '}');
+    return reply.type('application/json; charset=utf-8').send(parts.join(''));
   });
 
   app.get<{ Params: { jobId: string } }>('/jobs/:jobId', { schema: ROUTE_SCHEMAS.job, onRequest: guard(auth, 'status') }, async (request, reply) => {

@@ -11,8 +11,9 @@
  */
 import type { Logger } from 'pino';
 import { LruCache } from '../lru-cache.js';
-import { CorruptSegmentError, hourOf, mergeEntries, newestFirst, type HistoryEntry, type HistoryPosition } from './history-layout.js';
+import { CorruptSegmentError, hourOf, mergeEntries, newestFirst, selectionOf, sortableInstant, type HistoryEntry, type Selection, type HistoryPosition } from './history-layout.js';
 import type { HistoryStore, StoredEntry } from './history-store.js';
+import type { OgcStatus } from '../job-status.js';
 
 export interface HistoryIndexOptions {
   store: HistoryStore;
@@ -23,6 +24,9 @@ export interface HistoryIndexOptions {
   settleMs?: number;
 }
 
+/** Filters whose selection of an hour is kept (see HistoryIndex.selections). */
+export const MAX_SELECTIONS_PER_HOUR = 8;
+
 export interface HistoryRange {
   /** Only entries after this position in newest-first order. */
   after?: HistoryPosition;
@@ -32,6 +36,10 @@ export interface HistoryRange {
   start?: number;
   /** Created at or before (ms since the epoch). */
   end?: number;
+  /** Only jobs of these processes. */
+  processID?: readonly string[];
+  /** Only jobs with these statuses. */
+  status?: readonly OgcStatus[];
 }
 
 interface FreshEntry {
@@ -48,6 +56,15 @@ export class HistoryIndex {
   /** Loaded hours: segment ∪ fresh, newest first. Bound: budgetEntries entries (LRU by hour). */
   private readonly loaded: LruCache<string, HistoryEntry[]>;
   private readonly loading = new Map<string, Promise<HistoryEntry[]>>();
+  /**
+   * The entries of a loaded hour that a filter (process ids, statuses)
+   * keeps, so a filtered page walks only what it lists. Keyed by the hour's
+   * array, which is replaced, never changed, when the hour changes. Bound:
+   * MAX_SELECTIONS_PER_HOUR filters per hour, each at most the hour's
+   * references (8 bytes per entry, against ≈ 500 for the entry); gone with
+   * the hour's array.
+   */
+  private readonly selections = new WeakMap<HistoryEntry[], Map<string, HistoryEntry[]>>();
   /**
    * Entries archived since the last compaction, by hour then job id.
    * Bound: the pending copies in the bucket plus what add() brought within
@@ -166,28 +183,63 @@ export class HistoryIndex {
   /**
    * Archived entries in newest-first order within `range` (oldest first
    * when walking back from `before`), one hour per step: each hour read
-   * once, when reached, and handed over as one array (one await per hour,
-   * not per entry).
+   * once, when reached, and handed over as one array (one await per hour
+   * read from S3, none for held hours). The first hour is found by binary
+   * search, so a deep position costs no walk over the hours before it; each
+   * next hour is one step on from where the current one is then, so hours
+   * added meanwhile neither repeat nor skip one.
    */
   async *entries(range: HistoryRange = {}): AsyncGenerator<HistoryEntry[]> {
     const backwards = range.before !== undefined;
     const afterHour = range.after ? (hourOf(range.after.created) ?? '') : undefined;
     const beforeHour = range.before ? (hourOf(range.before.created) ?? '') : undefined;
-    const endHour = range.end !== undefined ? new Date(range.end).toISOString().slice(0, 13) : undefined;
-    const startHour = range.start !== undefined ? new Date(range.start).toISOString().slice(0, 13) : undefined;
-    // Hours may change while we wait for S3: walk a snapshot.
-    const hours = backwards ? [...this.hours].reverse() : [...this.hours];
-    for (const hour of hours) {
-      if (afterHour !== undefined && hour > afterHour) continue;
-      if (beforeHour !== undefined && hour < beforeHour) continue;
-      if (backwards ? startHour !== undefined && hour < startHour : endHour !== undefined && hour > endHour) continue;
-      if (backwards ? endHour !== undefined && hour > endHour : startHour !== undefined && hour < startHour) return;
-      const entries = await this.hour(hour);
+    // A bound beyond the years 0000–9999 is left open: inRange() still applies it to the entries.
+    const endHour = range.end !== undefined ? sortableInstant(range.end)?.slice(0, 13) : undefined;
+    const startHour = range.start !== undefined ? sortableInstant(range.start)?.slice(0, 13) : undefined;
+    // The hours the range covers: from `lower` to `upper`, either bound open.
+    const upper = afterHour === undefined ? endHour : endHour === undefined || afterHour < endHour ? afterHour : endHour;
+    const lower = beforeHour === undefined ? startHour : startHour === undefined || beforeHour > startHour ? beforeHour : startHour;
+    const selection = selectionOf(range);
+    let at = backwards ? this.firstOlder(lower ?? '', false) - 1 : upper === undefined ? 0 : this.firstOlder(upper, true);
+    for (let hour = this.hours[at]; hour !== undefined; hour = this.hours[at]) {
+      if (backwards ? upper !== undefined && hour > upper : lower !== undefined && hour < lower) return;
+      const entries = this.loaded.get(hour) ?? (await this.hour(hour));
+      const chosen = selection ? this.selected(entries, selection) : entries;
       const edge = hour === afterHour || hour === beforeHour || hour === startHour || hour === endHour;
       // Only hours at an edge of the range need their entries checked one by one.
-      const selected = edge ? entries.filter((entry) => inRange(entry, range)) : entries;
-      if (selected.length) yield backwards ? [...selected].reverse() : selected;
+      const inside = edge ? chosen.filter((entry) => inRange(entry, range)) : chosen;
+      if (inside.length) yield backwards ? [...inside].reverse() : inside;
+      // The next hour: one step on, from where this hour is now (hours added while we waited moved it).
+      if (this.hours[at] !== hour) at = this.firstOlder(hour, true);
+      at += backwards ? -1 : 1;
     }
+  }
+
+  /** The entries of `entries` (an hour) a selection keeps, made once per hour and selection. */
+  private selected(entries: HistoryEntry[], selection: Selection): HistoryEntry[] {
+    let byKey = this.selections.get(entries);
+    if (!byKey) this.selections.set(entries, (byKey = new Map()));
+    let chosen = byKey.get(selection.key);
+    if (!chosen) {
+      chosen = entries.filter(selection.keeps);
+      // Bound: the first key in is the first out (insertion order).
+      if (byKey.size >= MAX_SELECTIONS_PER_HOUR) byKey.delete(byKey.keys().next().value!);
+      byKey.set(selection.key, chosen);
+    }
+    return chosen;
+  }
+
+  /** Index of the first hour (newest first) older than `hour`, or at most `hour` when `orSame`. */
+  private firstOlder(hour: string, orSame: boolean): number {
+    const hours = this.hours;
+    let low = 0;
+    let high = hours.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (orSame ? hours[mid]! > hour : hours[mid]! >= hour) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   /** The entries of one hour, newest first (read from S3 unless held). */

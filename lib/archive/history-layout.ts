@@ -41,6 +41,16 @@ export function hourOf(timestamp: string | undefined): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString().slice(0, 13);
 }
 
+/**
+ * An instant as ISO text, when its year has four digits (then text order is
+ * time order, as job lists rely on); undefined beyond those years.
+ */
+export function sortableInstant(ms: number): string | undefined {
+  const date = new Date(ms);
+  const text = Number.isNaN(date.getTime()) ? '' : date.toISOString();
+  return text.length === 24 ? text : undefined;
+}
+
 export function entryKey(prefix: string, namespace: string, hour: string, jobId: string): string {
   return `${historyRoot(prefix, namespace)}entries/${hour}/${jobId}.json`;
 }
@@ -74,6 +84,24 @@ export function newestFirst(a: HistoryPosition | HistoryEntry, b: HistoryPositio
   const cb = b.created ?? '';
   if (ca !== cb) return ca < cb ? 1 : -1;
   return a.jobID < b.jobID ? 1 : a.jobID > b.jobID ? -1 : 0;
+}
+
+/** A filter of job lists on process ids and statuses: its test, and a key naming it (the same for the same filter). */
+export interface Selection {
+  key: string;
+  keeps: (job: { processID?: string; status: string }) => boolean;
+}
+
+/** The selection of a filter, or undefined when it selects everything. */
+export function selectionOf(filter: { processID?: readonly string[]; status?: readonly string[] }): Selection | undefined {
+  const { processID, status } = filter;
+  if (!processID?.length && !status?.length) return undefined;
+  const processes = processID?.length ? new Set(processID) : undefined;
+  const statuses = status?.length ? new Set(status) : undefined;
+  return {
+    key: JSON.stringify([processes ? [...processes].sort() : null, statuses ? [...statuses].sort() : null]),
+    keeps: (job) => (!processes || (job.processID !== undefined && processes.has(job.processID))) && (!statuses || statuses.has(job.status)),
+  };
 }
 
 function optionalString(value: unknown): value is string | undefined {

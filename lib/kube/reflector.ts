@@ -229,7 +229,8 @@ export class Reflector<T extends { metadata?: V1ObjectMeta }> {
       }
       if (!listVersion) listVersion = page.metadata?.resourceVersion ?? '';
       for (const raw of page.items ?? []) {
-        const obj = this.opts.deserialize(raw);
+        // Unchanged since the cache got it: keep that object rather than decode a second copy (a resync would hold two of everything).
+        const obj = this.unchanged(raw) ?? this.opts.deserialize(raw);
         fresh.set(keyOf(obj.metadata), obj);
       }
       continueToken = page.metadata?.continue || undefined;
@@ -251,6 +252,15 @@ export class Reflector<T extends { metadata?: V1ObjectMeta }> {
     }
     for (const [key, old] of previous) if (!fresh.has(key)) this.notify('DELETED', old);
     this.opts.logger.debug({ path: this.opts.path, items: fresh.size, resourceVersion: listVersion }, 'listed');
+  }
+
+  /** The cached object `raw` is a listing of, when its uid and resourceVersion are the cached one's. */
+  private unchanged(raw: unknown): T | undefined {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const meta = (raw as { metadata?: V1ObjectMeta }).metadata;
+    const cached = this.cache.get(keyOf(meta));
+    const version = cached?.metadata?.resourceVersion;
+    return version !== undefined && version === meta?.resourceVersion && cached!.metadata?.uid === meta?.uid ? cached : undefined;
   }
 
   /** One watch connection from the current resourceVersion, until it ends. */

@@ -12,6 +12,7 @@ import { ANNOTATION_BYTES_KEPT, omittedAnnotations } from '../../api/kube/job-pr
 import { jobResult } from '../../api/jobs/result-source.js';
 import type { ApiContext } from '../../api/context.js';
 import { ANNOTATIONS } from '../../lib/contract.js';
+import { selectionOf } from '../../lib/archive/history-layout.js';
 import { startTestCluster } from '../helpers/local-cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { jobsPath, podsPath, shellJob, testApi } from '../controller/helpers/kube.js';
@@ -78,10 +79,18 @@ t.test('job cache', async (t) => {
     'the ordered view walks the same order',
   );
   t.equal(cache.listed().at(2), undefined, 'past the end there is nothing');
+  const running = selectionOf({ status: ['running'] })!;
+  const ids = (view: { length: number; at(i: number): { jobID: string } | undefined }): string[] => Array.from({ length: view.length }, (_, i) => view.at(i)!.jobID);
+  const runningView = cache.listedWhere(running);
+  t.same(ids(runningView), ['two'], 'a selection lists the jobs it keeps, in order');
+  t.equal(cache.listedWhere(selectionOf({ status: ['running'] })!), runningView, 'and is kept while no job changes');
+  t.same(ids(cache.listedWhere(selectionOf({ processID: ['nope'] })!)), [], 'a selection nothing matches is empty');
 
   await api.remove(`${jobsPath(NS)}/pygeoapi-job-two`, { propagationPolicy: 'Background' });
   await waitFor(() => cache.job('two') === undefined, { what: 'job two to go from the cache' });
   t.equal(cache.status('two')?.status, 'dismissed', 'a Job deleted before it finished is remembered as dismissed');
+  t.same(ids(cache.listedWhere(running)), [], 'a selection is made anew after a change');
+  t.same(ids(cache.listedWhere(selectionOf({ status: ['dismissed'] })!)), ['two'], 'and sees the new status');
   t.equal(cache.owner('two'), 'alice', 'and keeps its owner (access does not change before the archived record lands)');
   t.equal(cache.owner('one'), undefined, 'a Job without an owner annotation has none');
   t.same(

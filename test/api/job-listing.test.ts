@@ -78,6 +78,9 @@ t.test('filters and offset apply to the merged stream', async (t) => {
   t.same((await ids({ status: 'failed,running' })).ids, ['L8', 'A7']);
   t.same((await ids({ offset: '4' })).ids, ['A5', 'L4', 'A3']);
   t.same((await ids({ datetime: `${at(3)}/${at(6)}` })).ids, ['L6', 'A5', 'L4']);
+  t.same((await ids({ datetime: `${at(4)}/${at(4)}` })).ids, ['L4'], 'an instant: the live jobs created then, bounds included');
+  t.same((await ids({ datetime: `${at(3)}/${at(6)}`, before: position('A5', 5) })).ids, ['L6'], 'a time range walked backwards');
+  t.same((await ids({ datetime: `${at(7)}/+010000-01-01T00:00:00Z`, limit: '10' })).ids, ['A9', 'L8', 'A7'], 'an end beyond year 9999 is open');
 });
 
 t.test('the archive is read only as far as the page needs', async (t) => {

@@ -16,7 +16,7 @@ import type { ChildProcess } from 'node:child_process';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { JOB } from '../../local-cluster/api-server/resources.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { API_NODE_OPTIONS, UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -66,7 +66,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const spawned = performance.now();
     const { child: api, entry } = await managerProcess(
       ['serve', '--api', '--config', resolve('pygeoapi-config.yaml'), '--host', '127.0.0.1', '--port', String(port), '--ops-port', String(opsPort)],
-      { KUBECONFIG: kubeconfig, LOG_LEVEL: 'warn', PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...UNLIMITED },
+      { KUBECONFIG: kubeconfig, LOG_LEVEL: 'warn', PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...UNLIMITED, ...API_NODE_OPTIONS },
     );
     children.push(api);
     const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb } = await apiReady(api, opsPort, spawned, 180_000);

@@ -24,7 +24,7 @@ import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedd
 import { encodeCursor, segmentDocument, segmentKey, type HistoryEntry } from '../../lib/archive/history-layout.js';
 import { jobRecordKey } from '../../lib/archive/layout.js';
 import { ANNOTATIONS, MANAGED_LABEL, MANAGED_LABEL_VALUE, jobNameFor } from '../../lib/contract.js';
-import { UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
+import { API_NODE_OPTIONS, UNLIMITED, apiReady, startBaseline, compare, freePort, managerProcess, rssMb, stopAll } from './processes.js';
 import type { RecordedAnswer } from './bare-server.js';
 
 const NAMESPACE = 'default';
@@ -152,6 +152,7 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
         PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_KEY: EMBEDDED_S3_CREDENTIALS.accessKeyId,
         PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_SECRET: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
         PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME: BUCKET,
+        ...API_NODE_OPTIONS,
       },
     );
     children.push(api);

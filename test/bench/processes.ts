@@ -20,6 +20,13 @@ export const UNLIMITED = {
   PYGEOAPI_K8S_MANAGER_MAX_ACTIVE_JOBS_PER_PRINCIPAL: '0',
 };
 
+/**
+ * BENCH_API_NODE_OPTIONS: Node options for the API process only (say
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` or `--heapsnapshot-signal=SIGUSR2`),
+ * to see where its time and memory go under the benchmark's load.
+ */
+export const API_NODE_OPTIONS: NodeJS.ProcessEnv = process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {};
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

@@ -147,6 +147,66 @@ t.test('time ranges read only the hours they cover', async (t) => {
   t.same(instant.map((e) => e.jobID), ['j-00002'], 'one instant');
 });
 
+t.test('filters by process and status select within each hour, both ways, and see changes', async (t) => {
+  const { store, archive, archiveAll } = await bucket(t);
+  const written = jobs(90, T0, 9);
+  await archiveAll(written);
+  const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+  await index.start();
+  await index.sync(true);
+  const filter = { processID: ['hello'], status: ['failed' as const] };
+  const expected = [...written].sort(newestFirst).filter((e) => e.processID === 'hello' && e.status === 'failed');
+  t.ok(expected.length > 3, `${expected.length} jobs match`);
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.map((e) => e.jobID), 'only matching jobs, newest first');
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.map((e) => e.jobID), 'the same when the selection is reused');
+  const cursor = { created: expected[1]!.created!, jobID: expected[1]!.jobID };
+  t.same((await all(index, { ...filter, after: cursor })).map((e) => e.jobID), expected.slice(2).map((e) => e.jobID), 'after a position');
+  t.same((await all(index, { ...filter, before: cursor })).map((e) => e.jobID), [expected[0]!.jobID], 'before a position, walking back');
+  const either = await all(index, { status: ['failed', 'successful'], processID: ['echo', 'hello'] });
+  t.equal(either.length, 90, 'several values of a filter are any of them');
+
+  // A job of a loaded hour changes: the selection of that hour is made anew.
+  const changed = { ...expected[0]!, status: 'successful' as const };
+  await archive(changed);
+  index.add(changed);
+  t.same((await all(index, filter)).map((e) => e.jobID), expected.slice(1).map((e) => e.jobID), 'a job that no longer matches leaves the selection');
+});
+
+t.test('hours added during a walk neither repeat nor skip an hour', async (t) => {
+  const { store, archiveAll } = await bucket(t);
+  const written = jobs(40, T0, 20);
+  await archiveAll(written);
+  const expected = [...written].sort(newestFirst).map((e) => e.jobID);
+  for (const backwards of [false, true]) {
+    const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+    await index.start();
+    await index.sync(true);
+    const seen: string[] = [];
+    let added = 0;
+    // Backwards: from before the oldest job on, towards the newest.
+    const range = backwards ? { before: { created: new Date(T0 - 1).toISOString(), jobID: '' } } : {};
+    for await (const hour of index.entries(range)) {
+      seen.push(...hour.map((e) => e.jobID));
+      if (added === 3) continue;
+      // Newer and older hours than any listed appear while the walk goes on.
+      index.add({ jobID: `new-${added}`, type: 'process', status: 'successful', created: new Date(T0 + (50 + added) * 3_600_000).toISOString() });
+      index.add({ jobID: `old-${added}`, type: 'process', status: 'successful', created: new Date(T0 - (50 + added) * 3_600_000).toISOString() });
+      added++;
+    }
+    const listed = seen.filter((id) => !id.startsWith('new-') && !id.startsWith('old-'));
+    t.same(backwards ? listed.reverse() : listed, expected, `every hour once, in order (${backwards ? 'backwards' : 'forwards'})`);
+  }
+});
+
+t.test('a time range beyond the years 0000–9999 is open on that side', async (t) => {
+  const { store, archiveAll } = await bucket(t);
+  await archiveAll(jobs(5, T0, 30));
+  const index = new HistoryIndex({ store, logger, budgetEntries: 10_000 });
+  await index.start();
+  t.equal((await all(index, { end: Date.UTC(10_000, 0, 1) })).length, 5, 'an end after year 9999 keeps every job');
+  t.equal((await all(index, { start: Date.UTC(-1, 0, 1) })).length, 5, 'a start before year 0 too');
+});
+
 t.test('memory stays within the budget while the whole history is walked', async (t) => {
   const { store, archiveAll } = await bucket(t);
   await archiveAll(jobs(200, T0, 6));

@@ -16,6 +16,8 @@ import {
   pendingKey,
   segmentDocument,
   segmentKey,
+  selectionOf,
+  sortableInstant,
   type HistoryEntry,
 } from '../../lib/archive/history-layout.js';
 
@@ -76,4 +78,24 @@ t.test('cursors: opaque round trip; anything else is refused', async (t) => {
   t.same(decodeCursor(encodeCursor({ created: '', jobID: 'x' })), { created: '', jobID: 'x' });
   const bad = ['', '!!!', Buffer.from('not json').toString('base64url'), Buffer.from('[1,2]').toString('base64url'), Buffer.from('["x","a"]').toString('base64url'), Buffer.from('["2026-12-02T17:00:00Z","a/b"]').toString('base64url'), 'a'.repeat(3000)];
   for (const text of bad) t.equal(decodeCursor(text), undefined, text.slice(0, 40));
+});
+
+t.test('sortable instants: ISO text in the years 0000–9999, nothing beyond', async (t) => {
+  t.equal(sortableInstant(Date.UTC(2026, 11, 1)), '2026-12-01T00:00:00.000Z');
+  t.equal(sortableInstant(Date.UTC(10_000, 0, 1)), undefined, 'year 10000 would sort before year 2000 as text');
+  t.equal(sortableInstant(Date.UTC(-1, 0, 1)), undefined);
+  t.equal(sortableInstant(Number.NaN), undefined);
+});
+
+t.test('selections: any of the given processes and any of the given statuses; one key per filter', async (t) => {
+  t.equal(selectionOf({}), undefined, 'no filter selects everything');
+  t.equal(selectionOf({ processID: [], status: [] }), undefined);
+  const s = selectionOf({ processID: ['b', 'a'], status: ['failed'] })!;
+  t.ok(s.keeps({ processID: 'a', status: 'failed' }));
+  t.notOk(s.keeps({ processID: 'a', status: 'successful' }));
+  t.notOk(s.keeps({ processID: 'c', status: 'failed' }));
+  t.notOk(s.keeps({ status: 'failed' }), 'a job without a process id matches no process filter');
+  t.equal(selectionOf({ processID: ['a', 'b', 'a'], status: ['failed'] })!.key, s.key, 'order and repeats do not change the key');
+  t.not(selectionOf({ processID: ['a'], status: ['failed'] })!.key, s.key);
+  t.not(selectionOf({ status: ['a'] })!.key, selectionOf({ processID: ['a'] })!.key, 'a status is not a process');
 });

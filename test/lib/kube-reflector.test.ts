@@ -190,13 +190,19 @@ t.test('reflector', async (t) => {
 
   t.test('the periodic resync reports deletes the watch missed', async (t) => {
     await create(cluster, 'resync-a');
+    await create(cluster, 'resync-kept');
     const { reflector, events } = reflectorFor(cluster, t, { resyncIntervalMs: 300, stallTimeoutMs: 60_000 });
     await reflector.start();
+    const kept = reflector.get(NS, 'resync-kept');
     cluster.faults.stallWatches(true);
     t.teardown(() => cluster.faults.stallWatches(false));
     await remove(cluster, 'resync-a');
     await waitFor(() => events.some((e) => e.type === 'DELETED' && e.name === 'resync-a'), { what: 'the resync to report the delete' });
     t.notOk(reflector.get(NS, 'resync-a'));
+    t.ok(kept, 'resync-kept was listed');
+    t.equal(reflector.get(NS, 'resync-kept'), kept, 'an object unchanged since the last list is kept, not decoded a second time');
+    t.notOk(events.some((e) => e.type === 'MODIFIED' && e.name === 'resync-kept'), 'and no change is reported for it');
+    await remove(cluster, 'resync-kept');
   });
 
   t.test('stop closes the watch and ends start() if never synced', async (t) => {
