@@ -388,6 +388,9 @@ async function drive(
   return { pass, verdict, findings, dir: ctx.dir };
 }
 
+/** How often a submission the API answers 503 is tried in all (a client's retries, with back-off). */
+const SUBMIT_ATTEMPTS_ON_503 = 5;
+
 async function submit(
   system: System,
   job: PlannedJob,
@@ -398,15 +401,23 @@ async function submit(
   const inputs = { spec: job.spec };
   try {
     if (job.via === 'api') {
-      // Retried only while the API cannot be reached: a refused connection created nothing.
-      const response = await retrying(`submitting ${job.spec.key}`, () =>
-        fetch(`${system.apiUrl}/processes/chaos/execution`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-          body: JSON.stringify({ inputs }),
-        }),
-      );
-      const body = await response.text();
+      // Retried while the API cannot be reached (a refused connection created nothing), and as a client should when it
+      // answers 503 (the Kubernetes API refused the Job during a burst of its faults: nothing was created either).
+      let response: Response;
+      let body: string;
+      for (let attempt = 1; ; attempt++) {
+        response = await retrying(`submitting ${job.spec.key}`, () =>
+          fetch(`${system.apiUrl}/processes/chaos/execution`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+            body: JSON.stringify({ inputs }),
+          }),
+        );
+        body = await response.text();
+        if (response.status !== 503 || attempt >= SUBMIT_ATTEMPTS_ON_503) break;
+        const retryAfterSeconds = Number(response.headers.get('retry-after'));
+        await sleep(Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? Math.min(retryAfterSeconds, 5) * 1000 : 500 * attempt);
+      }
       if (response.status !== 201) throw new Error(`POST /processes/chaos/execution answered ${response.status}: ${body.slice(0, 300)}`);
       const jobId = /\/jobs\/([^/?#]+)$/.exec(response.headers.get('location') ?? '')?.[1];
       if (!jobId) throw new Error(`no job location in the answer to POST /processes/chaos/execution`);
