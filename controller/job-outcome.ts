@@ -1,5 +1,5 @@
 /**
- * How a job ended, for its record, when its Job is gone. Pure.
+ * How a job ended, for its record, when its Job is gone or its last seen state is behind the pod's. Pure.
  *
  * The Job's own last state decides when it says how the job ended (its
  * dismissed annotation, its Complete or Failed condition). It may not: the
@@ -68,7 +68,12 @@ const FINAL: ReadonlySet<OgcStatus> = new Set(['successful', 'failed', 'dismisse
  */
 export function recordedStatus(job: V1Job, jobDeleted: boolean, pod: V1Pod, podEndedFirst: boolean, prefix: string): RecordedStatus {
   const objects = { job, pods: [pod], events: [] };
-  if (!jobDeleted || FINAL.has(decideStatus(objects).status)) return { status: statusInfo({ ...objects, deleted: jobDeleted }, prefix), inferred: false };
+  if (FINAL.has(decideStatus(objects).status)) return { status: statusInfo({ ...objects, deleted: jobDeleted }, prefix), inferred: false };
+  // A live Job not ended yet, with this pod deleted while it ran: a next pod may still run; the Job's own state stands.
+  if (!jobDeleted && !podEndedFirst) return { status: statusInfo({ ...objects, deleted: false }, prefix), inferred: false };
+  // The pod ran to its end, but the Job as last seen does not say so: the Job watch lags (a stalled or dropped watch
+  // while the Job completed and was deleted), or the Job has not counted the pod yet. The pod decides; the Job's
+  // later final state, should another pod be archived, replaces what is inferred here.
   if (!podEndedFirst) return { status: statusInfo({ ...objects, deleted: true }, prefix), inferred: true };
   const succeeded = pod.status?.phase === 'Succeeded';
   const condition = { type: succeeded ? 'Complete' : 'Failed', status: 'True', reason: succeeded ? 'PodSucceeded' : 'PodFailed', message: 'the pod ended before the Job was deleted' };

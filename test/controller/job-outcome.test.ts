@@ -65,6 +65,11 @@ t.test('recordedStatus', async (t) => {
     ['completed and deleted, Job last seen before its end', job(), true, pod('Failed', '01', '09'), true, 'failed', true],
     ['deleted while running', job(), true, pod('Failed', '05', '05'), false, 'dismissed', true],
     ['deleted while running, exited 0 on SIGTERM', job(), true, pod('Succeeded', '05', '05'), false, 'dismissed', true],
+    // The 300-job chaos run (seed 20261204): the Job watch stalled and dropped as the Job completed and was deleted; the
+    // pod, held by the finalizer, was archived while the cache still had the Job as first seen, and recorded "accepted".
+    ['live Job as first seen, its pod succeeded', job(), false, pod('Succeeded', '01'), true, 'successful', true],
+    ['live Job as first seen, its pod failed', job(), false, pod('Failed', '01'), true, 'failed', true],
+    ['live Job, not ended, its pod deleted while it ran (a next pod may run)', job(), false, pod('Failed', '05', '05'), false, 'accepted', false],
   ];
   for (const [what, j, deleted, p, endedFirst, want, inferred] of cases) {
     const decided = recordedStatus(j, deleted, p, endedFirst, 'pygeoapi-job-');
