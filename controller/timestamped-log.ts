@@ -4,9 +4,10 @@
  * bytes the container wrote, newline included. (The kubelet prefixes only
  * the start of a line, not the later pieces of a line it stored in parts.)
  *
- * The parser hands out the content as it arrives, so a line of any length
- * is never held whole, and reports each line end with its timestamp, which
- * is where a follow can resume (`sinceTime`). Lines stamped at or before a
+ * The parser hands out the content as it arrives, a chunk's worth at a
+ * time, so a line of any length is never held whole, and reports the
+ * chunk's last line end with its timestamp, which is where a follow can
+ * resume (`sinceTime`). Lines stamped at or before a
  * resume point are dropped: `sinceTime` includes the line stamped exactly
  * then, and the API server may round it down (metav1.Time has whole seconds).
  *
