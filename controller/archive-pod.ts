@@ -26,7 +26,7 @@ import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { mergeInferred, recordedStatus } from './job-outcome.js';
 import { resultLostReason, resultOutcome, statusWithResult } from './result-outcome.js';
-import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
+import { partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
@@ -245,7 +245,8 @@ async function extractResult(
 ): Promise<JobRecord['result'] | undefined> {
   const parts: LogPart[] = logs.filter((l) => !l.previous).map((l) => ({ file: l.file, bytes: l.bytes }));
   const scanner = new ResultMarkerScanner(ctx.resultAnnotationLimitBytes);
-  for await (const chunk of partsStream(parts)) scanner.feed(chunk as Buffer);
+  // The scanner copies what it keeps: the chunks can share one buffer.
+  for await (const chunk of partsChunks(parts)) scanner.feed(chunk);
   const markers = scanner.result();
   if (markers.mimetype === undefined && markers.valueBytes === 0 && markers.value === undefined) return undefined;
   const mimetype = markers.mimetype !== undefined ? { mimetype: markers.mimetype } : {};

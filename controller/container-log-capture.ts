@@ -56,7 +56,7 @@ import { attributeRead, type ReadAttribution } from './instance-attribution.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore, type ContainerView } from './pod-view.js';
 import type { StreamedLog } from './streamed-log.js';
 import { journalFile, JournalWriter, readJournal, type InstanceJournal } from './spool-journal.js';
-import { LogFormatError, TimestampedLogParser, type LogPiece } from './timestamped-log.js';
+import { LogFormatError, TimestampedLogParser, type ParsedChunk } from './timestamped-log.js';
 
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
 const GONE = 'gone: the container log was gone (the pod was deleted and the node removed its containers) before it was read to the end';
@@ -72,21 +72,6 @@ const CLOSING_TAIL_MAX_BYTES = 4 * 1024 * 1024;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The buffers left after the first `written` bytes of them. */
-function remainder(buffers: Buffer[], written: number): Buffer[] {
-  let skip = written;
-  const rest: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (skip >= buffer.length) {
-      skip -= buffer.length;
-      continue;
-    }
-    rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
-    skip = 0;
-  }
-  return rest;
 }
 
 /** One instance (restart) of the container and its spool. */
@@ -169,24 +154,15 @@ export class InstanceSpool {
    * Appends the content of one parsed chunk with a single write (a write per
    * line would make the capture crawl), then commits up to its last line end.
    */
-  async append(pieces: LogPiece[]): Promise<void> {
-    const buffers: Buffer[] = [];
-    let end = this.written;
-    let lastLine: { timestamp: string; nanos: bigint; offset: number } | undefined;
-    for (const piece of pieces) {
-      if (piece.type === 'content') {
-        buffers.push(piece.data);
-        end += piece.data.length;
-      } else lastLine = { timestamp: piece.timestamp, nanos: piece.nanos, offset: end };
-    }
-    let pending = buffers;
-    while (pending.length > 0) {
-      const { bytesWritten } = await this.handle!.writev(pending, this.written);
+  async append({ content, lastLine }: ParsedChunk): Promise<void> {
+    const start = this.written;
+    for (let at = 0; at < content.length; ) {
+      const { bytesWritten } = await this.handle!.write(content, at, content.length - at, this.written);
       this.written += bytesWritten;
-      pending = remainder(pending, bytesWritten);
+      at += bytesWritten;
     }
     if (lastLine) {
-      this.committed = lastLine.offset;
+      this.committed = start + lastLine.end;
       this.lastTimestamp = lastLine.timestamp;
       this.lastNanos = lastLine.nanos;
       this.streamer?.grew(this.committed);
@@ -564,16 +540,16 @@ export class ContainerLogCapture {
       chunks.push(chunk as Buffer);
     }
     const parser = new TimestampedLogParser(spool.lastNanos);
-    const pieces: LogPiece[] = [];
+    let parsed: ParsedChunk;
     try {
-      for (const chunk of chunks) pieces.push(...parser.push(chunk));
+      parsed = parser.push(Buffer.concat(chunks));
     } catch (error) {
       // The tail may begin inside a line the runtime stored in pieces (no timestamp there): read from the anchor instead.
       if (error instanceof LogFormatError) return false;
       throw error;
     }
     if (!parser.anchored) return false;
-    await spool.append(pieces);
+    await spool.append(parsed);
     return true;
   }
 
@@ -601,7 +577,6 @@ export class ContainerLogCapture {
     const anchored = (): boolean => spool.lastNanos !== undefined && parser.anchored;
     // One read serves one instance's log file: once its first bytes are attributed, so is the rest of it.
     let attributed = false;
-    const held: LogPiece[] = [];
     let gapSeen = false;
     // A follow the server keeps open after its container ended is cut, as if it had ended (the closing read follows).
     let cut = false;
@@ -615,22 +590,21 @@ export class ContainerLogCapture {
     try {
       for await (const chunk of response) {
         watchdog?.fed();
-        let pieces = parser.push(chunk as Buffer);
+        // Valid until the next push: it is written (or dropped) before the next chunk is taken.
+        const parsed = parser.push(chunk as Buffer);
         if (!attributed) {
-          held.push(...pieces);
-          if (held.length === 0 && !parser.gap) continue; // still before the anchor: nothing to attribute yet
+          if (parsed.content.length === 0 && !parser.gap) continue; // still before the anchor: nothing to attribute yet
           if ((await this.attribute(spool, mode, anchored())) === 'replaced') {
             response.destroy();
             return 'replaced';
           }
           attributed = true;
-          pieces = held.splice(0);
         }
         if (parser.gap && !gapSeen) {
           gapSeen = true;
           spool.markGap(GAP);
         }
-        await spool.append(pieces);
+        await spool.append(parsed);
       }
     } catch (error) {
       if (!cut) throw error;

@@ -8,8 +8,8 @@
  * capture (PartPool: at most `count` buffers of the part size, allocated
  * when first needed and reused); a capture holds one only while a part of it
  * is on its way, and waits for one otherwise (its bytes wait in the spool,
- * on disk). The last piece (shorter than a part) is read into a buffer of
- * its own size when the pod is archived, by at most `workers` archives at once.
+ * on disk). The last piece (at most a part) is read into a pool buffer too
+ * when the pod is archived.
  *
  * What can go wrong, and what then: S3 failing a part → the part is sent
  * again with back-off (the spool keeps the bytes; S3 down for an hour costs
@@ -269,9 +269,17 @@ export class StreamedLog {
     try {
       // Every whole part but the last piece (which may be a whole part: the completion needs a last part).
       await this.sendPartsOrThrow(bytes - 1, signal);
-      const last = Buffer.allocUnsafe(bytes - this.streamed);
-      await this.readAt(last, this.streamed);
-      const outcome = await this.deps.writer.complete(last, signal);
+      // The last piece (at most a part) in a pool buffer too: a buffer of its own added a part's size to the peak.
+      const buffer = await this.deps.pool.take(signal);
+      if (!buffer) throw signal.reason ?? new Error('aborted');
+      let outcome: UploadOutcome;
+      try {
+        const last = buffer.subarray(0, bytes - this.streamed);
+        await this.readAt(last, this.streamed);
+        outcome = await this.deps.writer.complete(last, signal);
+      } finally {
+        this.deps.pool.give(buffer);
+      }
       await this.close();
       return outcome;
     } catch (error) {

@@ -56,7 +56,12 @@ export class ResultMarkerScanner {
     let marker = buffer.indexOf(MARKER_PREFIX);
     for (let newline = buffer.indexOf(NEWLINE); newline !== -1; newline = buffer.indexOf(NEWLINE, start)) {
       const wholeHere = start > 0 || !this.midLine;
-      if (wholeHere && (marker === -1 || marker > newline)) {
+      if (wholeHere && marker === -1) {
+        // No marker in the rest of the chunk: its whole lines are passed over at once.
+        start = buffer.lastIndexOf(NEWLINE) + 1;
+        break;
+      }
+      if (wholeHere && marker > newline) {
         start = newline + 1;
         continue;
       }

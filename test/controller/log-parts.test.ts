@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from '../../controller/log-parts.js';
+import { partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from '../../controller/log-parts.js';
 
 async function read(parts: LogPart[], start?: number, end?: number): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,6 +31,19 @@ t.test('log parts', async (t) => {
       "Logs of pod 'pod-1'\nInit Container 'setup'\nprepared\n\nContainer 'main' (previous instance)\ncrashed\n\nContainer 'main'\ndone\nContainer 'sidecar'\n",
     );
     t.equal(totalBytes(parts), Buffer.byteLength(text), 'the size is known before streaming');
+  });
+
+  t.test('chunks in one reused buffer: the same bytes, a file read to its captured size only', async (t) => {
+    const parts: LogPart[] = [{ text: Buffer.from('ab') }, { file: init.file, bytes: init.bytes }, { file: main.file, bytes: 3 }, { file: empty.file, bytes: 0 }];
+    for (const size of [1, 3, 1024]) {
+      const seen: string[] = [];
+      for await (const chunk of partsChunks(parts, size)) seen.push(chunk.toString('utf8'));
+      t.equal(seen.join(''), 'abprepared\ndon', `chunks of ${size}`);
+    }
+    const short: LogPart[] = [{ file: main.file, bytes: 10 }];
+    await t.rejects(async () => {
+      for await (const chunk of partsChunks(short)) void chunk;
+    }, /ends at 4, before 10/);
   });
 
   t.test('any byte range, across parts', async (t) => {

@@ -1,19 +1,24 @@
 import t from 'tap';
-import { LogFormatError, parseRfc3339Nanos, TimestampedLogParser, type LogPiece } from '../../controller/timestamped-log.js';
+import { LogFormatError, parseRfc3339Nanos, TimestampedLogParser } from '../../controller/timestamped-log.js';
 
-/** Feeds `input` in chunks of `size` bytes; returns the kept bytes and the line ends. */
-function run(input: string, size: number, resumeAfter?: bigint): { kept: string; lines: string[] } {
+/**
+ * Feeds `input` in chunks of `size` bytes; returns the kept bytes and each
+ * chunk's last line end: where it ends in the kept bytes, and its timestamp.
+ */
+function run(input: string, size: number, resumeAfter?: bigint): { kept: string; ends: Array<[number, string]> } {
   const parser = new TimestampedLogParser(resumeAfter);
   const bytes = Buffer.from(input);
   const kept: Buffer[] = [];
-  const lines: string[] = [];
+  let keptBytes = 0;
+  const ends: Array<[number, string]> = [];
   for (let i = 0; i < bytes.length; i += size) {
-    for (const piece of parser.push(bytes.subarray(i, i + size)) as LogPiece[]) {
-      if (piece.type === 'content') kept.push(Buffer.from(piece.data));
-      else lines.push(piece.timestamp);
-    }
+    const { content, lastLine } = parser.push(Buffer.from(bytes.subarray(i, i + size)));
+    if (lastLine) ends.push([keptBytes + lastLine.end, lastLine.timestamp]);
+    // A copy: the parser reuses its buffer for the next chunk.
+    kept.push(Buffer.from(content));
+    keptBytes += content.length;
   }
-  return { kept: Buffer.concat(kept).toString('utf8'), lines };
+  return { kept: Buffer.concat(kept).toString('utf8'), ends };
 }
 
 t.test('parseRfc3339Nanos', async (t) => {
@@ -37,18 +42,45 @@ const C = '2026-01-01T00:00:00.3Z';
 
 t.test('strips timestamps, keeps the bytes, reports line ends', async (t) => {
   const input = `${A} first line\n${B} \n${C} last, no newline`;
-  for (const size of [1, 2, 7, 31, 1000]) {
+  for (const size of [1, 2, 7, 31, 45, 80, 1000]) {
     const got = run(input, size);
     t.equal(got.kept, 'first line\n\nlast, no newline', `chunks of ${size}: content`);
-    t.same(got.lines, [A, B], `chunks of ${size}: line ends (the unfinished line has none)`);
+    // Each chunk reports its last line end only (the unfinished line has none).
+    const want: Array<[number, string]> = size < 74 ? [[11, A], [12, B]] : [[12, B]];
+    t.same(got.ends, want, `chunks of ${size}: line ends`);
   }
+});
+
+t.test('chunk boundaries anywhere: inside timestamps, right after them, inside lines, at newlines', async (t) => {
+  // Many lines a second (the fast path) and a new second (parsed as text), lines of 0 to 40 bytes.
+  const lines: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const stamp = i < 30 ? `2026-01-01T00:00:00.${String(i + 1).padStart(3, '0')}Z` : `2026-01-01T00:00:01.${String(i).padStart(9, '0')}Z`;
+    lines.push(`${stamp} ${'x'.repeat(i % 41)}\n`);
+  }
+  const input = `${lines.join('')}2026-01-01T00:00:02Z cut`;
+  const whole = run(input, input.length);
+  t.equal(whole.kept, lines.map((l) => l.slice(l.indexOf(' ') + 1)).join('') + 'cut');
+  const lastStamp = lines[59]!.slice(0, lines[59]!.indexOf(' '));
+  t.same(whole.ends, [[whole.kept.length - 3, lastStamp]]);
+  for (const size of [1, 3, 13, 30, 31, 32, 97]) {
+    const got = run(input, size);
+    t.equal(got.kept, whole.kept, `chunks of ${size}: content`);
+    t.same(got.ends.at(-1), whole.ends[0], `chunks of ${size}: the last line end`);
+    for (const [end, stamp] of got.ends) {
+      const line = lines.find((l) => l.startsWith(`${stamp} `))!;
+      t.equal(whole.kept.slice(0, end).endsWith(line.slice(line.indexOf(' ') + 1)), true, `chunks of ${size}: ${stamp} ends where its line ends`);
+    }
+  }
+  const resumed = run(input, 7, parseRfc3339Nanos('2026-01-01T00:00:00.030Z'));
+  t.equal(resumed.kept, lines.slice(30).map((l) => l.slice(l.indexOf(' ') + 1)).join('') + 'cut', 'resumed in the fast path: lines at or before the point dropped');
 });
 
 t.test('drops lines stamped at or before the resume point', async (t) => {
   const input = `${A} old\n${B} also old\n${C} new\n`;
   const got = run(input, 5, parseRfc3339Nanos(B));
   t.equal(got.kept, 'new\n');
-  t.same(got.lines, [C]);
+  t.same(got.ends, [[4, C]]);
 });
 
 t.test('midLine tells whether a line was cut', async (t) => {
@@ -78,14 +110,10 @@ t.test('a resumed read proves it continues the last one, or reports the gap', as
   t.equal(anchored.gap, false);
 
   const gap = new TimestampedLogParser(resume);
-  const pieces = gap.push(Buffer.from(`${C} after a rotation\n`));
+  const parsed = gap.push(Buffer.from(`${C} after a rotation\n`));
   t.equal(gap.gap, true, 'a newer line before the one we stopped at');
   t.equal(gap.anchored, false);
-  t.same(
-    pieces.filter((p) => p.type === 'content').map((p) => (p.type === 'content' ? p.data.toString() : '')),
-    ['after a rotation\n'],
-    'what comes after the gap is kept',
-  );
+  t.equal(parsed.content.toString(), 'after a rotation\n', 'what comes after the gap is kept');
   t.equal(new TimestampedLogParser().anchored, true, 'a first read needs no proof');
 });
 
@@ -93,7 +121,7 @@ t.test('line times are exact and checked on every line, many lines a second or n
   const ends: bigint[] = [];
   const parser = new TimestampedLogParser();
   const input = ['2026-01-01T00:00:00.5Z a\n', '2026-01-01T00:00:00.000000007Z b\n', '2026-01-01T00:00:01Z c\n', '2026-01-01T00:00:01.25Z d\n', '2026-01-01T00:00:00.9Z e\n'];
-  for (const piece of parser.push(Buffer.from(input.join('')))) if (piece.type === 'line-end') ends.push(piece.nanos);
+  for (const line of input) ends.push(parser.push(Buffer.from(line)).lastLine!.nanos);
   t.same(ends, [1767225600500000000n, 1767225600000000007n, 1767225601000000000n, 1767225601250000000n, 1767225600900000000n]);
   const second = new TimestampedLogParser();
   second.push(Buffer.from('2026-01-01T00:00:00.5Z a\n'));
