@@ -147,15 +147,21 @@ t.test('archiving', async (t) => {
       jobsPath(NS),
       shellJob('deadline', { activeDeadlineSeconds: 1, containers: [{ name: 'main', script: 'i=0; while true; do echo "line $i"; i=$((i+1)); sleep 0.02; done' }] }),
     );
-    const rec = await waitFor(async () => ((await record('deadline'))?.status.status === 'failed' ? record('deadline') : undefined), {
-      what: 'the deadline-killed job to be archived',
-      timeoutMs: 15_000,
-    });
+    const rec = await waitFor(
+      async () => {
+        const found = await record('deadline');
+        return found?.status.status === 'failed' && found.logs.length > 0 ? found : undefined;
+      },
+      { what: 'the deadline-killed job to be archived with its log', timeoutMs: 15_000 },
+    );
     t.match(rec!.status.message, /DeadlineExceeded/);
+    // Not asserted whole: the Job controller deletes the pod at its deadline and this cluster's kubelet removes a
+    // deleted pod's containers at once (containerRemovalDelayMs 0), so the closing read may find the log gone.
     const log = (await s3.get(rec!.logs[0]!.key))!.toString('utf8');
     const lines = log.split('\n');
     t.equal(lines.pop(), '');
-    t.ok(lines.length > 3, `logs up to the kill (${lines.length} lines)`);
+    // How many lines the job printed in its second depends on how fast the machine started it (a loaded CI machine: 1).
+    t.ok(lines.length >= 1, `logs up to the kill (${lines.length} lines)`);
     t.same(lines, lines.map((_, i) => `line ${i}`));
     await waitFor(async () => (await podsOfJob(api, NS, 'deadline')).length === 0, { what: 'the pod to go', timeoutMs: 10_000 });
   });
