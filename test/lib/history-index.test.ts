@@ -5,16 +5,13 @@
  * within its budget; a corrupt segment is rebuilt, not a crash.
  */
 import t, { type Test } from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pino from 'pino';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
 import { HistoryStore } from '../../lib/archive/history-store.js';
 import { HistoryIndex } from '../../lib/archive/history-index.js';
 import { recordInHistory } from '../../lib/archive/history-writer.js';
 import { newestFirst, segmentKey, type HistoryEntry } from '../../lib/archive/history-layout.js';
+import { embeddedS3WithClient } from '../helpers/embedded-s3-client.js';
 
 const BUCKET = 'history';
 const NS = 'jobs';
@@ -22,21 +19,7 @@ const PREFIX = 'logs/';
 const logger = pino({ level: 'silent' });
 
 async function bucket(t: Test) {
-  const directory = await mkdtemp(path.join(tmpdir(), 'history-index-'));
-  const s3 = await startEmbeddedS3({ directory, bucket: BUCKET });
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: EMBEDDED_S3_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  t.teardown(async () => {
-    client.destroy();
-    await s3.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const { client } = await embeddedS3WithClient(t, BUCKET);
   const store = new HistoryStore({ s3: client, bucket: BUCKET, prefix: PREFIX, namespace: NS });
   const writer = { putJson: (key: string, value: unknown) => store.putJson(key, value) };
   const signal = new AbortController().signal;

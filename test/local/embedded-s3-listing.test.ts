@@ -5,12 +5,9 @@
  * a 400, and V1 listings are left as they were.
  */
 import t from 'tap';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
+import { ListObjectsCommand, ListObjectsV2Command, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { decodeContinuationToken, encodeContinuationToken } from '../../cmd/local/s3rver-listing.js';
+import { embeddedS3WithClient } from '../helpers/embedded-s3-client.js';
 
 const BUCKET = 'listing';
 const OBJECTS = 2_500;
@@ -25,21 +22,7 @@ t.test('tokens name their bucket and survive any key', async (t) => {
 });
 
 t.test(`${OBJECTS} objects listed in pages through the AWS SDK`, async (t) => {
-  const directory = await mkdtemp(path.join(tmpdir(), 'embedded-s3-listing-'));
-  const s3 = await startEmbeddedS3({ directory, bucket: BUCKET });
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: EMBEDDED_S3_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  t.teardown(async () => {
-    client.destroy();
-    await s3.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const { client } = await embeddedS3WithClient(t, BUCKET);
 
   // Two "folders" (a/, b/) and a few top-level keys, so prefixes and delimiters have something to do.
   const keys: string[] = [];

@@ -7,8 +7,7 @@
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CompleteMultipartUploadCommand,
@@ -16,11 +15,10 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3 } from '../../cmd/local/embedded-s3.js';
 import { multipartObjectEtag } from '../../cmd/local/s3rver-multipart.js';
+import { embeddedS3WithClient } from '../helpers/embedded-s3-client.js';
 
 const BUCKET = 'multipart';
 const md5 = (bytes: Buffer): string => createHash('md5').update(bytes).digest('hex');
@@ -33,21 +31,7 @@ t.test('the S3 form of a multipart ETag', async (t) => {
 });
 
 t.test('completions through the AWS SDK', async (t) => {
-  const directory = await mkdtemp(path.join(tmpdir(), 'embedded-s3-multipart-'));
-  const s3 = await startEmbeddedS3({ directory, bucket: BUCKET });
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: EMBEDDED_S3_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  t.teardown(async () => {
-    client.destroy();
-    await s3.stop();
-    await rm(directory, { recursive: true, force: true });
-  });
+  const { client, directory } = await embeddedS3WithClient(t, BUCKET);
 
   /** Starts an upload of `parts` (uploaded last first, to show order comes from the numbers); the id and the parts' ETags. */
   const upload = async (key: string, parts: Buffer[]) => {
