@@ -5,7 +5,7 @@
  * `kid` at most once per cooldown, so forged kids cannot make us hammer the
  * issuer.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { AuthSettings } from '../../lib/config/types.js';
 import { unavailable } from '../ogc/exceptions.js';
 import { principalFromClaims, type ClaimVerdict } from './oidc-roles.js';
@@ -29,6 +29,10 @@ const INVALID_TOKEN = new Set([
   'ERR_JOSE_NOT_SUPPORTED',
 ]);
 
+/** jose (46 modules, ~10 MB RSS) is loaded by the first token to verify: a server in another auth mode never holds it. */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = (): Promise<typeof import('jose')> => (joseModule ??= import('jose'));
+
 export class OidcVerifier {
   private keys: JWTVerifyGetKey | undefined;
 
@@ -40,6 +44,7 @@ export class OidcVerifier {
   /** The principal, or the reason the token is refused; throws 503 when the issuer's keys cannot be had. */
   async verify(token: string): Promise<ClaimVerdict> {
     const keys = await this.keySet();
+    const { errors, jwtVerify } = await jose();
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: this.settings.issuer!,
@@ -58,6 +63,7 @@ export class OidcVerifier {
   private async keySet(): Promise<JWTVerifyGetKey> {
     if (this.keys) return this.keys;
     const uri = this.settings.jwksUri ?? (await this.discoverJwksUri());
+    const { createRemoteJWKSet } = await jose();
     this.keys = createRemoteJWKSet(new URL(uri), {
       cooldownDuration: this.cooldownMs,
       cacheMaxAge: KEY_MAX_AGE_MS,

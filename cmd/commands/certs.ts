@@ -1,7 +1,6 @@
 /** `certs`: a CA and a serving certificate for the webhook, for manual set-ups. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createCertificateAuthority, createServingCertificate, serviceDnsNames } from '../../certs/generate.js';
 import type { Command } from '../command.js';
 
 export const certsCommand: Command = {
@@ -14,6 +13,8 @@ export const certsCommand: Command = {
     out: { type: 'string', description: 'write ca.crt, tls.crt and tls.key (mode 0600) to this folder instead of printing them' },
   },
   async run(values) {
+    // node-forge only when certificates are made: main.ts loads every verb's module, `serve` among them.
+    const { createCertificateAuthority, createServingCertificate, serviceDnsNames } = await import('../../certs/generate.js');
     const serviceName = String(values.service ?? 'k8s-job-manager-webhook');
     const namespace = String(values.namespace ?? 'k8s-job-manager');
     const ca = createCertificateAuthority({ commonName: `${serviceName}-ca` });

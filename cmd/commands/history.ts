@@ -3,12 +3,9 @@
  * archived jobs from) for archives written before the index existed. Reads
  * the bucket settings from the same environment variables as `serve`.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { readSettings } from '../../lib/config/environment.js';
+import { loadKubeAccess } from '../../lib/kube/kube-access.js';
 import { resolveNamespace } from '../../lib/kube/namespace.js';
-import { createS3Client, missingBucketSettings } from '../../lib/s3/client.js';
-import { HistoryStore } from '../../lib/archive/history-store.js';
-import { reindexHistory } from '../../lib/archive/history-reindex.js';
 import { UsageError, type Command } from '../command.js';
 
 export const historyCommand: Command = {
@@ -20,15 +17,16 @@ export const historyCommand: Command = {
   },
   async run(values, positionals) {
     if (positionals[0] !== 'reindex' || positionals.length > 1) throw new UsageError('history: the only action is "reindex"');
+    // The S3 client (the AWS SDK) only when this verb runs: main.ts loads every verb's module, `serve --webhook` among them.
+    const { createS3Client, missingBucketSettings } = await import('../../lib/s3/client.js');
+    const { HistoryStore } = await import('../../lib/archive/history-store.js');
+    const { reindexHistory } = await import('../../lib/archive/history-reindex.js');
     const settings = readSettings(process.env);
     const missing = missingBucketSettings(settings.bucket, settings.secrets);
     if (missing.length) throw new UsageError(`history reindex: the archive bucket is not configured (${missing.join(', ')} not set)`);
     let namespace = typeof values.namespace === 'string' ? values.namespace : settings.namespace;
-    if (!namespace) {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromDefault();
-      namespace = resolveNamespace(undefined, kubeConfig);
-    }
+    // Loaded as `serve` loads it: client-node's KubeConfig (every API class of the client) only for what kube-access.ts leaves to it.
+    namespace ||= resolveNamespace(undefined, await loadKubeAccess());
     const s3 = createS3Client(settings.bucket, settings.secrets);
     try {
       const store = new HistoryStore({ s3, bucket: settings.bucket.name!, prefix: settings.bucket.pathPrefix, namespace });

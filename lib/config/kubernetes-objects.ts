@@ -5,8 +5,8 @@
  * names are found with the attribute maps of @kubernetes/client-node, so a
  * misspelt or snake_case field is reported instead of silently dropped.
  */
-// The models alone (the module the client's own codec loads), not the package's index: that loads every API class too (~40 MB).
-import * as k8s from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+// The models a Job holds, not the client's whole model set (~700 modules) or its index (every API class too).
+import { modelNamed, type ModelAttribute } from '../kube/models.js';
 import type { ErrorObject } from 'ajv';
 import { Affinity } from 'kubernetes-models/v1/Affinity';
 import { Container } from 'kubernetes-models/v1/Container';
@@ -31,16 +31,8 @@ const MODELS: Readonly<Record<KubernetesObjectKind, (data: Record<string, unknow
   V1Affinity: (data) => new Affinity(data),
 };
 
-interface Attribute {
-  baseName: string;
-  type: string;
-}
-
-function attributesOf(typeName: string): readonly Attribute[] | undefined {
-  const model: unknown = (k8s as Record<string, unknown>)[typeName];
-  if (typeof model !== 'function' || !('attributeTypeMap' in model)) return undefined;
-  const map: unknown = model.attributeTypeMap;
-  return Array.isArray(map) ? (map as Attribute[]) : undefined;
+function attributesOf(typeName: string): readonly ModelAttribute[] | undefined {
+  return modelNamed(typeName)?.attributeTypeMap;
 }
 
 function collectUnknownKeys(value: unknown, typeName: string, path: KeyPath, out: Findings): void {
