@@ -57,6 +57,17 @@ export class JobController {
   private unsubscribe: (() => void) | undefined;
   /** Job uid → queue key, so a pod event finds its Job without a scan. */
   private readonly jobKeys = new Map<string, string>();
+  /**
+   * The pods each Job controls (Job uid → pod keys), as the real controller's
+   * informer index: a reconcile reads its Job's pods, not every pod of the
+   * namespace (that scan, with a copy of each pod, made every pod change
+   * O(pods)). Kept from the store's events, which are announced as each
+   * change is applied, so it is always the store's own view.
+   * Bound: one entry per pod in the store, removed with the pod.
+   */
+  private readonly podsByJob = new Map<string, Set<string>>();
+  /** Pod key → the Job uid it is indexed under (an owner reference can be removed, e.g. by orphaning). */
+  private readonly podJob = new Map<string, string>();
 
   constructor(
     private readonly registry: Registry,
@@ -74,6 +85,7 @@ export class JobController {
       this.queue.add(key);
     };
     this.unsubscribe = this.registry.store.subscribe((event) => {
+      if (event.resource === POD) this.indexPod(event.object, event.type === 'DELETED');
       if (event.resource === JOB) jobChanged(event.object, event.type === 'DELETED');
       else if (event.resource === POD && event.type !== 'DELETED') {
         const owner = ownerUid(event.object);
@@ -85,7 +97,38 @@ export class JobController {
         }
       }
     });
+    for (const pod of this.registry.store.listStored(POD)) this.indexPod(pod, false);
     for (const job of this.registry.store.list(JOB)) jobChanged(job, false);
+  }
+
+  private indexPod(pod: KubeObject, gone: boolean): void {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const owner = gone ? undefined : ownerUid(pod);
+    const indexed = this.podJob.get(key);
+    if (indexed === owner) return;
+    if (indexed !== undefined) {
+      const keys = this.podsByJob.get(indexed);
+      keys?.delete(key);
+      if (keys?.size === 0) this.podsByJob.delete(indexed);
+      this.podJob.delete(key);
+    }
+    if (owner === undefined) return;
+    this.podJob.set(key, owner);
+    let keys = this.podsByJob.get(owner);
+    if (!keys) this.podsByJob.set(owner, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** The pods of the Job's namespace it controls, in key order (as a list gives them), each a copy. */
+  private podsOf(uid: string | undefined, namespace: string): KubeObject[] {
+    const pods: KubeObject[] = [];
+    for (const key of [...(this.podsByJob.get(uid ?? '') ?? [])].sort()) {
+      const [podNamespace, name] = key.split('/') as [string, string];
+      if (podNamespace !== namespace) continue;
+      const pod = this.registry.store.get(POD, podNamespace, name);
+      if (pod) pods.push(pod);
+    }
+    return pods;
   }
 
   async stop(): Promise<void> {
@@ -99,7 +142,7 @@ export class JobController {
     const job = this.registry.store.get(JOB, namespace, name);
     if (!job) return;
     const uid = job.metadata.uid;
-    const pods = this.registry.store.list(POD, namespace).filter((p) => ownerUid(p) === uid);
+    const pods = this.podsOf(uid, namespace);
     const status: Record<string, unknown> = isRecord(job.status) ? structuredClone(job.status) : {};
     if (job.metadata.deletionTimestamp) {
       // A Job being deleted still accounts for its pods (so their tracking finalizers go), but makes no new ones.

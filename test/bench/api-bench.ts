@@ -69,7 +69,7 @@ export async function run(): Promise<Record<string, unknown>> {
       { KUBECONFIG: kubeconfig, LOG_LEVEL: 'warn', PYGEOAPI_K8S_MANAGER_NAMESPACE: NAMESPACE, PYGEOAPI_K8S_MANAGER_AUTH_MODE: 'none', ...UNLIMITED, ...API_NODE_OPTIONS },
     );
     children.push(api);
-    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb } = await apiReady(api, opsPort, spawned, 180_000);
+    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb, peakRssAtStartMb } = await apiReady(api, opsPort, spawned, 180_000);
     const base = `http://127.0.0.1:${port}`;
 
     // What each route answers, recorded for the baseline (and checked).
@@ -118,6 +118,7 @@ export async function run(): Promise<Record<string, unknown>> {
     for (const [name, paths] of Object.entries(routes)) {
       results[name] = await compare({ url: base, pid: api.pid! }, bare, { paths, connections: CONNECTIONS, seconds });
     }
+    const peakRssAfterReadsMb = await rssMb(api.pid!, 'VmHWM');
     const executions = Number(process.env.BENCH_EXECUTIONS ?? 200);
     results['POST /processes/echo/execution (async)'] = await compare(
       { url: base, pid: api.pid! },
@@ -135,6 +136,7 @@ export async function run(): Promise<Record<string, unknown>> {
       rssAfterStartMb,
       rssAfterLoadMb: await rssMb(api.pid!, 'VmRSS'),
       peakRssMb: await rssMb(api.pid!, 'VmHWM'),
+      peakRssNote: `highest RSS by then: ${peakRssAtStartMb} MB at start, ${peakRssAfterReadsMb} MB after the read routes, peakRssMb after the executions too`,
       connections: CONNECTIONS,
       loadSecondsPerRun: seconds,
       routes: results,

@@ -19,16 +19,19 @@
  *
  * BENCH_CONTROLLER_LOG=file keeps the controller's log; BENCH_CONTROLLER_CPU_PROF=dir
  * writes its CPU profiles there (node --cpu-prof), to see where time goes;
- * BENCH_CONTROLLER_NODE_OPTIONS adds node flags (e.g. --max-semi-space-size=1).
+ * The controller runs with the node flags the deployment gives it (NODE_OPTIONS
+ * in k8s-manifests/base/controller.yaml); BENCH_CONTROLLER_NODE_OPTIONS replaces
+ * them (an empty string: node's defaults).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { V1Pod } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { DEFAULT_TUNING } from '../../controller/settings.js';
 import { startControllerProcess, transpiledFixture } from '../controller/helpers/process.js';
@@ -37,6 +40,16 @@ import { bucketEnv, PREFIX } from '../controller/helpers/controller.js';
 import { jobsPath, podsOfJob, shellJob, testApi } from '../controller/helpers/kube.js';
 
 const LINE = 1024;
+
+/** The NODE_OPTIONS the controller's Deployment sets, as the bench's default: figures for the controller as deployed. */
+function deployedNodeOptions(): string {
+  const manifest = parseYaml(readFileSync(new URL('../../k8s-manifests/base/controller.yaml', import.meta.url), 'utf8')) as {
+    spec: { template: { spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> } } };
+  };
+  const env = manifest.spec.template.spec.containers[0]?.env ?? [];
+  return env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+const CONTROLLER_NODE_OPTIONS = process.env.BENCH_CONTROLLER_NODE_OPTIONS ?? deployedNodeOptions();
 const NS = 'bench';
 
 const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -132,7 +145,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const profileDir = process.env.BENCH_CONTROLLER_CPU_PROF;
     const controllerLogs: Array<Record<string, unknown>> = [];
     const startController = async (identity: string) => {
-      const nodeOptions = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_CONTROLLER_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
+      const nodeOptions = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...CONTROLLER_NODE_OPTIONS.split(' ').filter(Boolean)];
       const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity, env: bucketEnv(s3.endpoint), tuning, nodeOptions, script });
       await controller.logged((l) => l.msg === 'became leader', 'the controller to lead', 120_000);
       return controller;
@@ -215,6 +228,7 @@ export async function run(): Promise<Record<string, unknown>> {
     if (process.env.BENCH_CONTROLLER_LOG) await writeFile(process.env.BENCH_CONTROLLER_LOG, controllerLogs.map((l) => JSON.stringify(l)).join('\n'));
     return {
       loadAverage: { atStart: loadAtStart, atEnd: load(), cores: os.cpus().length },
+      controllerNodeOptions: CONTROLLER_NODE_OPTIONS,
       partSizeMB: mb(tuning.partSizeBytes),
       uploadQueueSize: tuning.uploadQueueSize,
       controllerBaselineRssMB: mb(baselineRss),

@@ -157,7 +157,7 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
     );
     children.push(api);
     const base = `http://127.0.0.1:${port}`;
-    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb } = await apiReady(api, opsPort, spawned, 300_000);
+    const { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb, peakRssAtStartMb } = await apiReady(api, opsPort, spawned, 300_000);
 
     // The routes, first touches timed one by one (S3 reads), answers recorded for the baseline.
     const middle = hourEntries(Math.floor(hours / 2), perHour)[0]!;
@@ -181,6 +181,7 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
     }
     const deepJobs = (JSON.parse(answers[`GET ${routes['GET /jobs?limit=100 deep (after a position half-way through the history)']![0]!}`]!.body) as { jobs: unknown[] }).jobs.length;
     if (deepJobs !== 100) throw new Error(`the deep page listed ${deepJobs} jobs, not 100`);
+    const peakRssAfterFirstTouchesMb = await rssMb(api.pid!, 'VmHWM');
     const bare = await startBaseline(directory, answers, children);
 
     const results: Record<string, unknown> = {};
@@ -199,6 +200,8 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
       coldStartNote: 'process spawn to /readyz: caches synced, history hours listed',
       rssAfterStartMb,
       rssAfterLoadMb: await rssMb(api.pid!, 'VmRSS'),
+      peakRssAtStartMb,
+      peakRssAfterFirstTouchesMb,
       peakRssMb: await rssMb(api.pid!, 'VmHWM'),
       loadSecondsPerRun: seconds,
       connections: 8,

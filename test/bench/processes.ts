@@ -205,6 +205,8 @@ export interface ColdStart {
   /** The API's own CPU time to get there: what a machine busy with other work does not stretch. */
   coldStartCpuSeconds: number;
   rssAfterStartMb: number;
+  /** VmHWM at that moment: the highest RSS the start reached. */
+  peakRssAtStartMb: number;
 }
 
 /** Waits for an API process to answer /readyz on its ops port; how long it took since `spawnedAt` (performance.now()), and its RSS then. */
@@ -215,7 +217,7 @@ export async function apiReady(api: ChildProcess, opsPort: number, spawnedAt: nu
   });
   const coldStartSeconds = Number(((performance.now() - spawnedAt) / 1000).toFixed(2));
   const coldStartCpuSeconds = Number(((await cpuMs(api.pid!)) / 1000).toFixed(2));
-  return { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb: await rssMb(api.pid!, 'VmRSS') };
+  return { coldStartSeconds, coldStartCpuSeconds, rssAfterStartMb: await rssMb(api.pid!, 'VmRSS'), peakRssAtStartMb: await rssMb(api.pid!, 'VmHWM') };
 }
 
 /** Starts the bare fastify baseline answering the recorded `answers` (written into `directory`); its URL. */
