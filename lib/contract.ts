@@ -158,7 +158,9 @@ export function isManagedPod(meta: ObjectMetaLike | undefined, prefix: string = 
  * The API and the webhook both write it.
  */
 export function formatAnnotationTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  // toISOString always ends in `.sssZ`: three zeros before the Z make microseconds (no regex: every Job review writes two).
+  const iso = date.toISOString();
+  return `${iso.slice(0, -1)}000Z`;
 }
 
 const ANNOTATION_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;

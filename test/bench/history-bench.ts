@@ -186,7 +186,11 @@ export async function run(archived = Number(process.env.BENCH_ARCHIVED ?? 100_00
 
     const results: Record<string, unknown> = {};
     for (const [name, paths] of Object.entries(routes)) {
-      results[name] = { firstTouchMs: firstTouchMs[name], ...(await compare({ url: base, pid: api.pid! }, bare, { paths, connections: 8, seconds })) };
+      results[name] = {
+        firstTouchMs: firstTouchMs[name],
+        ...(await compare({ url: base, pid: api.pid! }, bare, { paths, connections: 8, seconds })),
+        peakRssMbSoFar: await rssMb(api.pid!, 'VmHWM'),
+      };
     }
     return {
       archivedJobs: archivedCount,
