@@ -1,5 +1,4 @@
 /** `check-config FILE`: the start-up validation of a configuration, as a verdict. */
-import { checkConfigFile } from '../../lib/config/index.js';
 import { UsageError, type Command } from '../command.js';
 
 export const checkConfigCommand: Command = {
@@ -10,6 +9,8 @@ export const checkConfigCommand: Command = {
   async run(_values, positionals) {
     const file = positionals[0];
     if (!file) throw new UsageError('check-config needs the configuration file');
+    // Loaded here, not with the command line: `serve` must not keep the checking code (see lib/config/load-in-worker.ts).
+    const { checkConfigFile } = await import('../../lib/config/index.js');
     const verdict = checkConfigFile(file, process.env);
     for (const warning of verdict.warnings) process.stderr.write(`warning: ${warning}\n`);
     for (const error of verdict.errors) process.stderr.write(`error: ${error}\n`);

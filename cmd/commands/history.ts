@@ -3,7 +3,6 @@
  * archived jobs from) for archives written before the index existed. Reads
  * the bucket settings from the same environment variables as `serve`.
  */
-import { readSettings } from '../../lib/config/environment.js';
 import { loadKubeAccess } from '../../lib/kube/kube-access.js';
 import { resolveNamespace } from '../../lib/kube/namespace.js';
 import { UsageError, type Command } from '../command.js';
@@ -21,6 +20,8 @@ export const historyCommand: Command = {
     const { createS3Client, missingBucketSettings } = await import('../../lib/s3/client.js');
     const { HistoryStore } = await import('../../lib/archive/history-store.js');
     const { reindexHistory } = await import('../../lib/archive/history-reindex.js');
+    // Loaded here, not with the command line: `serve` must not keep the configuration code (see lib/config/load-in-worker.ts).
+    const { readSettings } = await import('../../lib/config/environment.js');
     const settings = readSettings(process.env);
     const missing = missingBucketSettings(settings.bucket, settings.secrets);
     if (missing.length) throw new UsageError(`history reindex: the archive bucket is not configured (${missing.join(', ')} not set)`);

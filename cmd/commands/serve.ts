@@ -1,9 +1,10 @@
 /** `serve`: run the parts against a real cluster (KUBECONFIG, ~/.kube/config or the pod's service account). */
-import { loadConfigFile } from '../../lib/config/index.js';
+import { ConfigError } from '../../lib/config/errors.js';
+import { loadConfigFileInWorker } from '../../lib/config/load-in-worker.js';
 import { createLogger } from '../../lib/logging.js';
 import { loadKubeAccess } from '../../lib/kube/kube-access.js';
 import { resolveNamespace } from '../../lib/kube/namespace.js';
-import { intFlag, UsageError, untilSignal, type Command } from '../command.js';
+import { intFlag, StartupError, UsageError, untilSignal, type Command } from '../command.js';
 import { startParts } from '../parts/run-parts.js';
 
 export const serveCommand: Command = {
@@ -29,7 +30,11 @@ export const serveCommand: Command = {
     const file = (values.config as string | undefined) ?? process.env.PYGEOAPI_CONFIG;
     if (!file) throw new UsageError('serve needs --config FILE or PYGEOAPI_CONFIG');
     const logger = createLogger('k8s-job-manager');
-    const { config, warnings } = loadConfigFile(file, process.env);
+    // Checked in a worker: the checking code (~30 MB) is not kept for the life of the process.
+    const { config, warnings } = await loadConfigFileInWorker(file, process.env).catch((error: unknown) => {
+      // A configuration's problems are the operator's to fix, not a bug: their list, without a stack.
+      throw error instanceof ConfigError ? new StartupError(error.message) : error;
+    });
     for (const warning of warnings) logger.warn(warning);
     // client-node's KubeConfig module (~40 MB) is loaded only for configurations kube-access.ts leaves to it.
     const kubeConfig = await loadKubeAccess();

@@ -18,7 +18,6 @@ import type https from 'node:https';
 import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import type { Cluster, Context, KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 
 /** The part of client-node's KubeConfig the manager uses (a KubeConfig is one). */
 export interface KubeAccess {
@@ -115,7 +114,9 @@ const CLUSTER_KEYS = new Set(['server', 'certificate-authority', 'certificate-au
 const USER_KEYS = new Set(['token', 'token-file', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'username', 'password', 'as', 'extensions']);
 
 /** A kubeconfig's current context when this module can apply it as client-node would; undefined otherwise. */
-export function lightFromKubeconfig(source: string, directory: string): KubeAccess | undefined {
+export async function lightFromKubeconfig(source: string, directory: string): Promise<KubeAccess | undefined> {
+  // The YAML parser (~9 MB) only for a kubeconfig file: a process in a pod reads its service account and never needs it.
+  const { parse } = await import('yaml');
   const doc: unknown = parse(source);
   if (!isEntry(doc)) return undefined;
   const contextName = text(doc['current-context']);
@@ -183,10 +184,10 @@ export function lightInCluster(env: NodeJS.ProcessEnv, directory = SERVICE_ACCOU
  * apply it, else by client-node's KubeConfig (imported only then).
  */
 export async function loadKubeAccess(env: NodeJS.ProcessEnv = process.env): Promise<KubeAccess> {
-  return lightDefault(env) ?? (await fullKubeConfig());
+  return (await lightDefault(env)) ?? (await fullKubeConfig());
 }
 
-function lightDefault(env: NodeJS.ProcessEnv): KubeAccess | undefined {
+async function lightDefault(env: NodeJS.ProcessEnv): Promise<KubeAccess | undefined> {
   const files = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
   if (files.length > 1) return undefined;
   const home = env.HOME;
@@ -198,7 +199,7 @@ function lightDefault(env: NodeJS.ProcessEnv): KubeAccess | undefined {
 
 /** The kubeconfig file `file`, read here when this module can apply it, else by client-node's KubeConfig. */
 export async function loadKubeAccessFromFile(file: string): Promise<KubeAccess> {
-  return lightFromKubeconfig(readFileSync(file, 'utf8'), path.dirname(file)) ?? (await fullKubeConfig(file));
+  return (await lightFromKubeconfig(readFileSync(file, 'utf8'), path.dirname(file))) ?? (await fullKubeConfig(file));
 }
 
 async function fullKubeConfig(file?: string): Promise<KubeConfig> {

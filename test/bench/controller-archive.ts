@@ -1,7 +1,7 @@
 /**
  * Controller benchmark: jobs print 1 MiB, 100 MiB and 1 GiB of numbered
  * 1 KiB lines (BENCH_LOG_BYTES: one size instead); the controller (a process
- * of its own, production settings) captures each and archives it to s3rver,
+ * of its own: `serve --controller` of the build, as deployed) captures each and archives it to s3rver,
  * uploading parts while the job runs. Reported per size, with the load average:
  *
  * - job end → archived (goal: ≤ 2 s), and beside it `s3CompleteSeconds`,
@@ -28,18 +28,21 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { startLocalCluster } from '../../local-cluster/index.js';
 import { DEFAULT_TUNING } from '../../controller/settings.js';
-import { startControllerProcess, transpiledFixture } from '../controller/helpers/process.js';
+import { startControllerProcess } from '../controller/helpers/process.js';
+import { builtIsFresh, freePort } from './processes.js';
 import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
 import { bucketEnv, PREFIX } from '../controller/helpers/controller.js';
 import { jobsPath, podsOfJob, shellJob, testApi } from '../controller/helpers/kube.js';
 
 const LINE = 1024;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The NODE_OPTIONS the controller's Deployment sets, as the bench's default: figures for the controller as deployed. */
 function deployedNodeOptions(): string {
@@ -140,13 +143,15 @@ export async function run(): Promise<Record<string, unknown>> {
     await cluster.writeKubeconfig(kubeconfigFile);
     // Production settings throughout (a first leader takes a free lease at once; fast lease timings lose it under load).
     const tuning = DEFAULT_TUNING;
-    // Plain node on transpiled JavaScript, as deployed: tsx's loader would add ~100 MB to every figure.
-    const script = await transpiledFixture(path.join(dir, 'product'));
+    // The controller as deployed: `serve --controller` of the build, with plain node (tsx's loader would add ~100 MB to every figure).
+    if (!(await builtIsFresh())) throw new Error('the controller bench runs the build: npm run build first');
     const profileDir = process.env.BENCH_CONTROLLER_CPU_PROF;
     const controllerLogs: Array<Record<string, unknown>> = [];
     const startController = async (identity: string) => {
       const nodeOptions = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...CONTROLLER_NODE_OPTIONS.split(' ').filter(Boolean)];
-      const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity, env: bucketEnv(s3.endpoint), tuning, nodeOptions, script });
+      const argv = [path.join(ROOT, 'dist/cmd/main.js'), 'serve', '--controller', '--config', path.join(ROOT, 'pygeoapi-config.yaml'), '--ops-port', String(await freePort())];
+      const env = { ...bucketEnv(s3.endpoint), KUBECONFIG: kubeconfigFile, PYGEOAPI_K8S_MANAGER_NAMESPACE: NS, HOSTNAME: identity, LOG_LEVEL: 'info' };
+      const controller = await startControllerProcess(t, { kubeconfigFile, namespace: NS, identity, env, tuning, nodeOptions, command: { argv, readyMessage: 'k8s-job-manager ready' } });
       await controller.logged((l) => l.msg === 'became leader', 'the controller to lead', 120_000);
       return controller;
     };

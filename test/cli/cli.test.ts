@@ -55,6 +55,20 @@ t.test('check-config accepts the shipped example and rejects broken files', asyn
   t.match(missing.stderr, 'nope.yaml');
 });
 
+t.test('serve refuses a broken configuration with its problems, not a stack', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+  const broken = path.join(dir, 'broken.yaml');
+  writeFileSync(broken, 'server: {}\nresources: 5\n');
+  const bad = await cli(['serve', '--config', broken]);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /^k8s-job-manager: invalid configuration \(3 problems\):\n/);
+  t.match(bad.stderr, /broken\.yaml: resources: must be a mapping/);
+  t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+  const missing = await cli(['serve', '--config', path.join(dir, 'nope.yaml')]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /nope\.yaml: cannot be read \(ENOENT\)/);
+});
+
 t.test('certs writes a CA and a serving certificate for the service names', async (t) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'certs-'));
   const { code, stdout } = await cli(['certs', '--service', 'hook', '--namespace', 'ns', '--out', dir]);

@@ -7,7 +7,7 @@
  * wrong entry point or a runtime import of a dev dependency fails here.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,6 +187,12 @@ t.test('replaying the stages builds an image whose entry point runs', async (t) 
   const config = place(roots.runtime, '/', '/pygeoapi/local.config.yml');
   const check = await run(process.execPath, [entry!, 'check-config', config], app);
   t.equal(check.code, 0, `the image's default configuration passes check-config ${check.stdout}${check.stderr}`);
+  // `serve` checks its configuration in a worker thread (lib/config/load-in-worker.ts): the built worker runs, and a broken file is its problems.
+  const broken = path.join(dir, 'broken.yml');
+  await writeFile(broken, 'server: {}\nresources: 5\n');
+  const refused = await run(process.execPath, [entry!, 'serve', '--config', broken], app);
+  t.equal(refused.code, 1, 'serve refuses a broken configuration');
+  t.match(refused.stderr, /^k8s-job-manager: invalid configuration \(3 problems\):\n(?: {2}- [^\n]+\n){3}$/, `the problems, one line each, no stack: ${refused.stderr}`);
 
   // Only production dependencies are installed in the image: the compiled code may import nothing else.
   const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);

@@ -75,7 +75,7 @@ t.test('kubeconfig files: read here, applied as client-node applies them', async
   for (const [what, cluster, user, namespace] of cases) {
     const file = path.join(dir, `${what.replace(/\W+/g, '-')}.yaml`);
     await writeFile(file, kubeconfig(cluster, user, namespace));
-    const light = lightFromKubeconfig(kubeconfig(cluster, user, namespace), dir);
+    const light = await lightFromKubeconfig(kubeconfig(cluster, user, namespace), dir);
     t.ok(light, `${what}: read here`);
     const reference = new KubeConfig();
     reference.loadFromFile(file);
@@ -94,7 +94,7 @@ t.test('what is left to client-node', async (t) => {
     ['no current context', 'apiVersion: v1\nkind: Config\n'],
     ['not a mapping', '- a\n- b\n'],
   ];
-  for (const [what, source] of cases) t.equal(lightFromKubeconfig(source, '/'), undefined, what);
+  for (const [what, source] of cases) t.equal(await lightFromKubeconfig(source, '/'), undefined, what);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kube-access-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config');

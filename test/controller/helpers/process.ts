@@ -45,6 +45,8 @@ export async function startControllerProcess(
     nodeOptions?: string[];
     /** The fixture transpiled to JavaScript (benchFixture), run with plain node as in production; default: the TypeScript one through tsx. */
     script?: string;
+    /** Instead of the fixture, this command line (after node's flags), e.g. the built `serve --controller`, ready once it logs `readyMessage`. */
+    command?: { argv: string[]; readyMessage: string };
   },
 ): Promise<ControllerProcess> {
   const env: NodeJS.ProcessEnv = {
@@ -60,7 +62,7 @@ export async function startControllerProcess(
     ...options.env,
   };
   const nodeOptions = options.nodeOptions ?? ['--max-semi-space-size=2'];
-  const entry = options.script ? [options.script] : ['--import', 'tsx', FIXTURE];
+  const entry = options.command ? options.command.argv : options.script ? [options.script] : ['--import', 'tsx', FIXTURE];
   const child = spawn(process.execPath, [...nodeOptions, ...entry], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const logs: Array<Record<string, unknown>> = [];
   createInterface(child.stdout!).on('line', (line) => {
@@ -83,7 +85,8 @@ export async function startControllerProcess(
     },
   };
   t.teardown(() => proc.kill('SIGKILL'));
-  await proc.logged((l) => l.msg === 'controller process ready', 'the controller process to start');
+  const ready = options.command?.readyMessage ?? 'controller process ready';
+  await proc.logged((l) => l.msg === ready, 'the controller process to start');
   return proc;
 }
 
