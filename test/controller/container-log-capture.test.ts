@@ -461,32 +461,45 @@ const restarted = (kubelet: FakeKubelet, restartCount: number): V1ContainerStatu
   containerID: `id-${restartCount}`,
 });
 
+/**
+ * Scripts a crash the capture sees at its first request and, by its second,
+ * a restart the watch has not delivered yet: the kubelet already serves the
+ * next instance (`next`) while the cached pod still shows the crash.
+ */
+function crashThenUnseenRestart(kubelet: FakeKubelet, next: LogRecord[], containerID?: string): void {
+  kubelet.onRequest = (n) => {
+    if (n === 1) {
+      kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 1, ...(containerID ? { containerID } : {}) } } };
+      kubelet.changed();
+    }
+    if (n === 2) {
+      kubelet.seen = kubelet.pod();
+      kubelet.followEndsAfter = undefined;
+      kubelet.instances.set(1, next);
+      kubelet.status = restarted(kubelet, 1);
+    }
+  };
+}
+
+/** The watch delivers the restart; once the next instance is read, it ends, and so does the capture. */
+async function deliverRestartAndEnd(kubelet: FakeKubelet, c: Awaited<ReturnType<typeof capture>>['capture']): Promise<void> {
+  kubelet.seen = undefined;
+  kubelet.changed();
+  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
+  terminate(kubelet);
+  await c.done;
+}
+
 t.test('issue 15: a closing read served by the next instance is dropped; the old instance is read to its end as previous', async (t) => {
   const kubelet = new FakeKubelet();
   kubelet.status = { ...kubelet.status, containerID: 'id-0' };
   kubelet.instances.set(0, lines(1, 3, 'first'));
   // The follow ends at the crash, before the last line was read.
   kubelet.followEndsAfter = `${ts(1)} first 1\n${ts(2)} first 2\n`.length;
-  kubelet.onRequest = (n) => {
-    if (n === 1) {
-      kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 1, containerID: 'id-0' } } };
-      kubelet.changed();
-    }
-    if (n === 2) {
-      // The closing read arrives after the restart, which the watch has not delivered yet.
-      kubelet.seen = kubelet.pod();
-      kubelet.followEndsAfter = undefined;
-      kubelet.instances.set(1, lines(10, 11, 'second'));
-      kubelet.status = restarted(kubelet, 1);
-    }
-  };
+  crashThenUnseenRestart(kubelet, lines(10, 11, 'second'), 'id-0');
   const { capture: c, text } = await capture(t, kubelet);
   await waitFor(() => kubelet.requests.length >= 3, { what: 'the closing reads after the restart' });
-  kubelet.seen = undefined;
-  kubelet.changed();
-  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
-  terminate(kubelet);
-  await c.done;
+  await deliverRestartAndEnd(kubelet, c);
   t.equal(await text(0), 'first 1\nfirst 2\nfirst 3\n', 'the old instance: its own bytes, whole, none of the next one\'s');
   t.equal(c.instances[0]!.state, 'complete', 'no gap: the next instance\'s log was not taken for a rotated one');
   t.equal(await text(1), 'second 10\nsecond 11\n');
@@ -498,25 +511,10 @@ t.test('issue 15: an instance with no line read yet does not take the next insta
   const kubelet = new FakeKubelet();
   kubelet.instances.set(0, lines(1, 1, 'first'));
   kubelet.followEndsAfter = 0;
-  kubelet.onRequest = (n) => {
-    if (n === 1) {
-      kubelet.status = { ...kubelet.status, state: { terminated: { exitCode: 1 } } };
-      kubelet.changed();
-    }
-    if (n === 2) {
-      kubelet.seen = kubelet.pod();
-      kubelet.followEndsAfter = undefined;
-      kubelet.instances.set(1, lines(10, 11, 'second'));
-      kubelet.status = restarted(kubelet, 1);
-    }
-  };
+  crashThenUnseenRestart(kubelet, lines(10, 11, 'second'));
   const { capture: c, text } = await capture(t, kubelet);
   await waitFor(() => kubelet.requests.length >= 2, { what: 'the closing read after the restart' });
-  kubelet.seen = undefined;
-  kubelet.changed();
-  await waitFor(() => (c.instances[1]?.committed ? true : undefined), { what: 'the new instance to be read' });
-  terminate(kubelet);
-  await c.done;
+  await deliverRestartAndEnd(kubelet, c);
   t.equal(await text(0), 'first 1\n', 'the old instance\'s own line, not the next one\'s log');
   t.equal(c.instances[0]!.state, 'complete');
   t.equal(await text(1), 'second 10\nsecond 11\n');

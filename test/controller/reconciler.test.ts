@@ -237,20 +237,24 @@ t.test('a pod that stopped being ours: dropped only when no capture holds it', a
   t.equal(held.reconciler.podChanged('MODIFIED', KEY, podOf({ managed: false })), false, 'after its capture is disposed, it is not');
 });
 
+/** A pod's status once its one container ended well (a fresh object each time: tests change pods). */
+const succeededStatus = (): V1Pod['status'] => ({
+  phase: 'Succeeded',
+  containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+});
+/** Its log as the kubelet serves it with timestamps; spooled as `first line\nlast line\n`. */
+const TWO_LINES = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
+
 t.test('leadership lost and won back: the next capture resumes from what was spooled, even once the kubelet removed the log', async (t) => {
   // The container ended; the Job's outcome is not known yet, so the pod waits (held) with its log captured.
   const ended = podOf({ finalizer: true });
-  ended.status = {
-    phase: 'Succeeded',
-    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
-  };
+  ended.status = succeededStatus();
   const w = await world(t, ended, { archive: true, jobSettled: false });
   // The pod read afresh attributes the first read to the instance (instance-attribution.ts); a 404 would drop it.
   w.api.objects.set('/api/v1/namespaces/ns/pods/p', ended);
-  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
   w.api.logStream = () => {
     const stream = new PassThrough();
-    stream.end(log);
+    stream.end(TWO_LINES);
     return stream;
   };
   await w.reconciler.reconcile(KEY, new AbortController().signal);
@@ -281,10 +285,7 @@ t.test('issue 15 (j0059): a pod change that came while the reconcile starting it
   const running = podOf({ finalizer: true });
   const ended = podOf({ finalizer: true });
   ended.metadata!.resourceVersion = '2';
-  ended.status = {
-    phase: 'Succeeded',
-    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
-  };
+  ended.status = succeededStatus();
   let changed = false;
   // The Job outcome is not known yet, so a finished capture makes the pod wait (and re-queues it: `enqueue`).
   const w: World = await world(t, running, {
@@ -299,14 +300,13 @@ t.test('issue 15 (j0059): a pod change that came while the reconcile starting it
     },
   });
   // The kubelet: the container ended. Follows end at once with nothing (as for a log already read); a plain read brings it.
-  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
   let plainReads = 0;
   w.api.logStream = (options) => {
     const stream = new PassThrough();
     if (options.query?.follow) stream.end();
     else {
       plainReads++;
-      stream.end(log);
+      stream.end(TWO_LINES);
     }
     return stream;
   };
@@ -324,17 +324,13 @@ t.test('issue 15: a capture whose watched pod never shows the end finishes from 
   const running = podOf({ finalizer: true });
   const ended = podOf({ finalizer: true });
   ended.metadata!.resourceVersion = '2';
-  ended.status = {
-    phase: 'Succeeded',
-    containerStatuses: [{ name: 'main', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
-  };
+  ended.status = succeededStatus();
   // The cache (and so the capture) stays at "running"; the API has the end.
   const w = await world(t, running, { archive: true, jobSettled: false });
   w.api.objects.set('/api/v1/namespaces/ns/pods/p', ended);
-  const log = '2026-01-01T00:00:00.000000001Z first line\n2026-01-01T00:00:00.000000002Z last line\n';
   w.api.logStream = (options) => {
     const stream = new PassThrough();
-    stream.end(options.query?.follow ? undefined : log);
+    stream.end(options.query?.follow ? undefined : TWO_LINES);
     return stream;
   };
   await w.reconciler.reconcile(KEY, new AbortController().signal);
