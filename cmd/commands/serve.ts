@@ -30,7 +30,7 @@ export const serveCommand: Command = {
     const file = (values.config as string | undefined) ?? process.env.PYGEOAPI_CONFIG;
     if (!file) throw new UsageError('serve needs --config FILE or PYGEOAPI_CONFIG');
     const logger = createLogger('k8s-job-manager');
-    // Checked in a worker: the checking code (~30 MB) is not kept for the life of the process.
+    // Checked in a worker: the checking code (~20 MB) is not kept for the life of the process.
     const { config, warnings } = await loadConfigFileInWorker(file, process.env).catch((error: unknown) => {
       // A configuration's problems are the operator's to fix, not a bug: their list, without a stack.
       throw error instanceof ConfigError ? new StartupError(error.message) : error;

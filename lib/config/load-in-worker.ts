@@ -2,7 +2,7 @@
  * Loading the configuration in a worker thread, for the long-running
  * `serve` process. Checking a configuration needs the YAML parser, a JSON
  * Schema compiler (ajv) and the Kubernetes object schemas of
- * kubernetes-models: about 30 MB of code and compiled validators that a
+ * kubernetes-models: about 20 MB of code and compiled validators that a
  * process would keep for its whole life to use once, at start. In a worker
  * they go when it ends; the process receives the checked configuration
  * (plain data) and only the modules its parts run.
