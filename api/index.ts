@@ -152,7 +152,10 @@ export async function startApi(options: ApiOptions): Promise<RunningApi> {
   // The server is built (its schemas compiled) while the caches sync: neither needs the other.
   const building = buildApiServer(context).then((built) => (app = built));
   try {
-    await Promise.all([jobs.start(), archive?.load(), building]);
+    // How long each start-up read took, for an operator sizing readiness probes (a large namespace or history is slower).
+    const since = performance.now();
+    const took = (what: string) => () => logger.info({ seconds: Number(((performance.now() - since) / 1000).toFixed(2)) }, what);
+    await Promise.all([jobs.start().then(took('job cache synced')), archive?.load().then(took('job history listed')), building]);
     callbacks.start();
     progress.start();
     await elector.start();
