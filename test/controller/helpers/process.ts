@@ -1,5 +1,6 @@
 /**
- * Running test/controller/fixtures/controller-process.ts as a child process:
+ * Running test/controller/fixtures/controller-process.ts (or, for the bench,
+ * the built `serve --controller`) as a child process:
  * its JSON log lines collected, waited on, and its peak memory read from
  * /proc (Linux) while it still runs.
  */
