@@ -5,7 +5,7 @@
  *
  * Each part's code is imported only when the part runs: a process that runs
  * the API alone does not hold the webhook's (node-forge) or the
- * controller's modules (client-node's model codec: ~25 MB RSS).
+ * controller's modules.
  */
 import type { KubeAccess } from '../../lib/kube/kube-access.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
