@@ -21,7 +21,7 @@ import { planPod, podFacts } from './plan.js';
 import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { PodLogCapture, type PodCaptureOptions } from './pod-log-capture.js';
-import { PartPool, StreamedLog } from './streamed-log.js';
+import { PartSlots, StreamedLog } from './streamed-log.js';
 import { readJournals } from './spool-journal.js';
 import { containerLogKey } from '../lib/archive/layout.js';
 import { jobRefOf } from './pod-view.js';
@@ -57,10 +57,10 @@ export class Reconciler {
    */
   private readonly endings = new Map<string, boolean>();
   /**
-   * Part buffers of logs streamed while they run (streamed-log.ts), shared by all captures:
-   * memory for streaming is at most workers × uploadQueueSize parts, however many captures run.
+   * Slots for parts of logs streamed while they run (streamed-log.ts), shared by all captures:
+   * at most workers × uploadQueueSize parts on their way at once, however many captures run.
    */
-  private readonly parts: PartPool;
+  private readonly parts: PartSlots;
 
   /**
    * Spool directories an earlier run of this replica left (a restart in the same pod), or its captures
@@ -71,7 +71,7 @@ export class Reconciler {
   private readonly leftovers = new Map<string, string>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.parts = new PartPool(deps.settings.partSizeBytes, deps.settings.workers * deps.settings.uploadQueueSize);
+    this.parts = new PartSlots(deps.settings.workers * deps.settings.uploadQueueSize);
   }
 
   /** Takes note of the spool directories found at start (`<pod uid>.<suffix>`); for each pod only one is resumed. */
@@ -111,7 +111,8 @@ export class Reconciler {
       new StreamedLog({
         writer: ctx.s3.multipartWriter(containerLogKey(ctx.prefix, namespace, jobName, podName, container), LOG_CONTENT_TYPE),
         file,
-        pool: this.parts,
+        partSize: this.deps.settings.partSizeBytes,
+        slots: this.parts,
         backoff: this.deps.settings.logBackoff,
         logger: this.deps.logger,
         signal,

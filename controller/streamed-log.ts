@@ -4,12 +4,12 @@
  * read back from the spool file (the page cache, usually), so that when the
  * container ends only the last piece and the completion remain.
  *
- * Memory, by construction: part buffers come from one pool shared by every
- * capture (PartPool: at most `count` buffers of the part size, allocated
- * when first needed and reused); a capture holds one only while a part of it
- * is on its way, and waits for one otherwise (its bytes wait in the spool,
- * on disk). The last piece (at most a part) is read into a pool buffer too
- * when the pod is archived.
+ * Memory, by construction: no part is ever held in memory. A part is hashed
+ * in chunks from the spool file and sent as a stream of it (part-body.ts): a
+ * part on its way costs a stream's buffer (64 KiB) and a socket's. Parts on
+ * their way are bounded across all captures by one set of slots (PartSlots:
+ * `count`, shared); a capture holds one only while a part of it is on its
+ * way, and waits for one otherwise (its bytes wait in the spool, on disk).
  *
  * What can go wrong, and what then: S3 failing a part → the part is sent
  * again with back-off (the spool keeps the bytes; S3 down for an hour costs
@@ -19,55 +19,57 @@
  * (leadership lost, pod given up) → the upload is aborted; nothing was ever
  * visible under the key, since only the completion makes the object.
  */
-import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
 import type { VerifiedMultipartWriter } from '../lib/s3/multipart-writer.js';
+import { digestParts, fileRangeBody, type PartBody } from '../lib/s3/part-body.js';
 import type { UploadJournal } from './spool-journal.js';
 import { ArchiveVerificationError, isNoSuchUpload, type UploadOutcome } from '../lib/s3/verified-upload.js';
 
-/** Part buffers shared by all streamed logs. Bound: `count` buffers of `size` bytes. */
-export class PartPool {
-  private readonly free: Buffer[] = [];
-  private allocated = 0;
-  /** Bound: one waiter per streamed log at most (each waits for one buffer at a time). */
-  private readonly waiters: Array<(buffer: Buffer) => void> = [];
+/** Slots for parts on their way, shared by all streamed logs. Bound: `count` parts at once. */
+export class PartSlots {
+  private taken = 0;
+  /** Bound: one waiter per streamed log at most (each waits for one slot at a time). */
+  private readonly waiters: Array<() => void> = [];
 
-  constructor(
-    readonly size: number,
-    readonly count: number,
-  ) {}
+  constructor(readonly count: number) {}
 
-  /** A buffer, once one is free; undefined if `signal` aborts first. */
-  async take(signal: AbortSignal): Promise<Buffer | undefined> {
-    const ready = this.tryTake();
-    if (ready) return ready;
+  /** Parts on their way now (tests, metrics). */
+  get inUse(): number {
+    return this.taken;
+  }
+
+  /** A slot, once one is free: true; false if `signal` aborts first. */
+  async take(signal: AbortSignal): Promise<boolean> {
+    if (this.tryTake()) return true;
     return new Promise((resolve) => {
-      const waiter = (buffer: Buffer): void => {
+      const waiter = (): void => {
         signal.removeEventListener('abort', onAbort);
-        resolve(buffer);
+        resolve(true);
       };
       const onAbort = (): void => {
         const at = this.waiters.indexOf(waiter);
         if (at >= 0) this.waiters.splice(at, 1);
-        resolve(undefined);
+        resolve(false);
       };
-      if (signal.aborted) return resolve(undefined);
+      if (signal.aborted) return resolve(false);
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
   }
 
-  /** A buffer if one is free now (for a capture that already holds one: it must never wait holding one). */
-  tryTake(): Buffer | undefined {
-    return this.free.pop() ?? (this.allocated < this.count ? (this.allocated++, Buffer.allocUnsafe(this.size)) : undefined);
+  /** A slot if one is free now (for a capture that already holds one: it must never wait holding one). */
+  tryTake(): boolean {
+    if (this.taken >= this.count) return false;
+    this.taken++;
+    return true;
   }
 
-  give(buffer: Buffer): void {
+  /** Gives a slot back: to the first waiter, who holds it from now. */
+  give(): void {
     const next = this.waiters.shift();
-    if (next) next(buffer);
-    else this.free.push(buffer);
+    if (next) next();
+    else this.taken--;
   }
 }
 
@@ -78,19 +80,21 @@ export interface StreamedLogDeps {
   writer: VerifiedMultipartWriter;
   /** The instance's spool file. */
   file: string;
-  pool: PartPool;
+  /** Bytes per part (all but the last); at least 5 MiB, as S3 needs. */
+  partSize: number;
+  slots: PartSlots;
   backoff: BackoffPolicy;
   logger: Logger;
   /** The capture's signal: parts are sent while it lasts. */
   signal: AbortSignal;
-  /** Parts on their way at once (default 1); each holds a pool buffer, taken only if free, beyond the first. */
+  /** Parts on their way at once (default 1); each holds a slot, taken only if free, beyond the first. */
   concurrency?: number;
 }
 
 /** A part read from the spool and sent, not yet taken into the upload. */
 interface PartInFlight {
   partNumber: number;
-  buffer: Buffer;
+  body: PartBody;
   md5: Buffer;
   /** Settles with the send's error, or undefined once S3 has the part. */
   sent: Promise<unknown>;
@@ -104,7 +108,6 @@ export class StreamedLog {
   private finishing = false;
   /** Why this stream cannot be used (the archive then uploads the spool whole). */
   private broken: string | undefined;
-  private handle: Promise<FileHandle> | undefined;
 
   /** Called when S3 accepted another part (the journal records it). */
   onPart: () => void = () => undefined;
@@ -123,17 +126,11 @@ export class StreamedLog {
    * this stream then starts afresh.
    */
   async resume(upload: UploadJournal): Promise<boolean> {
-    const size = this.deps.pool.size;
-    const self = this;
-    async function* parts(): AsyncGenerator<Buffer> {
-      for (let at = 0; at < upload.bytes; at += size) {
-        const part = Buffer.allocUnsafe(Math.min(size, upload.bytes - at));
-        await self.readAt(part, at);
-        yield part;
-      }
-    }
+    const size = this.deps.partSize;
+    const parts: PartBody[] = [];
+    for (let at = 0; at < upload.bytes; at += size) parts.push(this.part(at, Math.min(size, upload.bytes - at)));
     const taken =
-      upload.key === this.key && upload.bytes === upload.partMd5s.length * size && (await this.deps.writer.resume(upload.uploadId, upload.partMd5s, parts()).catch(() => false));
+      upload.key === this.key && upload.bytes === upload.partMd5s.length * size && (await this.deps.writer.resume(upload.uploadId, upload.partMd5s, parts).catch(() => false));
     if (taken) this.streamed = upload.bytes;
     else await this.deps.writer.abortUpload(upload.uploadId);
     return taken;
@@ -152,7 +149,7 @@ export class StreamedLog {
   grew(committed: number): void {
     this.committed = committed;
     if (this.pumping || this.finishing || this.broken !== undefined || this.deps.signal.aborted) return;
-    if (this.committed - this.streamed < this.deps.pool.size) return;
+    if (this.committed - this.streamed < this.deps.partSize) return;
     this.pumping = this.pump().finally(() => {
       this.pumping = undefined;
     });
@@ -174,31 +171,32 @@ export class StreamedLog {
    * false, the signal aborts or the stream breaks; throws what ends it otherwise.
    */
   private async sendParts(end: () => number, signal: AbortSignal, going: () => boolean): Promise<void> {
-    const { pool, writer, logger } = this.deps;
-    const size = pool.size;
+    const { slots, writer, logger } = this.deps;
+    const size = this.deps.partSize;
     const concurrency = Math.max(1, this.deps.concurrency ?? 1);
     const window: PartInFlight[] = [];
     const send = (part: PartInFlight): Promise<unknown> =>
-      writer.sendPart(part.partNumber, part.buffer.subarray(0, size), part.md5, signal).then(
+      writer.sendPart(part.partNumber, part.body, part.md5, signal).then(
         () => undefined,
         (error: unknown) => error ?? new Error('failed'),
       );
     const live = (): boolean => going() && this.broken === undefined && !signal.aborted;
     try {
       for (;;) {
-        // Fill the window: the first buffer may be waited for, more only if free (never wait holding one).
+        // Fill the window: the first slot may be waited for, more only if free (never wait holding one).
         while (live() && window.length < concurrency && end() - (this.streamed + window.length * size) >= size) {
-          const buffer = window.length === 0 ? await pool.take(signal) : pool.tryTake();
-          if (!buffer) break;
+          const slot = window.length === 0 ? await slots.take(signal) : slots.tryTake();
+          if (!slot) break;
           const offset = this.streamed + window.length * size;
-          const body = buffer.subarray(0, size);
+          const body = this.part(offset, size);
+          let md5: Buffer;
           try {
-            await this.readAt(body, offset);
+            [md5] = (await digestParts(body, ['md5'])) as [Buffer];
           } catch (error) {
-            pool.give(buffer);
+            slots.give();
             throw error;
           }
-          const part: PartInFlight = { partNumber: offset / size + 1, buffer, md5: createHash('md5').update(body).digest(), sent: Promise.resolve() };
+          const part: PartInFlight = { partNumber: offset / size + 1, body, md5, sent: Promise.resolve() };
           part.sent = send(part);
           window.push(part);
         }
@@ -212,22 +210,22 @@ export class StreamedLog {
           if (signal.aborted) return;
           error = await send(head);
         }
-        writer.accept(head.partNumber, head.buffer.subarray(0, size), head.md5);
         window.shift();
-        pool.give(head.buffer);
+        slots.give();
+        await writer.accept(head.partNumber, head.body, head.md5);
         this.streamed += size;
         this.onPart();
         if (!live() && window.length === 0) return;
       }
     } finally {
-      // Parts still on their way are left to settle (S3 may keep them: they are sent again if needed), then their buffers go back.
-      for (const part of window) void part.sent.then(() => pool.give(part.buffer));
+      // Parts still on their way are left to settle (S3 may keep them: they are sent again if needed), then their slots go back.
+      for (const part of window) void part.sent.then(() => slots.give());
     }
   }
 
   /** sendParts up to `end` for the archive, which must get there: what stops it short is thrown. */
   private async sendPartsOrThrow(end: number, signal: AbortSignal): Promise<void> {
-    const target = end - (end % this.deps.pool.size);
+    const target = end - (end % this.deps.partSize);
     await this.sendParts(() => target, signal, () => true);
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
     if (this.broken !== undefined) throw new StreamBroken(this.broken);
@@ -243,14 +241,9 @@ export class StreamedLog {
     return true;
   }
 
-  private async readAt(into: Buffer, position: number): Promise<void> {
-    this.handle ??= open(this.deps.file, 'r');
-    const handle = await this.handle;
-    for (let filled = 0; filled < into.length; ) {
-      const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
-      if (bytesRead === 0) throw new Error(`${this.deps.file}: the spool ends at ${position + filled}, before ${position + into.length}`);
-      filled += bytesRead;
-    }
+  /** Spool bytes [start, start + length) as a part, read from the file whenever needed. */
+  private part(start: number, length: number): PartBody {
+    return fileRangeBody(this.deps.file, start, length);
   }
 
   /**
@@ -269,19 +262,13 @@ export class StreamedLog {
     try {
       // Every whole part but the last piece (which may be a whole part: the completion needs a last part).
       await this.sendPartsOrThrow(bytes - 1, signal);
-      // The last piece (at most a part) in a pool buffer too: a buffer of its own added a part's size to the peak.
-      const buffer = await this.deps.pool.take(signal);
-      if (!buffer) throw signal.reason ?? new Error('aborted');
-      let outcome: UploadOutcome;
+      // The last piece (at most a part), read from the spool as the parts are.
+      if (!(await this.deps.slots.take(signal))) throw signal.reason ?? new Error('aborted');
       try {
-        const last = buffer.subarray(0, bytes - this.streamed);
-        await this.readAt(last, this.streamed);
-        outcome = await this.deps.writer.complete(last, signal);
+        return await this.deps.writer.complete(this.part(this.streamed, bytes - this.streamed), signal);
       } finally {
-        this.deps.pool.give(buffer);
+        this.deps.slots.give();
       }
-      await this.close();
-      return outcome;
     } catch (error) {
       if (!signal.aborted && (error instanceof StreamBroken || this.giveUpOn(error))) {
         await this.abandon();
@@ -297,12 +284,5 @@ export class StreamedLog {
     this.broken ??= 'abandoned';
     await this.pumping;
     await this.deps.writer.abort();
-    await this.close();
-  }
-
-  private async close(): Promise<void> {
-    const handle = this.handle;
-    this.handle = undefined;
-    if (handle) await (await handle.catch(() => undefined))?.close();
   }
 }

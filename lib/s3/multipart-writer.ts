@@ -12,7 +12,9 @@
  * may be repeated after a failure: a part is hashed in only once S3 accepted
  * it, and `complete` picks up where an earlier call stopped.
  *
- * Memory: none of its own beyond the hash states; the caller owns the part buffers.
+ * Memory: none of its own beyond the hash states: parts are read from
+ * where the caller keeps them (part-body.ts), hashed in chunks and sent as
+ * streams, so a part on its way costs a stream's buffer, not the part.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -21,14 +23,15 @@ import {
   CreateMultipartUploadCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { digestParts, hashedWith, type PartBody } from './part-body.js';
 import {
   checkEtag,
   isNoSuchUpload,
   MD5_ETAG,
   multipartEtag,
   unquote,
-  putObjectCommand,
-  uploadPartCommand,
+  putObjectFromCommand,
+  uploadPartFromCommand,
   verifyStored,
   ArchiveVerificationError,
   type UploadOutcome,
@@ -67,16 +70,16 @@ export class VerifiedMultipartWriter {
    * upload is not taken up (false; the caller starts afresh). S3 keeps the
    * parts; the hashes of the whole are computed again from these bytes.
    */
-  async resume(uploadId: string, partMd5s: string[], parts: AsyncIterable<Buffer>): Promise<boolean> {
+  async resume(uploadId: string, partMd5s: string[], parts: Iterable<PartBody>): Promise<boolean> {
     if (this.uploadId !== undefined || this.partMd5s.length > 0) throw new Error(`${this.where}: resume only a fresh writer`);
     const md5s: Buffer[] = [];
-    const sha256 = createHash('sha256');
+    let sha256 = createHash('sha256');
     let bytes = 0;
-    for await (const part of parts) {
-      const md5 = createHash('md5').update(part).digest();
-      if (md5.toString('hex') !== partMd5s[md5s.length]) return false;
-      md5s.push(md5);
-      sha256.update(part);
+    for (const part of parts) {
+      const [md5] = await digestParts(part, ['md5']);
+      if (md5!.toString('hex') !== partMd5s[md5s.length]) return false;
+      md5s.push(md5!);
+      sha256 = await hashedWith(sha256, part);
       bytes += part.length;
     }
     if (md5s.length !== partMd5s.length) return false;
@@ -106,11 +109,11 @@ export class VerifiedMultipartWriter {
   }
 
   /** Uploads the next part (at least 5 MiB, as S3 needs for all parts but the last); hashed in once S3 has it. */
-  async uploadPart(body: Buffer, signal: AbortSignal): Promise<void> {
+  async uploadPart(body: PartBody, signal: AbortSignal): Promise<void> {
     const partNumber = this.partMd5s.length + 1;
-    const md5 = createHash('md5').update(body).digest();
-    await this.sendPart(partNumber, body, md5, signal);
-    this.accept(partNumber, body, md5);
+    const [md5] = await digestParts(body, ['md5']);
+    await this.sendPart(partNumber, body, md5!, signal);
+    await this.accept(partNumber, body, md5!);
   }
 
   /**
@@ -118,12 +121,12 @@ export class VerifiedMultipartWriter {
    * more: several may be on their way at once, and each is taken into the
    * upload (accept) in order once S3 has it. Sending a part again replaces it.
    */
-  async sendPart(partNumber: number, body: Buffer, md5: Buffer, signal: AbortSignal): Promise<void> {
+  async sendPart(partNumber: number, body: PartBody, md5: Buffer, signal: AbortSignal): Promise<void> {
     if (this.sealed) throw new Error(`${this.where}: no parts after the last one`);
     const { client, bucket, key } = this.options;
     const uploadId = await this.upload(signal);
     const answer = await client.send(
-      uploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
+      uploadPartFromCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentMD5: md5.toString('base64') }, body),
       { abortSignal: signal },
     );
     const etag = unquote(answer.ETag);
@@ -132,11 +135,17 @@ export class VerifiedMultipartWriter {
     }
   }
 
-  /** Takes a part S3 accepted into the upload and its hashes; parts come in order, each once. */
-  accept(partNumber: number, body: Buffer, md5: Buffer): void {
+  /**
+   * Takes a part S3 accepted into the upload and its hashes; parts come in
+   * order, each once (awaited before the next: the SHA-256 of the whole is
+   * taken on only once its bytes were read through).
+   */
+  async accept(partNumber: number, body: PartBody, md5: Buffer): Promise<void> {
     if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted out of order (next is ${this.partMd5s.length + 1})`);
+    const sha256 = await hashedWith(this.sha256, body);
+    if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted twice`);
+    this.sha256 = sha256;
     this.partMd5s.push(md5);
-    this.sha256.update(body);
     this.acceptedBytes += body.length;
   }
 
@@ -163,20 +172,17 @@ export class VerifiedMultipartWriter {
    * proves what S3 stored. Repeatable: a call after a failure goes on from
    * where the last stopped (`last` must be the same bytes).
    */
-  async complete(last: Buffer, signal: AbortSignal): Promise<UploadOutcome> {
+  async complete(last: PartBody, signal: AbortSignal): Promise<UploadOutcome> {
     if (this.outcome) return this.outcome;
     const { client, bucket, key, contentType } = this.options;
     if (!this.sealed) {
       if (this.uploadId === undefined) {
         // Shorter than a part: one plain, verified PUT.
-        const md5 = createHash('md5').update(last).digest();
-        const answer = await client.send(
-          putObjectCommand({ Bucket: bucket, Key: key, Body: last, ContentType: contentType, ContentMD5: md5.toString('base64'), ContentLength: last.length }),
-          { abortSignal: signal },
-        );
+        const [md5, sha256] = (await digestParts(last, ['md5', 'sha256'])) as [Buffer, Buffer];
+        const answer = await client.send(putObjectFromCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentMD5: md5.toString('base64') }, last), { abortSignal: signal });
         const expected = md5.toString('hex');
         checkEtag(this.where, unquote(answer.ETag), expected);
-        this.sealed = { sha256: createHash('sha256').update(last).digest('hex'), expected, bytes: last.length, completed: true };
+        this.sealed = { sha256: sha256.toString('hex'), expected, bytes: last.length, completed: true };
       } else {
         if (last.length > 0) await this.uploadPart(last, signal);
         this.sealed = {

@@ -36,6 +36,7 @@ import {
   type S3Client,
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
+import { digestParts, type PartBody } from './part-body.js';
 
 export interface VerifiedUploadOptions {
   client: S3Client;
@@ -116,6 +117,58 @@ export function putObjectCommand(input: PutObjectCommandInput & { ContentMD5: st
   const command = new PutObjectCommand(input);
   command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
   return command;
+}
+
+/*
+ * Commands whose body is read from where the bytes are kept (part-body.ts),
+ * never held whole in memory. The body is signed as UNSIGNED-PAYLOAD over
+ * HTTPS (markUnsigned); over plain HTTP its SHA-256 is read from where the
+ * bytes are kept and signed, as the SDK does for a buffer (it cannot for a
+ * stream). Every attempt (the SDK's retries included) sends a fresh stream:
+ * a stream is read only once. Outside an attempt the request's body is an
+ * empty placeholder, not a stream: the SDK does not retry a request whose
+ * body is a stream (it could not send it again), and says so on the console.
+ */
+const NO_BODY = new Uint8Array(0);
+const PAYLOAD_HASH = { step: 'build', name: 'partBodyPayloadHash' } as const;
+const FRESH_BODY = { step: 'deserialize', priority: 'low', name: 'partBodyFreshStream' } as const;
+
+/** An UploadPart of a PartBody. */
+export function uploadPartFromCommand(input: Omit<UploadPartCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): UploadPartCommand {
+  const command = new UploadPartCommand({ ...input, Body: NO_BODY, ContentLength: body.length });
+  command.middlewareStack.add((next) => async (args) => (await signPayload(args.request, body), next(args)), PAYLOAD_HASH);
+  command.middlewareStack.add((next) => (args) => withFreshBody(args.request, body, () => next(args)), FRESH_BODY);
+  return command;
+}
+
+/** A PutObject of a PartBody. */
+export function putObjectFromCommand(input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): PutObjectCommand {
+  const command = new PutObjectCommand({ ...input, Body: NO_BODY, ContentLength: body.length });
+  command.middlewareStack.add((next) => async (args) => (await signPayload(args.request, body), next(args)), PAYLOAD_HASH);
+  command.middlewareStack.add((next) => (args) => withFreshBody(args.request, body, () => next(args)), FRESH_BODY);
+  return command;
+}
+
+async function signPayload(request: unknown, body: PartBody): Promise<void> {
+  markUnsigned(request);
+  const headers = (request as { headers?: Record<string, string> }).headers;
+  if (headers && headers['x-amz-content-sha256'] === undefined) {
+    const [sha256] = await digestParts(body, ['sha256']);
+    headers['x-amz-content-sha256'] = sha256!.toString('hex');
+  }
+}
+
+async function withFreshBody<T>(request: unknown, body: PartBody, send: () => Promise<T>): Promise<T> {
+  const stream = body.stream();
+  const carrier = request as { body?: unknown };
+  carrier.body = stream;
+  try {
+    return await send();
+  } finally {
+    carrier.body = NO_BODY;
+    // Not read through (the request failed early): its file is closed now, not when collected.
+    stream.destroy();
+  }
 }
 
 export function isNoSuchUpload(error: unknown): boolean {

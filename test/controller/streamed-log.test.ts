@@ -2,8 +2,8 @@
  * Logs uploaded while they are written (streamed-log.ts) against s3rver:
  * whole parts go up as the spool grows, at the end only the last piece and
  * the completion remain; the object is verified byte for byte; failing parts
- * are sent again; a broken stream hands over to the whole upload; memory is
- * the shared pool's.
+ * are sent again; a broken stream hands over to the whole upload; parts on
+ * their way are bounded by the shared slots.
  */
 import t, { type Test } from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,10 +11,11 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PartPool, StreamedLog } from '../../controller/streamed-log.js';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { PartSlots, StreamedLog } from '../../controller/streamed-log.js';
 import { VerifiedMultipartWriter } from '../../lib/s3/multipart-writer.js';
-import { BUCKET, startTestS3, type TestS3 } from './helpers/s3.js';
+import { BUCKET, S3_KEY, S3_SECRET, startTestS3, type TestS3 } from './helpers/s3.js';
+import { startS3FaultProxy } from '../chaos/s3-fault-proxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MiB = 1024 * 1024;
@@ -27,11 +28,12 @@ async function spoolDir(t: Test): Promise<string> {
   return dir;
 }
 
-function streamed(s3: TestS3, key: string, file: string, pool: PartPool, signal: AbortSignal, client: S3Client = s3.client, concurrency = 2): StreamedLog {
+function streamed(s3: TestS3, key: string, file: string, slots: PartSlots, signal: AbortSignal, client: S3Client = s3.client, concurrency = 2): StreamedLog {
   return new StreamedLog({
     writer: new VerifiedMultipartWriter({ client, bucket: BUCKET, key, contentType: 'text/plain' }),
     file,
-    pool,
+    partSize: PART,
+    slots,
     backoff: { baseMs: 5, maxMs: 20 },
     logger: pino({ level: 'silent' }),
     signal,
@@ -46,7 +48,7 @@ t.test('whole parts go up while the log grows; the end completes it', async (t) 
   const s3 = await startTestS3(t);
   const file = path.join(await spoolDir(t), 'main.0.log');
   const content = randomBytes(3 * PART + 12345);
-  const log = streamed(s3, 'logs/a.log', file, new PartPool(PART, 2), new AbortController().signal);
+  const log = streamed(s3, 'logs/a.log', file, new PartSlots(2), new AbortController().signal);
   await writeFile(file, '');
   // The container writes in uneven pieces; the capture commits after each.
   let written = 0;
@@ -71,7 +73,7 @@ t.test('a log shorter than a part is one verified PUT at the end', async (t) => 
   const s3 = await startTestS3(t);
   const file = path.join(await spoolDir(t), 'small.log');
   await writeFile(file, 'hello\nno newline');
-  const log = streamed(s3, 'logs/small.log', file, new PartPool(PART, 1), new AbortController().signal);
+  const log = streamed(s3, 'logs/small.log', file, new PartSlots(1), new AbortController().signal);
   log.grew(16);
   const outcome = await log.finish(16, new AbortController().signal);
   t.equal((await s3.get('logs/small.log'))?.toString(), 'hello\nno newline');
@@ -90,13 +92,62 @@ t.test('failing parts are sent again; the content stays exact', async (t) => {
   const file = path.join(await spoolDir(t), 'flaky.log');
   const content = randomBytes(2 * PART + 1);
   await writeFile(file, content);
-  const log = streamed(s3, 'logs/flaky.log', file, new PartPool(PART, 1), new AbortController().signal, flaky);
+  const log = streamed(s3, 'logs/flaky.log', file, new PartSlots(1), new AbortController().signal, flaky);
   log.grew(content.length);
   await waitFor(() => log.uploadedBytes === 2 * PART, { what: 'the parts, after the failures' });
   const outcome = await log.finish(content.length, new AbortController().signal);
   t.ok(failures < 0, 'the failed parts were sent again');
   t.ok((await s3.get('logs/flaky.log'))!.equals(content));
   t.equal(outcome?.sha256, sha256(content));
+});
+
+t.test("the SDK's own retries send the part again from the spool (a stream is read once: each attempt gets a fresh one)", async (t) => {
+  const s3 = await startTestS3(t);
+  // Requests in order: create, part 1 (refused: 503 after its body was read), part 1 again, part 2, …
+  let requests = 0;
+  const refusedAt = new Set([2, 5]);
+  const proxy = await startS3FaultProxy({
+    target: { host: '127.0.0.1', port: s3.port },
+    random: { next: () => (refusedAt.has(++requests) ? 0 : 0.99), int: (min) => min, chance: () => false, pick: (items) => items[0]!, fork: () => { throw new Error('unused'); } },
+    rates: { refuse: 0.5, cut: 0 },
+  });
+  t.teardown(() => proxy.close());
+  const client = new S3Client({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  t.teardown(() => client.destroy());
+  const file = path.join(await spoolDir(t), 'retried.log');
+  const content = randomBytes(2 * PART + 99);
+  await writeFile(file, content);
+  let failedSends = 0;
+  const counting = {
+    send: (command: unknown, options: unknown) => (client.send as (c: unknown, o: unknown) => Promise<unknown>)(command, options).catch((error: unknown) => {
+      failedSends++;
+      throw error;
+    }),
+  } as unknown as S3Client;
+  const log = streamed(s3, 'logs/retried.log', file, new PartSlots(1), new AbortController().signal, counting, 1);
+  log.grew(content.length);
+  const outcome = await log.finish(content.length, new AbortController().signal);
+  t.equal(proxy.stats.refused, 2, 'two attempts were refused');
+  t.equal(failedSends, 0, 'the SDK sent them again itself');
+  t.ok((await s3.get('logs/retried.log'))!.equals(content), 'stored byte for byte');
+  t.equal(outcome?.sha256, sha256(content));
+
+  // A log shorter than a part is one PUT, from the spool too.
+  const small = path.join(await spoolDir(t), 'small-retried.log');
+  const few = randomBytes(1000);
+  await writeFile(small, few);
+  refusedAt.add(requests + 1);
+  const put = streamed(s3, 'logs/small-retried.log', small, new PartSlots(1), new AbortController().signal, counting, 1);
+  await put.finish(few.length, new AbortController().signal);
+  t.equal(proxy.stats.refused, 3, 'the PUT was refused once');
+  t.ok((await s3.get('logs/small-retried.log'))!.equals(few), 'and stored byte for byte');
 });
 
 /** s3.client, but every command is seen first (and may be answered otherwise). */
@@ -116,7 +167,7 @@ t.test('an upload aborted under it: the stream steps aside (the archive uploads 
   const client = spying(s3, (command) =>
     aborted && command instanceof UploadPartCommand ? Promise.reject(Object.assign(new Error('gone'), { name: 'NoSuchUpload' })) : undefined,
   );
-  const log = streamed(s3, 'logs/gone.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  const log = streamed(s3, 'logs/gone.log', file, new PartSlots(1), new AbortController().signal, client);
   log.grew(PART);
   await waitFor(() => log.uploadedBytes === PART, { what: 'the first part' });
   aborted = true;
@@ -138,7 +189,7 @@ t.test('a completion whose answer was lost is proven by the object, though S3 re
     if (!(command instanceof CompleteMultipartUploadCommand) || completions++ > 0) return undefined;
     return (s3.client.send as (c: unknown) => Promise<unknown>)(command).then(() => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
   });
-  const log = streamed(s3, 'logs/lost-answer.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  const log = streamed(s3, 'logs/lost-answer.log', file, new PartSlots(1), new AbortController().signal, client);
   log.grew(content.length);
   let outcome: Awaited<ReturnType<StreamedLog['finish']>>;
   const errors: string[] = [];
@@ -163,7 +214,7 @@ t.test('abandoned: the upload is aborted, no object', async (t) => {
     aborts.push(command.input.UploadId ?? '');
     return Promise.resolve({});
   });
-  const log = streamed(s3, 'logs/abandoned.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  const log = streamed(s3, 'logs/abandoned.log', file, new PartSlots(1), new AbortController().signal, client);
   log.grew(PART + 1);
   await waitFor(() => log.uploadedBytes === PART, { what: 'a part' });
   await log.abandon();
@@ -172,27 +223,29 @@ t.test('abandoned: the upload is aborted, no object', async (t) => {
   t.same(await s3.keys('logs/'), []);
 });
 
-t.test('memory: the shared pool bounds the buffers, however many logs stream', async (t) => {
+t.test('the shared slots bound the parts on their way, however many logs stream', async (t) => {
   const s3 = await startTestS3(t);
   const dir = await spoolDir(t);
-  const pool = new PartPool(PART, 2);
-  let allocated = 0;
-  const take = pool.take.bind(pool);
-  const seen = new Set<Buffer>();
-  pool.take = async (signal) => {
-    const b = await take(signal);
-    if (b && !seen.has(b)) {
-      seen.add(b);
-      allocated++;
-    }
-    return b;
-  };
+  const slots = new PartSlots(2);
+  let sending = 0;
+  let peak = 0;
+  const counting = {
+    send: async (command: unknown, options: unknown) => {
+      const part = command instanceof UploadPartCommand;
+      if (part) peak = Math.max(peak, ++sending);
+      try {
+        return await (s3.client.send as (c: unknown, o: unknown) => Promise<unknown>)(command, options);
+      } finally {
+        if (part) sending--;
+      }
+    },
+  } as unknown as S3Client;
   const contents = Array.from({ length: 5 }, () => randomBytes(2 * PART + 3));
   const logs = await Promise.all(
     contents.map(async (content, i) => {
       const file = path.join(dir, `${i}.log`);
       await writeFile(file, content);
-      const log = streamed(s3, `logs/m${i}.log`, file, pool, new AbortController().signal);
+      const log = streamed(s3, `logs/m${i}.log`, file, slots, new AbortController().signal, counting);
       log.grew(content.length);
       return log;
     }),
@@ -201,7 +254,8 @@ t.test('memory: the shared pool bounds the buffers, however many logs stream', a
     await log.finish(contents[i]!.length, new AbortController().signal);
     t.ok((await s3.get(`logs/m${i}.log`))!.equals(contents[i]!), `log ${i} intact`);
   }
-  t.equal(allocated, 2, 'two part buffers for five logs of three parts');
+  t.equal(peak, 2, 'two parts on their way at most, for five logs of three parts');
+  t.equal(slots.inUse, 0, 'every slot given back');
 });
 
 t.test('a restarted controller takes up the journaled upload: the parts S3 has are not sent again', async (t) => {
@@ -209,7 +263,7 @@ t.test('a restarted controller takes up the journaled upload: the parts S3 has a
   const file = path.join(await spoolDir(t), 'resumed.log');
   const content = randomBytes(3 * PART + 77);
   await writeFile(file, content.subarray(0, 2 * PART + 5));
-  const before = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal);
+  const before = streamed(s3, 'logs/resumed.log', file, new PartSlots(1), new AbortController().signal);
   before.grew(2 * PART + 5);
   await waitFor(() => before.uploadedBytes === 2 * PART, { what: 'two parts' });
   const journaled = before.progress()!;
@@ -221,7 +275,7 @@ t.test('a restarted controller takes up the journaled upload: the parts S3 has a
     if (command instanceof UploadPartCommand) parts.push(command.input.PartNumber ?? 0);
     return undefined;
   });
-  const after = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal, client);
+  const after = streamed(s3, 'logs/resumed.log', file, new PartSlots(1), new AbortController().signal, client);
   t.equal(await after.resume(journaled), true, 'taken up');
   after.grew(content.length);
   const outcome = await after.finish(content.length, new AbortController().signal);
@@ -229,11 +283,11 @@ t.test('a restarted controller takes up the journaled upload: the parts S3 has a
   t.ok((await s3.get('logs/resumed.log'))!.equals(content), 'stored byte for byte');
   t.equal(outcome?.sha256, sha256(content), 'SHA-256 of the whole, recomputed from the spool');
 
-  const other = streamed(s3, 'logs/resumed.log', file, new PartPool(PART, 1), new AbortController().signal);
+  const other = streamed(s3, 'logs/resumed.log', file, new PartSlots(1), new AbortController().signal);
   t.equal(await other.resume({ ...journaled, partMd5s: ['0'.repeat(32), journaled.partMd5s[1]!] }), false, 'a spool that is not what was uploaded is not taken up');
 });
 
-t.test('parts go up `concurrency` at once, in order into the upload, and a capture never waits holding a buffer', async (t) => {
+t.test('parts go up `concurrency` at once, in order into the upload, and a capture never waits holding a slot', async (t) => {
   const s3 = await startTestS3(t);
   for (const [buffers, concurrency, most] of [
     [3, 2, 2],
@@ -263,10 +317,10 @@ t.test('parts go up `concurrency` at once, in order into the upload, and a captu
     const content = randomBytes(6 * PART + 99);
     await writeFile(file, content);
     const key = `logs/many-${buffers}.log`;
-    const log = streamed(s3, key, file, new PartPool(PART, buffers), new AbortController().signal, counting, concurrency);
+    const log = streamed(s3, key, file, new PartSlots(buffers), new AbortController().signal, counting, concurrency);
     log.grew(content.length);
     const outcome = await log.finish(content.length, new AbortController().signal);
-    t.equal(peak, most, `${buffers} buffers, concurrency ${concurrency}: at most ${most} parts at once`);
+    t.equal(peak, most, `${buffers} slots, concurrency ${concurrency}: at most ${most} parts at once`);
     t.ok((await s3.get(key))!.equals(content), 'stored byte for byte');
     t.equal(outcome?.sha256, sha256(content));
   }
