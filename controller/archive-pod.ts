@@ -26,7 +26,7 @@ import { ResultMarkerScanner } from '../lib/result-markers.js';
 import { mergeJobRecord, parseParameters } from '../lib/archive/job-record.js';
 import { mergeInferred, recordedStatus } from './job-outcome.js';
 import { resultLostReason, resultOutcome, statusWithResult } from './result-outcome.js';
-import { partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
+import { partsBody, partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from './log-parts.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { jobRefOf } from './pod-view.js';
 import type { S3Archive } from '../lib/archive/writer.js';
@@ -198,7 +198,7 @@ async function uploadLogs(
     const parts = pythonLogParts(podName, input.logs);
     const bytes = totalBytes(parts);
     ctx.logger.debug({ key, bytes }, 'uploading');
-    const stored = await ctx.s3.upload(key, partsStream(parts), bytes, TEXT, signal);
+    const stored = await ctx.s3.upload(key, (start, length) => partsBody(parts, start, length), bytes, TEXT, signal);
     return { location: key, entries: [{ pod: podName, container: '*', key, bytes, ...state, sha256: stored.sha256, etag: stored.etag }], kept: new Set() };
   }
   const entries: ArchivedLog[] = [];
@@ -216,7 +216,7 @@ async function uploadLogs(
     // Streamed while it ran: only the last piece and the completion remain. Else (or if the stream broke) the spool goes up whole.
     const streamed = log.streamed?.key === key ? await log.streamed.finish(log.bytes, signal) : undefined;
     ctx.logger.debug({ key, bytes: log.bytes, streamed: streamed !== undefined }, 'uploading');
-    const stored = streamed ?? (await ctx.s3.upload(key, partsStream([{ file: log.file, bytes: log.bytes }]), log.bytes, TEXT, signal));
+    const stored = streamed ?? (await ctx.s3.upload(key, (start, length) => partsBody([{ file: log.file, bytes: log.bytes }], start, length), log.bytes, TEXT, signal));
     entries.push({
       pod: podName,
       container: log.container,
@@ -261,7 +261,7 @@ async function extractResult(
   else if (last.endsWith('\n')) end -= 1;
   const start = total - markers.valueBytes;
   const valueKey = resultValueKey(ctx.prefix, namespace, jobName);
-  await ctx.s3.upload(valueKey, partsStream(parts, start, end), end - start, markers.mimetype ?? 'application/octet-stream', signal);
+  await ctx.s3.upload(valueKey, (from, length) => partsBody(parts, start + from, length), end - start, markers.mimetype ?? 'application/octet-stream', signal);
   return { ...mimetype, valueKey };
 }
 

@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { PartBody } from '../lib/s3/part-body.js';
 import type { StreamedLog } from './streamed-log.js';
 
 export type LogPart = { file: string; bytes: number } | { text: Buffer };
@@ -60,30 +61,38 @@ export function partsStream(parts: LogPart[], start = 0, end = totalBytes(parts)
       offset += size;
       if (to <= from) continue;
       if ('text' in part) yield part.text.subarray(from, to);
-      else yield* createReadStream(part.file, { start: from, end: to - 1, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+      else yield* createReadStream(part.file, { start: from, end: to - 1, highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>;
     }
   }
   return Readable.from(bytes(), { objectMode: false });
 }
 
 /**
- * The parts' bytes in order, each chunk a view into one buffer of
- * `chunkBytes` reused for the next (for a reader that keeps nothing of a
- * chunk, such as a scan: a stream's fresh buffer per chunk left a GiB log's
- * worth of garbage behind the archive, its peak of memory).
+ * The parts' bytes in [start, end) (default: all) in order, each chunk a
+ * view into one buffer of `chunkBytes` reused for the next (for a reader that
+ * keeps nothing of a chunk, such as a scan or a hash: a stream's fresh buffer
+ * per chunk left a GiB log's worth of garbage behind the archive, its peak of
+ * memory). A file that ends before its part does is an error.
  */
-export async function* partsChunks(parts: LogPart[], chunkBytes = 256 * 1024): AsyncGenerator<Buffer> {
-  const buffer = Buffer.allocUnsafe(chunkBytes);
+export async function* partsChunks(parts: LogPart[], chunkBytes = 256 * 1024, start = 0, end = totalBytes(parts)): AsyncGenerator<Buffer> {
+  let buffer: Buffer | undefined;
+  let offset = 0;
   for (const part of parts) {
+    const size = partBytes(part);
+    const from = Math.max(start - offset, 0);
+    const to = Math.min(end - offset, size);
+    offset += size;
+    if (to <= from) continue;
     if ('text' in part) {
-      yield part.text;
+      yield part.text.subarray(from, to);
       continue;
     }
+    buffer ??= Buffer.allocUnsafe(Math.min(chunkBytes, end - start));
     const handle = await open(part.file, 'r');
     try {
-      for (let at = 0; at < part.bytes; ) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, part.bytes - at), at);
-        if (bytesRead === 0) throw new Error(`${part.file}: ends at ${at}, before ${part.bytes}`);
+      for (let at = from; at < to; ) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, to - at), at);
+        if (bytesRead === 0) throw new Error(`${part.file}: ends at ${at}, before ${to}`);
         at += bytesRead;
         yield buffer.subarray(0, bytesRead);
       }
@@ -91,4 +100,13 @@ export async function* partsChunks(parts: LogPart[], chunkBytes = 256 * 1024): A
       await handle.close();
     }
   }
+}
+
+/** The parts' bytes in [start, start + length) as one upload part (or object), read from the files whenever needed. */
+export function partsBody(parts: LogPart[], start: number, length: number): PartBody {
+  return {
+    length,
+    stream: () => partsStream(parts, start, start + length),
+    chunks: () => partsChunks(parts, undefined, start, start + length),
+  };
 }

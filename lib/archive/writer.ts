@@ -1,13 +1,14 @@
 /**
- * Writing to the archive bucket: streamed multipart uploads (never a whole
- * object in memory), each verified by content (MD5 ETags, SHA-256; see
- * lib/s3/verified-upload.ts) before anyone relies on it, and the job record
- * read back for merging.
+ * Writing to the archive bucket: uploads whose parts are read from where the
+ * bytes are kept (never a whole object, nor a whole part, in memory), each
+ * verified by content (MD5 ETags, SHA-256; see lib/s3/verified-upload.ts)
+ * before anyone relies on it, and the job record read back for merging.
  */
 import { GetObjectCommand, HeadObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
-import { unquote, verifiedUpload, type UploadOutcome } from '../s3/verified-upload.js';
+import { unquote, type UploadOutcome } from '../s3/verified-upload.js';
 import { VerifiedMultipartWriter } from '../s3/multipart-writer.js';
+import { bufferBody, type PartBody } from '../s3/part-body.js';
+import { uploadWhole } from '../s3/whole-upload.js';
 
 export { ArchiveVerificationError } from '../s3/verified-upload.js';
 export type { UploadOutcome } from '../s3/verified-upload.js';
@@ -31,24 +32,10 @@ export class S3Archive {
     return this.options.bucket;
   }
 
-  /** Uploads `body`, which must be exactly `bytes` long, and proves S3 stored exactly it. */
-  async upload(key: string, body: Readable, bytes: number, contentType: string, signal: AbortSignal): Promise<UploadOutcome> {
-    try {
-      const outcome = await verifiedUpload({
-        client: this.options.client,
-        bucket: this.options.bucket,
-        key,
-        body,
-        contentType,
-        partSizeBytes: this.options.partSizeBytes,
-        queueSize: this.options.queueSize,
-        signal,
-      });
-      if (outcome.bytes !== bytes) throw new Error(`s3://${this.options.bucket}/${key}: the spool gave ${outcome.bytes} bytes, expected ${bytes}`);
-      return outcome;
-    } finally {
-      body.destroy();
-    }
+  /** Uploads `bytes` bytes, read through `range` (as often as needed), and proves S3 stored exactly them. */
+  upload(key: string, range: (start: number, length: number) => PartBody, bytes: number, contentType: string, signal: AbortSignal): Promise<UploadOutcome> {
+    const { client, bucket, partSizeBytes, queueSize } = this.options;
+    return uploadWhole({ client, bucket, key, contentType, bytes, range, partSizeBytes, queueSize, signal });
   }
 
   /** A multipart upload to `key` fed part by part (a log streamed while it is written). */
@@ -70,7 +57,7 @@ export class S3Archive {
   /** Stores a JSON document, verified like every upload. */
   async putJson(key: string, value: unknown, signal: AbortSignal): Promise<void> {
     const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
-    await this.upload(key, Readable.from([body]), body.length, 'application/json', signal);
+    await this.upload(key, (start, length) => bufferBody(body.subarray(start, start + length)), body.length, 'application/json', signal);
   }
 
   /** A stored JSON document, or undefined if there is none. */

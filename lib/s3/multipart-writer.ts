@@ -30,8 +30,8 @@ import {
   MD5_ETAG,
   multipartEtag,
   unquote,
-  putObjectFromCommand,
-  uploadPartFromCommand,
+  putObjectCommand,
+  uploadPartCommand,
   verifyStored,
   ArchiveVerificationError,
   type UploadOutcome,
@@ -126,7 +126,7 @@ export class VerifiedMultipartWriter {
     const { client, bucket, key } = this.options;
     const uploadId = await this.upload(signal);
     const answer = await client.send(
-      uploadPartFromCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentMD5: md5.toString('base64') }, body),
+      uploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentMD5: md5.toString('base64') }, body),
       { abortSignal: signal },
     );
     const etag = unquote(answer.ETag);
@@ -179,7 +179,7 @@ export class VerifiedMultipartWriter {
       if (this.uploadId === undefined) {
         // Shorter than a part: one plain, verified PUT.
         const [md5, sha256] = (await digestParts(last, ['md5', 'sha256'])) as [Buffer, Buffer];
-        const answer = await client.send(putObjectFromCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentMD5: md5.toString('base64') }, last), { abortSignal: signal });
+        const answer = await client.send(putObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentMD5: md5.toString('base64') }, last), { abortSignal: signal });
         const expected = md5.toString('hex');
         checkEtag(this.where, unquote(answer.ETag), expected);
         this.sealed = { sha256: sha256.toString('hex'), expected, bytes: last.length, completed: true };

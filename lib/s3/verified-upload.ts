@@ -1,5 +1,6 @@
 /**
- * Uploading a stream to S3 and proving that S3 stored exactly those bytes.
+ * Proving that S3 stored exactly the bytes sent: the checks and the commands
+ * every upload here goes through (multipart-writer.ts, whole-upload.ts).
  *
  * Why not lib-storage's Upload: it reports success from status codes alone
  * and hides the parts. Here every part is sent with its Content-MD5 (S3
@@ -11,13 +12,10 @@
  * content), the object is read back and its SHA-256 compared: hashing every
  * byte once more with MD5 for those few would cost every upload.
  *
- * CPU: each byte is hashed twice here, SHA-256 for the record and MD5 per
- * part for S3; over HTTPS parts go with UNSIGNED-PAYLOAD (uploadPartCommand),
- * as their signed Content-MD5 already binds the body to the request.
- *
- * The SHA-256 of the whole content is computed on the way and returned, for
- * the job record. Memory: one part buffer per part in flight plus the one
- * being filled, i.e. partSize × (queueSize + 1), allocated once and reused.
+ * CPU: each byte is hashed twice, SHA-256 for the record and MD5 per part
+ * for S3; over HTTPS parts go with UNSIGNED-PAYLOAD, as their signed
+ * Content-MD5 already binds the body to the request (over plain HTTP the
+ * signature needs the body's SHA-256 too).
  *
  * A CompleteMultipartUpload whose answer was lost (the connection cut after
  * S3 acted) is retried by the SDK and then fails with NoSuchUpload; the
@@ -25,9 +23,6 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -37,19 +32,6 @@ import {
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
 import { digestParts, type PartBody } from './part-body.js';
-
-export interface VerifiedUploadOptions {
-  client: S3Client;
-  bucket: string;
-  key: string;
-  body: AsyncIterable<Buffer | Uint8Array>;
-  contentType: string;
-  /** At least 5 MiB (S3's minimum for all parts but the last). */
-  partSizeBytes: number;
-  /** Parts uploaded at once. */
-  queueSize: number;
-  signal: AbortSignal;
-}
 
 export interface UploadOutcome {
   bytes: number;
@@ -98,25 +80,9 @@ export function etagVerdict(etag: string, expected: string): EtagVerdict {
  * body (S3 refuses a body that does not match it). Over plain HTTP the body
  * stays signed, as S3-compatible stores may require there (MinIO does).
  */
-const UNSIGNED_PAYLOAD = { step: 'build', name: 'unsignedPayloadWithContentMd5' } as const;
-
 function markUnsigned(request: unknown): void {
   const { headers, protocol } = request as { headers?: Record<string, string>; protocol?: string };
   if (protocol === 'https:' && headers?.['content-md5']) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-}
-
-/** An UploadPart with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
-export function uploadPartCommand(input: UploadPartCommandInput & { ContentMD5: string }): UploadPartCommand {
-  const command = new UploadPartCommand(input);
-  command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
-  return command;
-}
-
-/** A PutObject with its Content-MD5, sent as UNSIGNED-PAYLOAD over HTTPS. */
-export function putObjectCommand(input: PutObjectCommandInput & { ContentMD5: string }): PutObjectCommand {
-  const command = new PutObjectCommand(input);
-  command.middlewareStack.add((next) => (args) => (markUnsigned(args.request), next(args)), UNSIGNED_PAYLOAD);
-  return command;
 }
 
 /*
@@ -133,16 +99,16 @@ const NO_BODY = new Uint8Array(0);
 const PAYLOAD_HASH = { step: 'build', name: 'partBodyPayloadHash' } as const;
 const FRESH_BODY = { step: 'deserialize', priority: 'low', name: 'partBodyFreshStream' } as const;
 
-/** An UploadPart of a PartBody. */
-export function uploadPartFromCommand(input: Omit<UploadPartCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): UploadPartCommand {
+/** An UploadPart of a part kept elsewhere, with its Content-MD5. */
+export function uploadPartCommand(input: Omit<UploadPartCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): UploadPartCommand {
   const command = new UploadPartCommand({ ...input, Body: NO_BODY, ContentLength: body.length });
   command.middlewareStack.add((next) => async (args) => (await signPayload(args.request, body), next(args)), PAYLOAD_HASH);
   command.middlewareStack.add((next) => (args) => withFreshBody(args.request, body, () => next(args)), FRESH_BODY);
   return command;
 }
 
-/** A PutObject of a PartBody. */
-export function putObjectFromCommand(input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): PutObjectCommand {
+/** A PutObject of bytes kept elsewhere, with their Content-MD5. */
+export function putObjectCommand(input: Omit<PutObjectCommandInput, 'Body' | 'ContentLength'> & { ContentMD5: string }, body: PartBody): PutObjectCommand {
   const command = new PutObjectCommand({ ...input, Body: NO_BODY, ContentLength: body.length });
   command.middlewareStack.add((next) => async (args) => (await signPayload(args.request, body), next(args)), PAYLOAD_HASH);
   command.middlewareStack.add((next) => (args) => withFreshBody(args.request, body, () => next(args)), FRESH_BODY);
@@ -174,121 +140,6 @@ async function withFreshBody<T>(request: unknown, body: PartBody, send: () => Pr
 export function isNoSuchUpload(error: unknown): boolean {
   const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload';
-}
-
-export async function verifiedUpload(options: VerifiedUploadOptions): Promise<UploadOutcome> {
-  const { client, bucket, key, signal, partSizeBytes } = options;
-  const where = `s3://${bucket}/${key}`;
-  const sha256 = createHash('sha256');
-  let bytes = 0;
-  // Part buffers are reused: at most queueSize in flight plus the one being filled, allocated once each,
-  // so memory is bounded by construction rather than by when the garbage collector runs.
-  const spare: Buffer[] = [];
-  const takeBuffer = (): Buffer => spare.pop() ?? Buffer.allocUnsafe(partSizeBytes);
-  // The first buffer grows from 64 KiB, so a short log never costs a whole part.
-  let current: Buffer = Buffer.allocUnsafe(Math.min(partSizeBytes, 64 * 1024));
-  let filled = 0;
-  let uploadId: string | undefined;
-  const partMd5s: Buffer[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-
-  const sendPart = async (partNumber: number, body: Buffer, md5: Buffer): Promise<void> => {
-    const answer = await client.send(
-      uploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentMD5: md5.toString('base64'), ContentLength: body.length }),
-      { abortSignal: signal },
-    );
-    if (unquote(answer.ETag) !== md5.toString('hex') && MD5_ETAG.test(unquote(answer.ETag))) {
-      throw new ArchiveVerificationError(`${where}: S3 stored part ${partNumber} with ETag ${unquote(answer.ETag)}, not the MD5 of what was sent (${md5.toString('hex')})`);
-    }
-  };
-
-  const flushPart = async (): Promise<void> => {
-    if (uploadId === undefined) {
-      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: options.contentType }), { abortSignal: signal });
-      if (!created.UploadId) throw new Error(`${where}: S3 answered CreateMultipartUpload without an upload id`);
-      uploadId = created.UploadId;
-    }
-    const buffer = current;
-    const body = buffer.subarray(0, filled);
-    current = takeBuffer();
-    filled = 0;
-    const md5 = createHash('md5').update(body).digest();
-    partMd5s.push(md5);
-    const task = sendPart(partMd5s.length, body, md5)
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      // The request is over (sent, retried or failed): its buffer can take the next part.
-      .finally(() => spare.push(buffer));
-    inFlight.add(task);
-    void task.finally(() => inFlight.delete(task));
-    while (inFlight.size >= options.queueSize) await Promise.race(inFlight);
-    if (failure) throw failure;
-  };
-
-  try {
-    for await (const raw of options.body) {
-      const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-      sha256.update(chunk);
-      bytes += chunk.length;
-      for (let offset = 0; offset < chunk.length; ) {
-        if (filled === current.length && current.length < partSizeBytes) {
-          const grown = Buffer.allocUnsafe(Math.min(partSizeBytes, current.length * 2));
-          current.copy(grown, 0, 0, filled);
-          current = grown;
-        }
-        const copied = chunk.copy(current, filled, offset, Math.min(chunk.length, offset + current.length - filled));
-        offset += copied;
-        filled += copied;
-        if (filled === partSizeBytes) await flushPart();
-      }
-    }
-    let expected: string;
-    if (uploadId === undefined) {
-      const body = current.subarray(0, filled);
-      const contentMd5 = createHash('md5').update(body).digest('hex');
-      const answer = await client.send(
-        putObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType, ContentMD5: Buffer.from(contentMd5, 'hex').toString('base64'), ContentLength: body.length }),
-        { abortSignal: signal },
-      );
-      expected = contentMd5;
-      checkEtag(where, unquote(answer.ETag), expected);
-    } else {
-      while (filled > 0) await flushPart();
-      await Promise.all(inFlight);
-      if (failure) throw failure;
-      expected = multipartEtag(partMd5s);
-      try {
-        const answer = await client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: partMd5s.map((md5, i) => ({ PartNumber: i + 1, ETag: `"${md5.toString('hex')}"` })) },
-          }),
-          { abortSignal: signal },
-        );
-        checkEtag(where, unquote(answer.ETag), expected);
-      } catch (error) {
-        // The completion may have happened with its answer lost: the HEAD below decides.
-        if (!isNoSuchUpload(error)) throw error;
-      }
-      uploadId = undefined;
-    }
-    const digest = sha256.digest('hex');
-    const etag = await verifyStored(client, bucket, key, bytes, expected, digest, signal);
-    return { bytes, sha256: digest, etag };
-  } catch (error) {
-    await Promise.allSettled(inFlight);
-    if (uploadId !== undefined) {
-      // Best effort, so no parts linger (a bucket lifecycle rule is the backstop).
-      await client
-        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(5_000) })
-        .catch(() => undefined);
-    }
-    throw error;
-  }
 }
 
 /** Checks the ETag a PUT or a completion answered (the HEAD after it decides what it could not). */

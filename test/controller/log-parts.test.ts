@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from '../../controller/log-parts.js';
+import { partsBody, partsChunks, partsStream, pythonLogParts, totalBytes, type CapturedLog, type LogPart } from '../../controller/log-parts.js';
 
 async function read(parts: LogPart[], start?: number, end?: number): Promise<string> {
   const chunks: Buffer[] = [];
@@ -52,6 +52,16 @@ t.test('log parts', async (t) => {
     t.equal(await read(parts), all);
     for (const [start, end] of [[0, 1], [1, 5], [2, 11], [10, 13], [11, 15], [14, 15], [5, 5]] as const) {
       t.equal(await read(parts, start, end), all.slice(start, end), `[${start}, ${end})`);
+      for (const size of [1, 4, 1024]) {
+        const seen: string[] = [];
+        for await (const chunk of partsChunks(parts, size, start, end)) seen.push(chunk.toString('utf8'));
+        t.equal(seen.join(''), all.slice(start, end), `[${start}, ${end}) in chunks of ${size}`);
+      }
+      const body = partsBody(parts, start, end - start);
+      t.equal(body.length, end - start);
+      const streamed: Buffer[] = [];
+      for await (const chunk of body.stream()) streamed.push(chunk as Buffer);
+      t.equal(Buffer.concat(streamed).toString('utf8'), all.slice(start, end), `[${start}, ${end}) as an upload part, streamed`);
     }
   });
 });

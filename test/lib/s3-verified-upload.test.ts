@@ -1,30 +1,44 @@
 /**
- * verifiedUpload: bytes in S3 are proven equal to the bytes sent (part MD5s,
- * the multipart ETag, size, SHA-256), against s3rver and against an S3 that
- * answers wrongly; over HTTPS bodies go with their Content-MD5 as UNSIGNED-PAYLOAD.
+ * uploadWhole (and the verified multipart writer under it): bytes in S3 are
+ * proven equal to the bytes sent (part MD5s, the multipart ETag, size,
+ * SHA-256), against s3rver and against an S3 that answers wrongly; over HTTPS
+ * bodies go with their Content-MD5 as UNSIGNED-PAYLOAD, over HTTP signed with
+ * their SHA-256.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveVerificationError, etagVerdict, multipartEtag, verifiedUpload } from '../../lib/s3/verified-upload.js';
+import { ArchiveVerificationError, etagVerdict, multipartEtag } from '../../lib/s3/verified-upload.js';
+import { uploadWhole } from '../../lib/s3/whole-upload.js';
+import type { PartBody } from '../../lib/s3/part-body.js';
 import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** A body in uneven chunks, so parts are cut across them. */
-function body(bytes: Buffer): Readable {
-  const chunks: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 700_001) chunks.push(bytes.subarray(i, i + 700_001));
-  return Readable.from(chunks);
+/** The content's ranges, each read in uneven chunks (so hashing goes across them). */
+function body(bytes: Buffer): { bytes: number; range(start: number, length: number): PartBody } {
+  const range = (start: number, length: number): PartBody => {
+    const slice = bytes.subarray(start, start + length);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < slice.length; i += 700_001) chunks.push(slice.subarray(i, i + 700_001));
+    return {
+      length,
+      stream: () => Readable.from(chunks, { objectMode: false }),
+      async *chunks() {
+        yield* chunks;
+      },
+    };
+  };
+  return { bytes: bytes.length, range };
 }
 
 t.test('against s3rver', async (t) => {
   const s3 = await startTestS3(t);
   const upload = (key: string, bytes: Buffer) =>
-    verifiedUpload({ client: s3.client, bucket: BUCKET, key, body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
+    uploadWhole({ client: s3.client, bucket: BUCKET, key, ...body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
 
   for (const size of [0, 1000, 5 * MiB, 11 * MiB + 3]) {
     const bytes = randomBytes(size);
@@ -90,18 +104,22 @@ t.test('over HTTPS, bodies go as UNSIGNED-PAYLOAD with their Content-MD5; over H
     }) as unknown as S3Client;
 
   const https = recording('https://s3.example');
-  await verifiedUpload({ ...options, client: https.client, body: body(Buffer.from('small')) }).catch(() => undefined);
+  await uploadWhole({ ...options, client: https.client, ...body(Buffer.from('small')) }).catch(() => undefined);
   t.match(https.seen.shift(), { method: 'PUT', sha: 'UNSIGNED-PAYLOAD', md5: createHash('md5').update('small').digest('base64') }, 'a PUT');
   https.seen.length = 0;
-  await verifiedUpload({ ...options, client: multipart(https.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
+  await uploadWhole({ ...options, client: multipart(https.client), ...body(randomBytes(6 * MiB)) }).catch(() => undefined);
   const part = https.seen.find((r) => r.query.includes('partNumber'));
   t.equal(part?.sha, 'UNSIGNED-PAYLOAD', 'a part');
   t.ok(part?.md5, 'with its Content-MD5');
   t.match(https.seen.find((r) => r.method === 'DELETE')?.sha, /^[0-9a-f]{64}$/, 'a request without a body is signed as before');
 
   const http = recording('http://127.0.0.1:9');
-  await verifiedUpload({ ...options, client: multipart(http.client), body: body(randomBytes(6 * MiB)) }).catch(() => undefined);
-  t.match(http.seen.find((r) => r.query.includes('partNumber'))?.sha, /^[0-9a-f]{64}$/, 'over HTTP a part is signed with its SHA-256');
+  const sixMiB = randomBytes(6 * MiB);
+  await uploadWhole({ ...options, client: multipart(http.client), ...body(sixMiB) }).catch(() => undefined);
+  t.equal(http.seen.find((r) => r.query.includes('partNumber'))?.sha, sha256(sixMiB.subarray(0, 5 * MiB)), 'over HTTP a part is signed with its SHA-256');
+  http.seen.length = 0;
+  await uploadWhole({ ...options, client: http.client, ...body(Buffer.from('small')) }).catch(() => undefined);
+  t.equal(http.seen.shift()?.sha, sha256(Buffer.from('small')), 'and a PUT');
 });
 
 /** An S3 that stores nothing and answers as scripted. */
@@ -135,7 +153,7 @@ function fakeS3(answers: { partEtag?: (md5: string) => string; complete?: () => 
 t.test('wrong answers are caught', async (t) => {
   const bytes = randomBytes(6 * MiB);
   const run = (client: S3Client) =>
-    verifiedUpload({ client, bucket: 'b', key: 'k', body: body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
+    uploadWhole({ client, bucket: 'b', key: 'k', ...body(bytes), contentType: 'text/plain', partSizeBytes: 5 * MiB, queueSize: 2, signal: new AbortController().signal });
   const parts = [bytes.subarray(0, 5 * MiB), bytes.subarray(5 * MiB)].map((p) => createHash('md5').update(p).digest());
   const etag = multipartEtag(parts);
 
