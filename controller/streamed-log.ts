@@ -21,8 +21,8 @@
  */
 import type { Logger } from 'pino';
 import { backoffDelay, sleep, type BackoffPolicy } from '../lib/kube/backoff.js';
-import type { VerifiedMultipartWriter } from '../lib/s3/multipart-writer.js';
-import { digestParts, fileRangeBody, type PartBody } from '../lib/s3/part-body.js';
+import type { PreparedPart, VerifiedMultipartWriter } from '../lib/s3/multipart-writer.js';
+import { fileRangeBody, type PartBody } from '../lib/s3/part-body.js';
 import type { UploadJournal } from './spool-journal.js';
 import { ArchiveVerificationError, isNoSuchUpload, type UploadOutcome } from '../lib/s3/verified-upload.js';
 
@@ -93,9 +93,7 @@ export interface StreamedLogDeps {
 
 /** A part read from the spool and sent, not yet taken into the upload. */
 interface PartInFlight {
-  partNumber: number;
-  body: PartBody;
-  md5: Buffer;
+  part: PreparedPart;
   /** Settles with the send's error, or undefined once S3 has the part. */
   sent: Promise<unknown>;
 }
@@ -176,7 +174,7 @@ export class StreamedLog {
     const concurrency = Math.max(1, this.deps.concurrency ?? 1);
     const window: PartInFlight[] = [];
     const send = (part: PartInFlight): Promise<unknown> =>
-      writer.sendPart(part.partNumber, part.body, part.md5, signal).then(
+      writer.sendPart(part.part, signal).then(
         () => undefined,
         (error: unknown) => error ?? new Error('failed'),
       );
@@ -188,15 +186,14 @@ export class StreamedLog {
           const slot = window.length === 0 ? await slots.take(signal) : slots.tryTake();
           if (!slot) break;
           const offset = this.streamed + window.length * size;
-          const body = this.part(offset, size);
-          let md5: Buffer;
+          let prepared: PreparedPart;
           try {
-            [md5] = (await digestParts(body, ['md5'])) as [Buffer];
+            prepared = await writer.prepare(this.part(offset, size), window.at(-1)?.part);
           } catch (error) {
             slots.give();
             throw error;
           }
-          const part: PartInFlight = { partNumber: offset / size + 1, body, md5, sent: Promise.resolve() };
+          const part: PartInFlight = { part: prepared, sent: Promise.resolve() };
           part.sent = send(part);
           window.push(part);
         }
@@ -205,14 +202,14 @@ export class StreamedLog {
         let error = await head.sent;
         for (let failures = 1; error !== undefined; failures++) {
           if (signal.aborted || this.giveUpOn(error)) return;
-          logger.warn({ err: error, key: writer.key, part: head.partNumber, failures }, 'uploading a log part failed; will send it again');
+          logger.warn({ err: error, key: writer.key, part: head.part.partNumber, failures }, 'uploading a log part failed; will send it again');
           await sleep(backoffDelay(this.deps.backoff, failures), signal);
           if (signal.aborted) return;
           error = await send(head);
         }
         window.shift();
         slots.give();
-        await writer.accept(head.partNumber, head.body, head.md5);
+        writer.accept(head.part);
         this.streamed += size;
         this.onPart();
         if (!live() && window.length === 0) return;

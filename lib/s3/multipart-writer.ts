@@ -3,8 +3,11 @@
  * like every upload (verified-upload.ts): each part goes with its
  * Content-MD5 and its ETag must be that MD5; the finished object's ETag must
  * be the one S3 derives from the parts, and a HEAD must show it and the size.
- * The SHA-256 of the whole is computed as parts are accepted, in order (with
- * each part's MD5, the only hashing of the bytes: see verified-upload.ts).
+ * A part is read once to be prepared (`prepare`): its MD5 and the SHA-256 of
+ * the whole as it will be once the part is in, chained from the part before
+ * it (a copy of that hash state), the only hashing of the bytes (see
+ * verified-upload.ts). The whole's SHA-256 moves on only when S3 accepted
+ * the part and it is taken in (`accept`), in order.
  *
  * Nothing is visible under the key before the completion, so an abandoned
  * writer (a controller killed, leadership lost) leaves no half object, only
@@ -16,14 +19,14 @@
  * where the caller keeps them (part-body.ts), hashed in chunks and sent as
  * streams, so a part on its way costs a stream's buffer, not the part.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { digestParts, hashedWith, type PartBody } from './part-body.js';
+import type { PartBody } from './part-body.js';
 import {
   checkEtag,
   isNoSuchUpload,
@@ -44,12 +47,25 @@ export interface MultipartWriterOptions {
   contentType: string;
 }
 
+/** A part read through once: what sending it and taking it into the upload need. */
+export interface PreparedPart {
+  readonly partNumber: number;
+  readonly body: PartBody;
+  readonly md5: Buffer;
+  /** The SHA-256 state of the whole once this part is in. */
+  readonly wholeAfter: Hash;
+  /** The part it follows: prepared before it, or the last taken in when it was prepared (undefined: none). */
+  readonly after: PreparedPart | undefined;
+}
+
 export class VerifiedMultipartWriter {
   private uploadId: string | undefined;
   /** The CreateMultipartUpload under way, for parts sent before it answered. */
   private creating: Promise<string> | undefined;
   private readonly partMd5s: Buffer[] = [];
   private sha256 = createHash('sha256');
+  /** The last part taken in (prepared parts chain from it). */
+  private lastAccepted: PreparedPart | undefined;
   private acceptedBytes = 0;
   /** Set once the last piece is in S3: the hashes are final then. */
   private sealed: { sha256: string; expected: string; bytes: number; completed: boolean } | undefined;
@@ -72,21 +88,15 @@ export class VerifiedMultipartWriter {
    */
   async resume(uploadId: string, partMd5s: string[], parts: Iterable<PartBody>): Promise<boolean> {
     if (this.uploadId !== undefined || this.partMd5s.length > 0) throw new Error(`${this.where}: resume only a fresh writer`);
-    const md5s: Buffer[] = [];
-    let sha256 = createHash('sha256');
-    let bytes = 0;
+    const prepared: PreparedPart[] = [];
     for (const part of parts) {
-      const [md5] = await digestParts(part, ['md5']);
-      if (md5!.toString('hex') !== partMd5s[md5s.length]) return false;
-      md5s.push(md5!);
-      sha256 = await hashedWith(sha256, part);
-      bytes += part.length;
+      const next = await this.prepare(part, prepared.at(-1));
+      if (next.md5.toString('hex') !== partMd5s[prepared.length]) return false;
+      prepared.push(next);
     }
-    if (md5s.length !== partMd5s.length) return false;
+    if (prepared.length !== partMd5s.length) return false;
     // Only now, with everything checked, does this writer take the upload on.
-    for (const part of md5s) this.partMd5s.push(part);
-    this.sha256 = sha256;
-    this.acceptedBytes = bytes;
+    for (const part of prepared) this.accept(part);
     this.uploadId = uploadId;
     return true;
   }
@@ -110,10 +120,24 @@ export class VerifiedMultipartWriter {
 
   /** Uploads the next part (at least 5 MiB, as S3 needs for all parts but the last); hashed in once S3 has it. */
   async uploadPart(body: PartBody, signal: AbortSignal): Promise<void> {
-    const partNumber = this.partMd5s.length + 1;
-    const [md5] = await digestParts(body, ['md5']);
-    await this.sendPart(partNumber, body, md5!, signal);
-    await this.accept(partNumber, body, md5!);
+    const part = await this.prepare(body);
+    await this.sendPart(part, signal);
+    this.accept(part);
+  }
+
+  /**
+   * Reads a part through once: its MD5 and the whole's SHA-256 once it is in,
+   * following `after` (a part prepared before it, not yet taken in) or the
+   * parts taken in so far.
+   */
+  async prepare(body: PartBody, after?: PreparedPart): Promise<PreparedPart> {
+    const md5 = createHash('md5');
+    const whole = (after?.wholeAfter ?? this.sha256).copy();
+    for await (const chunk of body.chunks()) {
+      md5.update(chunk);
+      whole.update(chunk);
+    }
+    return { partNumber: after ? after.partNumber + 1 : this.partMd5s.length + 1, body, md5: md5.digest(), wholeAfter: whole, after: after ?? this.lastAccepted };
   }
 
   /**
@@ -121,7 +145,7 @@ export class VerifiedMultipartWriter {
    * more: several may be on their way at once, and each is taken into the
    * upload (accept) in order once S3 has it. Sending a part again replaces it.
    */
-  async sendPart(partNumber: number, body: PartBody, md5: Buffer, signal: AbortSignal): Promise<void> {
+  async sendPart({ partNumber, body, md5 }: PreparedPart, signal: AbortSignal): Promise<void> {
     if (this.sealed) throw new Error(`${this.where}: no parts after the last one`);
     const { client, bucket, key } = this.options;
     const uploadId = await this.upload(signal);
@@ -135,18 +159,15 @@ export class VerifiedMultipartWriter {
     }
   }
 
-  /**
-   * Takes a part S3 accepted into the upload and its hashes; parts come in
-   * order, each once (awaited before the next: the SHA-256 of the whole is
-   * taken on only once its bytes were read through).
-   */
-  async accept(partNumber: number, body: PartBody, md5: Buffer): Promise<void> {
-    if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted out of order (next is ${this.partMd5s.length + 1})`);
-    const sha256 = await hashedWith(this.sha256, body);
-    if (partNumber !== this.partMd5s.length + 1) throw new Error(`${this.where}: part ${partNumber} accepted twice`);
-    this.sha256 = sha256;
-    this.partMd5s.push(md5);
-    this.acceptedBytes += body.length;
+  /** Takes a part S3 accepted into the upload, with its hashes; parts come in order, each once, as prepared one after the other. */
+  accept(part: PreparedPart): void {
+    if (part.partNumber !== this.partMd5s.length + 1 || part.after !== this.lastAccepted) {
+      throw new Error(`${this.where}: part ${part.partNumber} taken in out of order (next is ${this.partMd5s.length + 1}, prepared after another part)`);
+    }
+    this.sha256 = part.wholeAfter;
+    this.lastAccepted = part;
+    this.partMd5s.push(part.md5);
+    this.acceptedBytes += part.body.length;
   }
 
   /** The upload's id, creating the upload once (parts sent at once share it). */
@@ -178,11 +199,11 @@ export class VerifiedMultipartWriter {
     if (!this.sealed) {
       if (this.uploadId === undefined) {
         // Shorter than a part: one plain, verified PUT.
-        const [md5, sha256] = (await digestParts(last, ['md5', 'sha256'])) as [Buffer, Buffer];
+        const { md5, wholeAfter } = await this.prepare(last);
         const answer = await client.send(putObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentMD5: md5.toString('base64') }, last), { abortSignal: signal });
         const expected = md5.toString('hex');
         checkEtag(this.where, unquote(answer.ETag), expected);
-        this.sealed = { sha256: sha256.toString('hex'), expected, bytes: last.length, completed: true };
+        this.sealed = { sha256: wholeAfter.digest('hex'), expected, bytes: last.length, completed: true };
       } else {
         if (last.length > 0) await this.uploadPart(last, signal);
         this.sealed = {

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export interface PartBody {
   readonly length: number;
@@ -59,11 +59,4 @@ export async function digestParts(body: PartBody, algorithms: string[]): Promise
   const hashes = algorithms.map((a) => createHash(a));
   for await (const chunk of body.chunks()) for (const hash of hashes) hash.update(chunk);
   return hashes.map((h) => h.digest());
-}
-
-/** `hash` with the part's bytes added, as a copy: `hash` itself is untouched if reading fails half-way. */
-export async function hashedWith(hash: Hash, body: PartBody): Promise<Hash> {
-  const next = hash.copy();
-  for await (const chunk of body.chunks()) next.update(chunk);
-  return next;
 }

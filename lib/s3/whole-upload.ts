@@ -9,8 +9,8 @@
  * (part-body.ts) to be hashed and again to be sent, as a stream.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { digestParts, type PartBody } from './part-body.js';
-import { VerifiedMultipartWriter } from './multipart-writer.js';
+import type { PartBody } from './part-body.js';
+import { VerifiedMultipartWriter, type PreparedPart } from './multipart-writer.js';
 import type { UploadOutcome } from './verified-upload.js';
 
 export interface WholeUploadOptions {
@@ -30,9 +30,7 @@ export interface WholeUploadOptions {
 }
 
 interface PartOnItsWay {
-  partNumber: number;
-  body: PartBody;
-  md5: Buffer;
+  part: PreparedPart;
   /** Settles with the send's error, or undefined once S3 has the part. */
   sent: Promise<unknown>;
 }
@@ -46,20 +44,18 @@ export async function uploadWhole(options: WholeUploadOptions): Promise<UploadOu
   try {
     for (let next = 0; next < lastStart || window.length > 0; ) {
       while (next < lastStart && window.length < Math.max(1, options.queueSize)) {
-        const body = options.range(next, size);
-        const [md5] = (await digestParts(body, ['md5'])) as [Buffer];
-        const partNumber = next / size + 1;
-        const sent = writer.sendPart(partNumber, body, md5, signal).then(
+        const part = await writer.prepare(options.range(next, size), window.at(-1)?.part);
+        const sent = writer.sendPart(part, signal).then(
           () => undefined,
           (error: unknown) => error ?? new Error('failed'),
         );
-        window.push({ partNumber, body, md5, sent });
+        window.push({ part, sent });
         next += size;
       }
       const head = window.shift()!;
       const error = await head.sent;
       if (error !== undefined) throw error;
-      await writer.accept(head.partNumber, head.body, head.md5);
+      writer.accept(head.part);
     }
     return await writer.complete(options.range(lastStart, bytes - lastStart), signal);
   } catch (error) {
