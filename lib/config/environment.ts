@@ -437,8 +437,8 @@ export const ENVIRONMENT = {
     default: '8',
     description:
       'Size in MiB of the parts the controller uploads to S3 while a container runs (a multipart upload per log; at the end only ' +
-      'the last part and the completion remain). At least 5 (S3\'s minimum part size). Memory: the parts in flight share a pool ' +
-      'of 8 buffers of this size (see *Operations*).',
+      'the last part and the completion remain). At least 5 (S3\'s minimum part size). Memory: parts are read from the spool as ' +
+      'they are sent, never held whole (see *Operations*).',
     secret: false,
     origin: 'ours',
     read: count(8, 5),

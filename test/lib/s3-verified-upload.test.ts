@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ArchiveVerificationError, etagVerdict, multipartEtag } from '../../lib/s3/verified-upload.js';
 import { uploadWhole } from '../../lib/s3/whole-upload.js';
-import type { PartBody } from '../../lib/s3/part-body.js';
+import { bufferBody, type PartBody } from '../../lib/s3/part-body.js';
+import { VerifiedMultipartWriter } from '../../lib/s3/multipart-writer.js';
 import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
 
 const MiB = 1024 * 1024;
@@ -186,4 +187,30 @@ t.test('wrong answers are caught', async (t) => {
   t.equal((await run(asWhole.client)).etag, md5(bytes), 'an S3 giving the whole content\'s MD5: read back and compared by SHA-256');
   t.ok(asWhole.calls.includes('GetObject'), 'it was read back');
   await t.rejects(run(wholeMd5(flipped).client), { message: /reads back with SHA-256/ }, 'and other bytes are caught');
+});
+
+t.test('multipart writer: parts are taken in only in the order they were prepared, the whole hashed once', async (t) => {
+  const { client } = fakeS3({});
+  const writer = new VerifiedMultipartWriter({ client, bucket: 'b', key: 'k', contentType: 'text/plain' });
+  const [a, b, c] = [randomBytes(100), randomBytes(200), randomBytes(300)];
+  const signal = new AbortController().signal;
+  const pa = await writer.prepare(bufferBody(a!));
+  const pb = await writer.prepare(bufferBody(b!), pa);
+  const stale = await writer.prepare(bufferBody(b!));
+  t.equal(pb.partNumber, 2, 'numbered after the part it follows');
+  t.throws(() => writer.accept(pb), /out of order/, 'not before the part it follows');
+  await writer.sendPart(pa, signal);
+  writer.accept(pa);
+  t.throws(() => writer.accept(pa), /out of order/, 'not twice');
+  t.throws(() => writer.accept(stale), /out of order/, 'not a part prepared as first while another went before it');
+  // Numbered right, but chained from a part never taken in (its hash of the whole would be another's).
+  const orphan = await writer.prepare(bufferBody(c!), stale);
+  t.equal(orphan.partNumber, 2);
+  t.throws(() => writer.accept(orphan), /out of order/, 'not a part that follows one never taken in');
+  writer.accept(pb);
+  const pc = await writer.prepare(bufferBody(c!));
+  t.equal(pc.partNumber, 3, 'prepared after the parts taken in');
+  writer.accept(pc);
+  t.equal(writer.bytes, 600);
+  t.equal(pc.wholeAfter.copy().digest('hex'), sha256(Buffer.concat([a!, b!, c!])), 'the whole SHA-256, chained part by part');
 });
