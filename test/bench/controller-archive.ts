@@ -38,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, S3Client } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { V1Pod } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { startLocalCluster } from '../../local-cluster/index.js';
@@ -46,7 +46,7 @@ import { DEFAULT_TUNING } from '../../controller/settings.js';
 import { startControllerProcess } from '../controller/helpers/process.js';
 import { builtIsFresh, freePort } from './processes.js';
 import { fork, spawn } from 'node:child_process';
-import { BUCKET, S3_KEY, S3_SECRET } from '../controller/helpers/s3.js';
+import { BUCKET, testS3Client } from '../controller/helpers/s3.js';
 import type { S3Message } from '../chaos/s3-process.js';
 import { bucketEnv, PREFIX } from '../controller/helpers/controller.js';
 import { jobsPath, podsOfJob, shellJob, testApi } from '../controller/helpers/kube.js';
@@ -148,14 +148,7 @@ async function startS3Process(directory: string, teardown: (fn: () => unknown) =
     child.on('message', (message: S3Message) => message.type === 'ready' && resolve(message));
     child.once('exit', (code) => reject(new Error(`the S3 process exited (${code}) before it was ready`)));
   });
-  const client = new S3Client({
-    endpoint: ready.direct,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = testS3Client(ready.direct);
   teardown(() => client.destroy());
   return { endpoint: ready.direct, client };
 }

@@ -11,10 +11,10 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PartSlots, StreamedLog } from '../../controller/streamed-log.js';
 import { VerifiedMultipartWriter } from '../../lib/s3/multipart-writer.js';
-import { BUCKET, S3_KEY, S3_SECRET, startTestS3, type TestS3 } from './helpers/s3.js';
+import { BUCKET, startTestS3, testS3Client, type TestS3 } from './helpers/s3.js';
 import { startS3FaultProxy } from '../chaos/s3-fault-proxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -112,14 +112,7 @@ t.test("the SDK's own retries send the part again from the spool (a stream is re
     rates: { refuse: 0.5, cut: 0 },
   });
   t.teardown(() => proxy.close());
-  const client = new S3Client({
-    endpoint: proxy.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = testS3Client(proxy.endpoint);
   t.teardown(() => client.destroy());
   const file = path.join(await spoolDir(t), 'retried.log');
   const content = randomBytes(2 * PART + 99);

@@ -36,14 +36,9 @@ export interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function startTestS3(t: Teardown): Promise<TestS3> {
-  patchS3rverListing();
-  patchS3rverMultipart();
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'controller-s3-'));
-  let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
-  const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
+/** A client of the embedded S3 at `endpoint`, set up as the manager's is for a custom endpoint (checksums only when required). */
+export function testS3Client(endpoint: string): S3Client {
+  return new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -51,6 +46,16 @@ export async function startTestS3(t: Teardown): Promise<TestS3> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+export async function startTestS3(t: Teardown): Promise<TestS3> {
+  patchS3rverListing();
+  patchS3rverMultipart();
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'controller-s3-'));
+  let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = testS3Client(endpoint);
   const s3: TestS3 = {
     endpoint,
     port,
