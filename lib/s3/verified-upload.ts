@@ -31,6 +31,7 @@ import {
   type S3Client,
   type UploadPartCommandInput,
 } from '@aws-sdk/client-s3';
+import type { Readable, Writable } from 'node:stream';
 import { digestParts, type PartBody } from './part-body.js';
 
 export interface UploadOutcome {
@@ -124,8 +125,34 @@ async function signPayload(request: unknown, body: PartBody): Promise<void> {
   }
 }
 
+/**
+ * A read error of a body stream (its spool file removed under a send, as
+ * when a replica stops) must neither end the process nor leave a request
+ * waiting for bytes. Unhandled it did end it: a stream closed while its file
+ * is still being opened (the request failed before reading it) emits the
+ * open's error afterwards, and the SDK's `body.pipe(request)` listens to no
+ * error of the body. Here every read error is handled, and one that comes
+ * while (or before) the body is piped destroys the request with it, so the
+ * send fails (and may be tried again).
+ */
+function failingTheRequest(stream: Readable): Readable {
+  let target: Writable | undefined;
+  let failure: Error | undefined;
+  const pipe = stream.pipe.bind(stream);
+  stream.pipe = <W extends NodeJS.WritableStream>(destination: W, options?: { end?: boolean }): W => {
+    target = destination as unknown as Writable;
+    if (failure) target.destroy(failure);
+    return pipe(destination, options);
+  };
+  stream.on('error', (error: Error) => {
+    failure = error;
+    target?.destroy(error);
+  });
+  return stream;
+}
+
 async function withFreshBody<T>(request: unknown, body: PartBody, send: () => Promise<T>): Promise<T> {
-  const stream = body.stream();
+  const stream = failingTheRequest(body.stream());
   const carrier = request as { body?: unknown };
   carrier.body = stream;
   try {

@@ -8,12 +8,16 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ArchiveVerificationError, etagVerdict, multipartEtag } from '../../lib/s3/verified-upload.js';
 import { uploadWhole } from '../../lib/s3/whole-upload.js';
-import { bufferBody, type PartBody } from '../../lib/s3/part-body.js';
+import { bufferBody, fileRangeBody, type PartBody } from '../../lib/s3/part-body.js';
 import { VerifiedMultipartWriter } from '../../lib/s3/multipart-writer.js';
 import { BUCKET, startTestS3 } from '../controller/helpers/s3.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
@@ -213,4 +217,47 @@ t.test('multipart writer: parts are taken in only in the order they were prepare
   writer.accept(pc);
   t.equal(writer.bytes, 600);
   t.equal(pc.wholeAfter.copy().digest('hex'), sha256(Buffer.concat([a!, b!, c!])), 'the whole SHA-256, chained part by part');
+});
+
+t.test('a part whose file is gone when it is sent: the send fails, nothing is thrown outside it', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'part-gone-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'spool.log');
+  await writeFile(file, randomBytes(5 * MiB));
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown): void => void uncaught.push(error);
+  process.prependListener('uncaughtException', onUncaught);
+  t.teardown(() => process.off('uncaughtException', onUncaught));
+
+  // Through s3rver: the SDK pipes the body and fails the send with the read error.
+  const s3 = await startTestS3(t);
+  const writer = new VerifiedMultipartWriter({ client: s3.client, bucket: BUCKET, key: 'gone.log', contentType: 'text/plain' });
+  const part = await writer.prepare(fileRangeBody(file, 0, 5 * MiB));
+  await rm(file);
+  await t.rejects(writer.sendPart(part, AbortSignal.timeout(20_000)), { code: 'ENOENT' }, 'the send fails with the read error');
+
+  // A request that fails before its body is read (a refused connection, an abort): the body's stream is closed
+  // while its file is still being opened, and that open's error must not end the process.
+  const bodies: Readable[] = [];
+  const refusing = new S3Client({
+    region: 'us-east-1',
+    // HTTPS: the part goes UNSIGNED-PAYLOAD, so nothing reads the file before the handler.
+    endpoint: 'https://127.0.0.1:9',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    maxAttempts: 1,
+    requestHandler: {
+      handle: async (request: { body?: unknown }) => {
+        if (request.body instanceof Readable) bodies.push(request.body);
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+    },
+  });
+  t.teardown(() => refusing.destroy());
+  const refused = new VerifiedMultipartWriter({ client: refusing, bucket: 'b', key: 'k', contentType: 'text/plain' });
+  await refused.resume('upload-1', [], []);
+  await t.rejects(refused.sendPart(part, AbortSignal.timeout(20_000)), /ECONNREFUSED/, 'the send fails as the connection did');
+  t.equal(bodies.length, 1, 'the request had its stream body');
+  await waitFor(() => bodies[0]!.closed, { what: 'the body stream to close' });
+  t.same(uncaught, [], 'nothing thrown outside the sends');
 });
