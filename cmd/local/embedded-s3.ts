@@ -5,6 +5,7 @@
 import S3rver from 's3rver';
 import { patchS3rverListing } from './s3rver-listing.js';
 import { patchS3rverMultipart } from './s3rver-multipart.js';
+import { patchS3rverPut } from './s3rver-put.js';
 
 /** s3rver's built-in account (it checks request signatures against it). */
 export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -21,6 +22,7 @@ export async function startEmbeddedS3(options: { directory: string; bucket: stri
   patchS3rverListing();
   // Without it, a multipart object's ETag is the whole content's MD5 (S3 gives the parts' form).
   patchS3rverMultipart();
+  patchS3rverPut();
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port ?? 0,

@@ -7,6 +7,7 @@
 import S3rver from 's3rver';
 import { patchS3rverListing } from '../../cmd/local/s3rver-listing.js';
 import { patchS3rverMultipart } from '../../cmd/local/s3rver-multipart.js';
+import { patchS3rverPut } from '../../cmd/local/s3rver-put.js';
 import { seededRandom } from './prng.js';
 import { startS3FaultProxy, type S3FaultStats } from './s3-fault-proxy.js';
 
@@ -21,6 +22,7 @@ if (!directory || !bucket || !seed || !process.send) {
 // The embedded S3's own patches (README, "Embedded S3"): listings past one page, S3's multipart completion.
 patchS3rverListing();
 patchS3rverMultipart();
+patchS3rverPut();
 const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
 const { port } = await server.run();
 const proxy = await startS3FaultProxy({

@@ -12,6 +12,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import S3rver from 's3rver';
 import { patchS3rverListing } from '../../../cmd/local/s3rver-listing.js';
 import { patchS3rverMultipart } from '../../../cmd/local/s3rver-multipart.js';
+import { patchS3rverPut } from '../../../cmd/local/s3rver-put.js';
 
 export const BUCKET = 'archive';
 export const S3_KEY = 'S3RVER';
@@ -51,6 +52,7 @@ export function testS3Client(endpoint: string): S3Client {
 export async function startTestS3(t: Teardown): Promise<TestS3> {
   patchS3rverListing();
   patchS3rverMultipart();
+  patchS3rverPut();
   const directory = await mkdtemp(path.join(os.tmpdir(), 'controller-s3-'));
   let server: S3rver | undefined = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: BUCKET }] });
   const { port } = await server.run();
