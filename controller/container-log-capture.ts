@@ -55,7 +55,7 @@ import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { attributeRead, type ReadAttribution } from './instance-attribution.js';
 import { containerView, exitCodeOf, mayRestart, podWillRunNothingMore, type ContainerView } from './pod-view.js';
 import type { StreamedLog } from './streamed-log.js';
-import { journalFile, JournalWriter, readJournal, type InstanceJournal } from './spool-journal.js';
+import { journalFile, JournalWriter, readJournal, type InstanceJournal, type UploadJournal } from './spool-journal.js';
 import { LogFormatError, TimestampedLogParser, type ParsedChunk } from './timestamped-log.js';
 
 /** Why a log is incomplete; each reason starts with its kind (`gone:`, `gap:`, `restarts:`, `unreadable:`, `failed:`), a metric label. */
@@ -224,6 +224,8 @@ export interface ContainerCaptureDeps {
   podChange(ms: number): Promise<void>;
   /** A streamed upload for the spool of the current instance (undefined: the log is uploaded whole at the end). */
   streamer?: (file: string) => StreamedLog | undefined;
+  /** Aborts a journaled upload that no stream takes up (a standby capture, or an instance no longer current). */
+  dropUpload?: (upload: UploadJournal) => Promise<void>;
 }
 
 export class ContainerLogCapture {
@@ -428,6 +430,9 @@ export class ContainerLogCapture {
         this.deps.logger.info({ container, restartCount }, 'the journaled upload could not be taken up; streaming afresh');
       }
       spool.streamer.grew(spool.committed);
+    } else if (resumed && journal.upload) {
+      // Nothing will take it up (no replica but this one knows it): aborted now rather than left to the bucket's lifecycle rule.
+      await this.deps.dropUpload?.(journal.upload).catch((error: unknown) => this.deps.logger.warn({ err: error, container, restartCount }, 'could not abort a journaled upload'));
     }
     if (resumed) this.deps.logger.info({ container, restartCount, bytes: spool.committed, state: spool.state }, 'resuming the capture from the journal');
     spool.record();

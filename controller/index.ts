@@ -64,6 +64,16 @@ class Runner {
   private elector: LeaderElector | undefined;
   /** Aborted when leadership ends: everything done as leader stops. */
   private term: AbortController | undefined;
+  /**
+   * Settles once the captures of the term before (standby ones, or those of a lost term) are suspended into leftovers
+   * that this term's captures take up: no capture of a term starts before then (two captures of one pod would share
+   * nothing, and the second would read from the kubelet again what the first had spooled).
+   */
+  private handover: Promise<void> = Promise.resolve();
+  /** Capturing as a standby replica (another leads; see Reconciler.keepStandby). */
+  private standby = false;
+  /** This term's handover is done: pod changes start leading captures. */
+  private leadingCaptures = false;
   private stopping = false;
   private spoolRoot = '';
   private ownSpool = false;
@@ -97,6 +107,7 @@ class Runner {
       queueDepth: () => this.queue.depth,
       oldestHeldFinalizerSeconds: () => this.cache.oldestHeldFinalizerSeconds(),
       isLeader: () => this.term !== undefined,
+      captures: () => ({ role: this.term ? 'leading' : 'standby', pods: this.reconciler.captureCount }),
     });
     let archive: ArchiveContext | undefined;
     if (settings.archive) {
@@ -162,6 +173,8 @@ class Runner {
       onStoppedLeading: () => void this.stopLeading(),
     });
     await this.elector.start();
+    // After the first attempt, so a replica that leads at once never captures as a standby first.
+    if (!this.term) this.startStandby();
   }
 
   ready(): boolean {
@@ -175,8 +188,10 @@ class Runner {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.standby = false;
     this.term?.abort();
     await this.queue.shutdown();
+    await this.handover;
     await this.reconciler.disposeCaptures();
     await this.elector?.stop();
     this.term = undefined;
@@ -188,31 +203,56 @@ class Runner {
 
   private startLeading(): void {
     if (this.stopping) return;
-    this.term = new AbortController();
-    void this.reconciler.sweepLeftovers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the spool left by an earlier run'));
-    for (const pod of this.cache.allPods()) {
-      const key = podKey(pod);
-      this.reconciler.ensureCapture(key, pod);
-      this.queue.add(key);
-    }
+    const term = new AbortController();
+    this.term = term;
+    this.standby = false;
+    this.leadingCaptures = false;
+    // Standby captures become leftovers that the leading captures take up: a log the standby read to its end is not
+    // read from the kubelet again, and the rest is read from where its spool ends.
+    this.handover = this.handover.then(async () => {
+      await this.reconciler.disposeCaptures();
+      if (term.signal.aborted) return;
+      this.leadingCaptures = true;
+      void this.reconciler.sweepLeftovers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the spool left by an earlier run'));
+      for (const pod of this.cache.allPods()) {
+        const key = podKey(pod);
+        this.reconciler.ensureCapture(key, pod);
+        this.queue.add(key);
+      }
+    }).catch((error: unknown) => this.logger.error({ err: error }, 'taking over the captures failed'));
   }
 
   private async stopLeading(): Promise<void> {
     this.term?.abort();
     this.term = undefined;
-    await this.reconciler.disposeCaptures();
+    this.leadingCaptures = false;
+    this.handover = this.handover.then(() => this.reconciler.disposeCaptures()).catch((error: unknown) => this.logger.error({ err: error }, 'stopping the captures failed'));
+    await this.handover;
+    if (!this.term) this.startStandby();
+  }
+
+  /** While another replica leads: capture every pod the leader would, into this replica's spool (settings.standbyCapture). */
+  private startStandby(): void {
+    if (this.stopping || this.term || !this.options.settings.standbyCapture || !this.options.settings.archive) return;
+    this.standby = true;
+    void this.reconciler.sweepLeftovers().catch((error: unknown) => this.logger.warn({ err: error }, 'could not sweep the spool left by an earlier run'));
+    for (const pod of this.cache.allPods()) this.reconciler.keepStandby('MODIFIED', podKey(pod), pod);
   }
 
   private podChanged(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: V1Pod): void {
     const key = podKey(pod);
-    if (!this.reconciler.podChanged(type, key, pod) || !this.term) return;
-    if (type !== 'DELETED') this.reconciler.ensureCapture(key, pod);
+    if (!this.reconciler.podChanged(type, key, pod)) return;
+    if (this.standby && !this.stopping) this.reconciler.keepStandby(type, key, pod);
+    if (!this.term) return;
+    if (type !== 'DELETED' && this.leadingCaptures) this.reconciler.ensureCapture(key, pod);
     this.queue.add(key);
   }
 
   private async reconcile(key: string): Promise<void> {
     const term = this.term;
     if (!term || this.stopping) return;
+    await this.handover;
+    if (term.signal.aborted || this.stopping) return;
     await this.reconciler.reconcile(key, term.signal);
   }
 }

@@ -18,6 +18,8 @@ export interface MetricSources {
   /** Seconds the longest-held finalizer of a pod being deleted has been held (0 if none). */
   oldestHeldFinalizerSeconds(): number;
   isLeader(): boolean;
+  /** Pods whose logs this replica captures now, and whether as the leader or as a standby. */
+  captures(): { role: 'leading' | 'standby'; pods: number };
 }
 
 export function controllerMetrics(registry: Registry, sources: MetricSources): ControllerMetrics {
@@ -44,6 +46,17 @@ export function controllerMetrics(registry: Registry, sources: MetricSources): C
     registers,
     collect() {
       this.set(sources.isLeader() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'k8s_job_manager_controller_captures',
+    help: 'Pods whose logs this replica captures now, by role: leading (streamed to S3) or standby (spooled only, for a takeover).',
+    labelNames: ['role'],
+    registers,
+    collect() {
+      const { role, pods } = sources.captures();
+      this.set({ role }, pods);
+      this.set({ role: role === 'leading' ? 'standby' : 'leading' }, 0);
     },
   });
   return {

@@ -17,6 +17,7 @@ import { isApiError, type KubeHttp } from '../lib/kube/http.js';
 import { ContainerLogCapture } from './container-log-capture.js';
 import type { CapturedLog } from './log-parts.js';
 import type { StreamedLog } from './streamed-log.js';
+import type { UploadJournal } from './spool-journal.js';
 import type { CaptureState } from './plan.js';
 import { containerViews } from './pod-view.js';
 
@@ -33,6 +34,8 @@ export interface PodCaptureOptions {
   resumeDir?: string;
   /** Starts the streamed upload of a container's current instance (undefined: not streamed; see streamed-log.ts). */
   streamer?: (container: string, file: string, signal: AbortSignal) => StreamedLog | undefined;
+  /** Aborts a journaled upload no stream takes up. */
+  dropUpload?: (upload: UploadJournal) => Promise<void>;
 }
 
 export class PodLogCapture {
@@ -74,6 +77,7 @@ export class PodLogCapture {
           freshPod: () => this.read(options.http),
           podChange: (ms) => Promise.race([this.changed, sleep(ms, this.abort.signal)]),
           streamer: (file) => options.streamer?.(c.name, file, this.abort.signal),
+          dropUpload: options.dropUpload,
         }),
     );
     this.all = Promise.all(this.captures.map((c) => c.done)).then(() => {

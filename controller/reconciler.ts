@@ -22,7 +22,7 @@ import { podKey, type JobInfo, type PodCache } from './pod-cache.js';
 import type { PodFinalizers } from './pod-finalizer.js';
 import { PodLogCapture, type PodCaptureOptions } from './pod-log-capture.js';
 import { PartSlots, StreamedLog } from './streamed-log.js';
-import { readJournals } from './spool-journal.js';
+import { readJournals, type UploadJournal } from './spool-journal.js';
 import { containerLogKey } from '../lib/archive/layout.js';
 import { jobRefOf } from './pod-view.js';
 import type { ControllerSettings } from './settings.js';
@@ -74,6 +74,11 @@ export class Reconciler {
     this.parts = new PartSlots(deps.settings.workers * deps.settings.uploadQueueSize);
   }
 
+  /** Pods whose logs are being captured (or were, and await their archive). */
+  get captureCount(): number {
+    return this.captures.size;
+  }
+
   /** Takes note of the spool directories found at start (`<pod uid>.<suffix>`); for each pod only one is resumed. */
   async findLeftovers(): Promise<void> {
     const root = this.deps.spoolRoot();
@@ -91,12 +96,50 @@ export class Reconciler {
       const dir = this.leftovers.get(uid);
       if (dir === undefined) continue;
       this.leftovers.delete(uid);
-      const ctx = this.deps.archive;
-      for (const journal of await readJournals(dir)) {
-        if (ctx && journal.upload) await ctx.s3.multipartWriter(journal.upload.key, LOG_CONTENT_TYPE).abortUpload(journal.upload.uploadId);
-      }
-      await rm(dir, { recursive: true, force: true });
+      await this.removeSpool(dir);
       this.deps.logger.info({ uid, dir }, 'removed the spool an earlier run left for a pod that needs it no more');
+    }
+  }
+
+  /** A spool directory that is needed no more: the uploads its journals name are aborted, its files removed. */
+  private async removeSpool(dir: string): Promise<void> {
+    for (const journal of await readJournals(dir)) if (journal.upload) await this.dropUpload(journal.upload);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  private readonly dropUpload = async (upload: UploadJournal): Promise<void> => {
+    await this.deps.archive?.s3.multipartWriter(upload.key, LOG_CONTENT_TYPE).abortUpload(upload.uploadId);
+  };
+
+  /**
+   * Standby capture, while another replica leads: every pod the leader would capture is captured here too, into this
+   * replica's spool, with nothing uploaded. If the leader dies (SIGKILL, node loss) after a job ended, this replica,
+   * taking over a lease duration later, already holds its logs: by then the kubelet may have removed the containers of
+   * a deleted pod, and a leader in another pod has no access to the old one's spool. Level-triggered like reconcile:
+   * the capture is kept while the plan for the pod as it is now says to capture, and dropped (spool removed) once it
+   * does not (archived by the leader, not ours) or the pod is gone (its finalizer released by the leader).
+   */
+  keepStandby(type: 'ADDED' | 'MODIFIED' | 'DELETED', key: string, pod: V1Pod): void {
+    const held = this.captures.get(key);
+    if (held && (type === 'DELETED' || held.uid !== pod.metadata?.uid)) void this.dropStandby(key);
+    if (type === 'DELETED') return;
+    const capture = this.captures.get(key);
+    if (!planPod(this.factsOf(pod, capture, false)).capture) {
+      if (capture) void this.dropStandby(key);
+      return;
+    }
+    if (!capture) this.startCapture(key, pod, 'standby');
+  }
+
+  private async dropStandby(key: string): Promise<void> {
+    const capture = this.captures.get(key);
+    if (!capture) return;
+    this.captures.delete(key);
+    if (this.deps.cache.pod(key)?.metadata?.uid !== capture.uid) this.endings.delete(capture.uid);
+    try {
+      await this.removeSpool(await capture.suspend());
+    } catch (error) {
+      this.deps.logger.warn({ err: error, pod: key }, 'could not remove the spool of a standby capture');
     }
   }
 
@@ -181,7 +224,7 @@ export class Reconciler {
     let capture = this.captures.get(key);
     const plan = planPod(this.factsOf(pod, capture, jobInfo.settled));
     if (plan.addFinalizer) await this.deps.finalizers.add(pod, signal);
-    if (plan.capture && !capture) capture = this.startCapture(key, pod);
+    if (plan.capture && !capture) capture = this.startCapture(key, pod, 'leading');
     if (capture) {
       // Level-triggered: the capture looks at the cache's pod as it is now. A change that came while this reconcile
       // awaited (before its capture existed to be told) or that the capture otherwise missed reaches it here; the
@@ -232,7 +275,7 @@ export class Reconciler {
    */
   ensureCapture(key: string, pod: V1Pod): void {
     if (this.captures.has(key)) return;
-    if (planPod(this.factsOf(pod, undefined, false)).capture) this.startCapture(key, pod);
+    if (planPod(this.factsOf(pod, undefined, false)).capture) this.startCapture(key, pod, 'leading');
   }
 
   private factsOf(pod: V1Pod, capture: PodLogCapture | undefined, jobSettled: boolean): ReturnType<typeof podFacts> {
@@ -258,7 +301,8 @@ export class Reconciler {
     this.deps.logger.debug({ pod: key, why, result }, 'log finalizer released');
   }
 
-  private startCapture(key: string, pod: V1Pod): PodLogCapture {
+  /** A leading capture streams its logs to S3 as they grow; a standby one only spools them. */
+  private startCapture(key: string, pod: V1Pod, role: 'leading' | 'standby'): PodLogCapture {
     const capture = new PodLogCapture(pod, {
       http: this.deps.http,
       spoolRoot: this.deps.spoolRoot(),
@@ -267,7 +311,8 @@ export class Reconciler {
       // Within the give-up deadline: past it the finalizer goes anyway, and the capture with it.
       retryDeadlineMs: this.deps.settings.giveUpSeconds * 1000,
       onFinished: () => this.deps.enqueue(key),
-      streamer: this.streamerFor(pod),
+      streamer: role === 'leading' ? this.streamerFor(pod) : undefined,
+      dropUpload: this.dropUpload,
       ...(this.takeLeftover(capturePodUid(pod))),
     });
     this.captures.set(key, capture);

@@ -54,6 +54,8 @@ export interface ControllerSettings extends ControllerTuning {
   jobNamePrefix: string;
   /** 0 = never give up on a pod whose logs cannot be archived. */
   giveUpSeconds: number;
+  /** Replicas that do not lead capture every log into their own spool too (PYGEOAPI_K8S_MANAGER_CONTROLLER_STANDBY_CAPTURE). */
+  standbyCapture: boolean;
 }
 
 export const DEFAULT_TUNING: ControllerTuning = {
@@ -99,5 +101,6 @@ export function controllerSettingsFrom(settings: Settings, tuning: Partial<Contr
     layout: settings.logArchiveLayout,
     jobNamePrefix: settings.jobNamePrefix,
     giveUpSeconds: settings.finalizerGiveUpSeconds,
+    standbyCapture: settings.controllerStandbyCapture,
   };
 }

@@ -443,6 +443,17 @@ export const ENVIRONMENT = {
     origin: 'ours',
     read: count(8, 5),
   },
+  controllerStandbyCapture: {
+    name: 'PYGEOAPI_K8S_MANAGER_CONTROLLER_STANDBY_CAPTURE',
+    default: 'true',
+    description:
+      'Whether controller replicas that do not lead also capture every log into their own spool (not uploading it), so that ' +
+      'a replica taking over from a leader that died has the logs already, even of pods whose containers the node removed ' +
+      'meanwhile. Costs each such replica the log reads and spool space the leader has. See *Hand-over between replicas*.',
+    secret: false,
+    origin: 'ours',
+    read: flag(() => true),
+  },
   authMode: {
     name: AUTH_MODE,
     default: 'kubernetes',
@@ -659,6 +670,7 @@ export function readSettings(env: Env = process.env): Settings {
     logArchiveLayout: read(ENVIRONMENT.logArchiveLayout),
     controllerSpoolDir: read(ENVIRONMENT.controllerSpoolDir),
     controllerPartSizeMib: read(ENVIRONMENT.controllerPartSizeMib),
+    controllerStandbyCapture: read(ENVIRONMENT.controllerStandbyCapture),
     history: { cacheEntries: read(ENVIRONMENT.historyCacheEntries), recordCacheBytes: read(ENVIRONMENT.historyRecordCacheBytes) },
     bucket: {
       endpoint: read(ENVIRONMENT.bucketEndpoint),

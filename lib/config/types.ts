@@ -198,6 +198,8 @@ export interface Settings {
   controllerSpoolDir?: string;
   /** Multipart part size of the controller's log uploads, MiB (≥ 5). */
   controllerPartSizeMib: number;
+  /** Replicas that do not lead capture every log too, so one taking over has them. */
+  controllerStandbyCapture: boolean;
   /** Memory budgets of the API's view of the job history. */
   history: { cacheEntries: number; recordCacheBytes: number };
   bucket: BucketSettings;

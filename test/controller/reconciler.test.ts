@@ -104,7 +104,7 @@ async function world(
     forget: () => did.push('forget'),
   } as unknown as PodEvents;
   const registry = new Registry();
-  const metrics = controllerMetrics(registry, { queueDepth: () => 0, oldestHeldFinalizerSeconds: () => 0, isLeader: () => true });
+  const metrics = controllerMetrics(registry, { queueDepth: () => 0, oldestHeldFinalizerSeconds: () => 0, isLeader: () => true, captures: () => ({ role: 'leading', pods: 0 }) });
   const settings: ControllerSettings = {
     ...DEFAULT_TUNING,
     missingVariables: options.archive ? [] : ['PYGEOAPI_K8S_MANAGER_FINALIZER_BUCKET_NAME'],
@@ -112,6 +112,7 @@ async function world(
     layout: 'per-container',
     jobNamePrefix: 'pygeoapi-job-',
     giveUpSeconds: GIVE_UP_SECONDS,
+    standbyCapture: true,
   };
   const reconciler = new Reconciler({
     cache,

@@ -1,12 +1,13 @@
 /**
  * Several controller replicas, crashes and big logs: one leader at a time
  * and failover; a controller killed (-9) in the middle of an upload and
- * started again still archives the whole log once; a 50 MB log is archived
- * in bounded memory.
+ * started again still archives the whole log once; a leader killed after a
+ * job's pod was deleted and its containers removed: the standby replica has
+ * the log; a 50 MB log is archived in bounded memory.
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -44,7 +45,7 @@ async function archivedAndReleased(api: TestApi, ns: string, job: string, timeou
 }
 
 t.test('replicas', async (t) => {
-  const namespaces = ['two', 'lease', 'crash', 'resume', 'big'];
+  const namespaces = ['two', 'lease', 'crash', 'resume', 'standby', 'standby-off', 'big'];
   const cluster = await startTestCluster(t, { namespaces, containerRemovalDelayMs: 1_000 });
   const api = testApi(cluster);
   t.teardown(() => api.close());
@@ -76,6 +77,10 @@ t.test('replicas', async (t) => {
     const log = numberedLines(20_000, 1000);
     await api.create(jobsPath(ns), shellJob('second', { containers: [{ name: 'main', script: log.script }] }));
     await waitFor(async () => (await s3.storedParts(`${PREFIX}${ns}/second/`)) > 0, { what: 'the upload to be under way', timeoutMs: 30_000 });
+    await waitFor(async () => ((await follower.metric('k8s_job_manager_controller_captures', { role: 'standby' })) === 1 ? true : undefined), {
+      what: 'the follower to capture the running job as a standby',
+    });
+    t.equal(await leader.metric('k8s_job_manager_controller_captures', { role: 'leading' }), 1, 'the leader captures it as the leader');
     const stoppedAt = Date.now();
     await leader.stop();
     const stopMs = Date.now() - stoppedAt;
@@ -86,6 +91,7 @@ t.test('replicas', async (t) => {
     const key = `${PREFIX}${ns}/second/${pod.metadata!.name}/main.log`;
     t.equal(sha256((await s3.get(key))!), log.sha256, 'the new leader archived the whole log');
     t.equal(await follower.metric('k8s_job_manager_controller_log_archives_total', { result: 'done' }), 1);
+    t.ok(follower.logs.some((l) => l.msg === 'resuming the capture from the journal'), 'the new leader took up what it had captured as a standby');
     t.same(
       (await s3.keys(`${PREFIX}${ns}/second/`)),
       [`${PREFIX}${ns}/second/job.json`, key],
@@ -199,6 +205,67 @@ t.test('replicas', async (t) => {
     t.equal(sha256(stored), log.sha256, 'the exact bytes the job printed');
     await second.kill('SIGTERM');
   });
+
+  // Chaos seed 20261212 (issue 15): the leader was SIGKILLed 1.4 s after a 32 MB job ended and its pod was deleted; the
+  // next leader read the log from the kubelet, which removed the containers meanwhile, and archived it cut (recorded so).
+  for (const standby of [true, false]) {
+    t.test(`the leader killed after a job's pod was deleted and the node removed its containers: ${standby ? 'the standby replica archives the whole log' : 'without standby capture, the log is recorded lost'}`, async (t) => {
+      const ns = standby ? 'standby' : 'standby-off';
+      const log = numberedLines(40_000, 100);
+      const spool = path.join(dir, `spool-${ns}`);
+      const env = (endpoint: string) => ({
+        ...bucketEnv(endpoint),
+        PYGEOAPI_K8S_MANAGER_CONTROLLER_SPOOL_DIR: spool,
+        PYGEOAPI_K8S_MANAGER_CONTROLLER_STANDBY_CAPTURE: String(standby),
+      });
+      // The leader cannot reach S3 (nothing listens there), so it captures and holds the pod but never archives it.
+      const leader = await startControllerProcess(t, { kubeconfigFile, namespace: ns, identity: 'leader', env: env('http://127.0.0.1:9'), tuning: FAST_TUNING });
+      await leader.logged((l) => l.msg === 'became leader', 'the first replica to lead');
+      const follower = await startControllerProcess(t, { kubeconfigFile, namespace: ns, identity: 'follower', env: env(s3.endpoint), tuning: FAST_TUNING });
+      await api.create(jobsPath(ns), shellJob('handover', { containers: [{ name: 'main', script: log.script }] }));
+      const ended = await waitFor(async () => ((await podsOfJob(api, ns, 'handover'))[0]?.status?.phase === 'Succeeded' ? (await podsOfJob(api, ns, 'handover'))[0] : undefined), {
+        what: 'the job to end',
+        timeoutMs: 30_000,
+      });
+      const name = ended.metadata!.name!;
+      if (standby) {
+        // The follower read the log to its end into its own spool (its journal says so).
+        const folder = path.join(spool, 'follower');
+        await waitFor(
+          async () => {
+            for (const entry of await readdir(folder).catch(() => [] as string[])) {
+              const journal = await readFile(path.join(folder, entry, 'main.0.journal.json'), 'utf8').catch(() => '');
+              if (journal && (JSON.parse(journal) as { state: string; committed: number }).state === 'complete') return true;
+            }
+            return undefined;
+          },
+          { what: "the standby capture to read the log to its end", timeoutMs: 30_000 },
+        );
+      }
+      await api.remove(`/api/v1/namespaces/${ns}/pods/${name}`);
+      // The node removes a deleted pod's containers (after 1 s here): its log answers 404 from then on.
+      await waitFor(async () => ((await api.text(`/api/v1/namespaces/${ns}/pods/${name}/log`).catch((error: unknown) => error)) instanceof Error ? true : undefined), {
+        what: 'the node to remove the containers',
+        timeoutMs: 10_000,
+      });
+      await leader.kill('SIGKILL');
+      await waitFor(async () => ((await api.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/${name}`).catch(() => undefined)) ? undefined : true), {
+        what: 'the new leader to archive the pod and release it',
+        timeoutMs: 30_000,
+      });
+      const record = JSON.parse((await s3.get(`${PREFIX}${ns}/handover/job.json`))!.toString('utf8')) as { status: { status: string }; logs: Array<{ bytes: number; complete: boolean; sha256: string; incompleteReason?: string }> };
+      const stored = (await s3.get(`${PREFIX}${ns}/handover/${name}/main.log`))!;
+      if (standby) {
+        t.equal(stored.length, log.bytes, 'complete size');
+        t.equal(sha256(stored), log.sha256, 'the exact bytes the job printed');
+        t.match(record, { status: { status: 'successful' }, logs: [{ bytes: log.bytes, complete: true, sha256: log.sha256 }] }, 'recorded complete');
+        t.ok(follower.logs.some((l) => l.msg === 'resuming the capture from the journal'), 'the new leader took up its standby spool');
+      } else {
+        t.match(record, { status: { status: 'failed' }, logs: [{ complete: false, incompleteReason: /gone/ }] }, 'recorded lost, loudly, as before standby capture');
+      }
+      await follower.kill('SIGTERM');
+    });
+  }
 
   t.test('a 50 MB log is archived in bounded memory', async (t) => {
     const ns = 'big';
