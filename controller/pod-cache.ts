@@ -6,11 +6,10 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { KubeAccess } from '../lib/kube/kube-access.js';
-// The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import { jobFinished } from '../lib/job-status.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
+import { fromWire } from '../lib/kube/objects.js';
 import { Reflector, type ReflectorEventType } from '../lib/kube/reflector.js';
 import { hasLogFinalizer, jobRefOf } from './pod-view.js';
 import type { ControllerSettings } from './settings.js';
@@ -66,7 +65,7 @@ export class PodCache {
         new Reflector<V1Pod>({
           ...common,
           path: `/api/v1/namespaces/${namespace}/pods`,
-          deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Pod') as V1Pod,
+          deserialize: (raw) => fromWire<V1Pod>(raw, 'V1Pod'),
           onEvent: (type, pod) => {
             if (type === 'DELETED') this.pruneTombstones();
             options.onPod(type, pod);
@@ -79,7 +78,7 @@ export class PodCache {
         new Reflector<V1Job>({
           ...common,
           path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-          deserialize: (raw) => ObjectSerializer.deserialize(raw, 'V1Job') as V1Job,
+          deserialize: (raw) => fromWire<V1Job>(raw, 'V1Job'),
           onEvent: (type, job) => {
             if (type === 'DELETED') {
               const name = job.metadata?.name ?? '';
@@ -147,7 +146,7 @@ export class PodCache {
     if (tomb) return { job: tomb.job, deleted: true, settled: true };
     try {
       const raw = await this.options.http.request({ path: `/apis/batch/v1/namespaces/${namespace}/jobs/${ref.name}`, signal });
-      const job = ObjectSerializer.deserialize(raw, 'V1Job') as V1Job;
+      const job = fromWire<V1Job>(raw, 'V1Job');
       if (sameJob(job)) return { job, deleted: false, settled: jobFinished(job) };
     } catch (error) {
       if (!isApiError(error, 404)) throw error;

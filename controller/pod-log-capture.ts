@@ -8,12 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-// The model deserializer (ISO strings → Dates) is not re-exported by the package root in 1.x.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from '../lib/kube/backoff.js';
 import { sleep } from '../lib/kube/backoff.js';
 import { isApiError, type KubeHttp } from '../lib/kube/http.js';
+import { fromWire } from '../lib/kube/objects.js';
 import { ContainerLogCapture } from './container-log-capture.js';
 import type { CapturedLog } from './log-parts.js';
 import type { StreamedLog } from './streamed-log.js';
@@ -102,7 +101,7 @@ export class PodLogCapture {
     const { namespace, name } = this.current.metadata ?? {};
     try {
       const raw = await http.request<unknown>({ path: `/api/v1/namespaces/${namespace}/pods/${name}`, signal: this.abort.signal });
-      const pod = ObjectSerializer.deserialize(raw, 'V1Pod') as V1Pod;
+      const pod = fromWire<V1Pod>(raw, 'V1Pod');
       if (!this.gone && pod.metadata?.uid === this.uid) this.current = pod;
       return pod;
     } catch (error) {

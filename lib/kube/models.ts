@@ -1,13 +1,14 @@
 /**
- * The client-node model classes of the objects the API and the configuration
- * handle — a Job (with its pod template), an Event and (for `local`) the
- * MutatingWebhookConfiguration, and every model they contain — each
+ * The client-node model classes of the objects the API, the controller and
+ * the configuration handle — a Job (with its pod template), a Pod with its
+ * status, an Event and (for `local`) the MutatingWebhookConfiguration, and
+ * every model they contain — each
  * imported alone. Their attribute maps say each field's wire
  * name and type (lib/kube/objects.ts converts with them; the configuration
  * check finds unknown field names with them).
  *
  * Why not client-node's ObjectSerializer module: it imports all ~700 models
- * of the client, ~25 MB of RSS for a process that handles these 130 (~10 MB).
+ * of the client, ~25 MB of RSS for a process that handles these 148 (~10 MB).
  * test/lib/kube-objects.test.ts checks the table is closed (every model a
  * listed model contains is listed) against client-node's own type map.
  */
@@ -31,10 +32,17 @@ import { V1ConfigMapKeySelector } from '@kubernetes/client-node/dist/gen/models/
 import { V1ConfigMapProjection } from '@kubernetes/client-node/dist/gen/models/V1ConfigMapProjection.js';
 import { V1ConfigMapVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1ConfigMapVolumeSource.js';
 import { V1Container } from '@kubernetes/client-node/dist/gen/models/V1Container.js';
+import { V1ContainerExtendedResourceRequest } from '@kubernetes/client-node/dist/gen/models/V1ContainerExtendedResourceRequest.js';
 import { V1ContainerPort } from '@kubernetes/client-node/dist/gen/models/V1ContainerPort.js';
 import { V1ContainerResizePolicy } from '@kubernetes/client-node/dist/gen/models/V1ContainerResizePolicy.js';
 import { V1ContainerRestartRule } from '@kubernetes/client-node/dist/gen/models/V1ContainerRestartRule.js';
 import { V1ContainerRestartRuleOnExitCodes } from '@kubernetes/client-node/dist/gen/models/V1ContainerRestartRuleOnExitCodes.js';
+import { V1ContainerState } from '@kubernetes/client-node/dist/gen/models/V1ContainerState.js';
+import { V1ContainerStateRunning } from '@kubernetes/client-node/dist/gen/models/V1ContainerStateRunning.js';
+import { V1ContainerStateTerminated } from '@kubernetes/client-node/dist/gen/models/V1ContainerStateTerminated.js';
+import { V1ContainerStateWaiting } from '@kubernetes/client-node/dist/gen/models/V1ContainerStateWaiting.js';
+import { V1ContainerStatus } from '@kubernetes/client-node/dist/gen/models/V1ContainerStatus.js';
+import { V1ContainerUser } from '@kubernetes/client-node/dist/gen/models/V1ContainerUser.js';
 import { V1DownwardAPIProjection } from '@kubernetes/client-node/dist/gen/models/V1DownwardAPIProjection.js';
 import { V1DownwardAPIVolumeFile } from '@kubernetes/client-node/dist/gen/models/V1DownwardAPIVolumeFile.js';
 import { V1DownwardAPIVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1DownwardAPIVolumeSource.js';
@@ -57,6 +65,7 @@ import { V1GlusterfsVolumeSource } from '@kubernetes/client-node/dist/gen/models
 import { V1HTTPGetAction } from '@kubernetes/client-node/dist/gen/models/V1HTTPGetAction.js';
 import { V1HTTPHeader } from '@kubernetes/client-node/dist/gen/models/V1HTTPHeader.js';
 import { V1HostAlias } from '@kubernetes/client-node/dist/gen/models/V1HostAlias.js';
+import { V1HostIP } from '@kubernetes/client-node/dist/gen/models/V1HostIP.js';
 import { V1HostPathVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1HostPathVolumeSource.js';
 import { V1ISCSIVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1ISCSIVolumeSource.js';
 import { V1ImageVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1ImageVolumeSource.js';
@@ -69,6 +78,7 @@ import { V1LabelSelector } from '@kubernetes/client-node/dist/gen/models/V1Label
 import { V1LabelSelectorRequirement } from '@kubernetes/client-node/dist/gen/models/V1LabelSelectorRequirement.js';
 import { V1Lifecycle } from '@kubernetes/client-node/dist/gen/models/V1Lifecycle.js';
 import { V1LifecycleHandler } from '@kubernetes/client-node/dist/gen/models/V1LifecycleHandler.js';
+import { V1LinuxContainerUser } from '@kubernetes/client-node/dist/gen/models/V1LinuxContainerUser.js';
 import { V1LocalObjectReference } from '@kubernetes/client-node/dist/gen/models/V1LocalObjectReference.js';
 import { V1ManagedFieldsEntry } from '@kubernetes/client-node/dist/gen/models/V1ManagedFieldsEntry.js';
 import { V1MatchCondition } from '@kubernetes/client-node/dist/gen/models/V1MatchCondition.js';
@@ -87,22 +97,28 @@ import { V1PersistentVolumeClaimSpec } from '@kubernetes/client-node/dist/gen/mo
 import { V1PersistentVolumeClaimTemplate } from '@kubernetes/client-node/dist/gen/models/V1PersistentVolumeClaimTemplate.js';
 import { V1PersistentVolumeClaimVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1PersistentVolumeClaimVolumeSource.js';
 import { V1PhotonPersistentDiskVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1PhotonPersistentDiskVolumeSource.js';
+import { V1Pod } from '@kubernetes/client-node/dist/gen/models/V1Pod.js';
 import { V1PodAffinity } from '@kubernetes/client-node/dist/gen/models/V1PodAffinity.js';
 import { V1PodAffinityTerm } from '@kubernetes/client-node/dist/gen/models/V1PodAffinityTerm.js';
 import { V1PodAntiAffinity } from '@kubernetes/client-node/dist/gen/models/V1PodAntiAffinity.js';
 import { V1PodCertificateProjection } from '@kubernetes/client-node/dist/gen/models/V1PodCertificateProjection.js';
+import { V1PodCondition } from '@kubernetes/client-node/dist/gen/models/V1PodCondition.js';
 import { V1PodDNSConfig } from '@kubernetes/client-node/dist/gen/models/V1PodDNSConfig.js';
 import { V1PodDNSConfigOption } from '@kubernetes/client-node/dist/gen/models/V1PodDNSConfigOption.js';
+import { V1PodExtendedResourceClaimStatus } from '@kubernetes/client-node/dist/gen/models/V1PodExtendedResourceClaimStatus.js';
 import { V1PodFailurePolicy } from '@kubernetes/client-node/dist/gen/models/V1PodFailurePolicy.js';
 import { V1PodFailurePolicyOnExitCodesRequirement } from '@kubernetes/client-node/dist/gen/models/V1PodFailurePolicyOnExitCodesRequirement.js';
 import { V1PodFailurePolicyOnPodConditionsPattern } from '@kubernetes/client-node/dist/gen/models/V1PodFailurePolicyOnPodConditionsPattern.js';
 import { V1PodFailurePolicyRule } from '@kubernetes/client-node/dist/gen/models/V1PodFailurePolicyRule.js';
+import { V1PodIP } from '@kubernetes/client-node/dist/gen/models/V1PodIP.js';
 import { V1PodOS } from '@kubernetes/client-node/dist/gen/models/V1PodOS.js';
 import { V1PodReadinessGate } from '@kubernetes/client-node/dist/gen/models/V1PodReadinessGate.js';
 import { V1PodResourceClaim } from '@kubernetes/client-node/dist/gen/models/V1PodResourceClaim.js';
+import { V1PodResourceClaimStatus } from '@kubernetes/client-node/dist/gen/models/V1PodResourceClaimStatus.js';
 import { V1PodSchedulingGate } from '@kubernetes/client-node/dist/gen/models/V1PodSchedulingGate.js';
 import { V1PodSecurityContext } from '@kubernetes/client-node/dist/gen/models/V1PodSecurityContext.js';
 import { V1PodSpec } from '@kubernetes/client-node/dist/gen/models/V1PodSpec.js';
+import { V1PodStatus } from '@kubernetes/client-node/dist/gen/models/V1PodStatus.js';
 import { V1PodTemplateSpec } from '@kubernetes/client-node/dist/gen/models/V1PodTemplateSpec.js';
 import { V1PortworxVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1PortworxVolumeSource.js';
 import { V1PreferredSchedulingTerm } from '@kubernetes/client-node/dist/gen/models/V1PreferredSchedulingTerm.js';
@@ -111,7 +127,9 @@ import { V1ProjectedVolumeSource } from '@kubernetes/client-node/dist/gen/models
 import { V1QuobyteVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1QuobyteVolumeSource.js';
 import { V1RBDVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1RBDVolumeSource.js';
 import { V1ResourceFieldSelector } from '@kubernetes/client-node/dist/gen/models/V1ResourceFieldSelector.js';
+import { V1ResourceHealth } from '@kubernetes/client-node/dist/gen/models/V1ResourceHealth.js';
 import { V1ResourceRequirements } from '@kubernetes/client-node/dist/gen/models/V1ResourceRequirements.js';
+import { V1ResourceStatus } from '@kubernetes/client-node/dist/gen/models/V1ResourceStatus.js';
 import { V1RuleWithOperations } from '@kubernetes/client-node/dist/gen/models/V1RuleWithOperations.js';
 import { V1SELinuxOptions } from '@kubernetes/client-node/dist/gen/models/V1SELinuxOptions.js';
 import { V1ScaleIOVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1ScaleIOVolumeSource.js';
@@ -136,6 +154,7 @@ import { V1UncountedTerminatedPods } from '@kubernetes/client-node/dist/gen/mode
 import { V1Volume } from '@kubernetes/client-node/dist/gen/models/V1Volume.js';
 import { V1VolumeDevice } from '@kubernetes/client-node/dist/gen/models/V1VolumeDevice.js';
 import { V1VolumeMount } from '@kubernetes/client-node/dist/gen/models/V1VolumeMount.js';
+import { V1VolumeMountStatus } from '@kubernetes/client-node/dist/gen/models/V1VolumeMountStatus.js';
 import { V1VolumeProjection } from '@kubernetes/client-node/dist/gen/models/V1VolumeProjection.js';
 import { V1VolumeResourceRequirements } from '@kubernetes/client-node/dist/gen/models/V1VolumeResourceRequirements.js';
 import { V1VsphereVirtualDiskVolumeSource } from '@kubernetes/client-node/dist/gen/models/V1VsphereVirtualDiskVolumeSource.js';
@@ -176,10 +195,17 @@ export const MODELS = {
   V1ConfigMapProjection,
   V1ConfigMapVolumeSource,
   V1Container,
+  V1ContainerExtendedResourceRequest,
   V1ContainerPort,
   V1ContainerResizePolicy,
   V1ContainerRestartRule,
   V1ContainerRestartRuleOnExitCodes,
+  V1ContainerState,
+  V1ContainerStateRunning,
+  V1ContainerStateTerminated,
+  V1ContainerStateWaiting,
+  V1ContainerStatus,
+  V1ContainerUser,
   V1DownwardAPIProjection,
   V1DownwardAPIVolumeFile,
   V1DownwardAPIVolumeSource,
@@ -202,6 +228,7 @@ export const MODELS = {
   V1HTTPGetAction,
   V1HTTPHeader,
   V1HostAlias,
+  V1HostIP,
   V1HostPathVolumeSource,
   V1ISCSIVolumeSource,
   V1ImageVolumeSource,
@@ -214,6 +241,7 @@ export const MODELS = {
   V1LabelSelectorRequirement,
   V1Lifecycle,
   V1LifecycleHandler,
+  V1LinuxContainerUser,
   V1LocalObjectReference,
   V1ManagedFieldsEntry,
   V1MatchCondition,
@@ -232,22 +260,28 @@ export const MODELS = {
   V1PersistentVolumeClaimTemplate,
   V1PersistentVolumeClaimVolumeSource,
   V1PhotonPersistentDiskVolumeSource,
+  V1Pod,
   V1PodAffinity,
   V1PodAffinityTerm,
   V1PodAntiAffinity,
   V1PodCertificateProjection,
+  V1PodCondition,
   V1PodDNSConfig,
   V1PodDNSConfigOption,
+  V1PodExtendedResourceClaimStatus,
   V1PodFailurePolicy,
   V1PodFailurePolicyOnExitCodesRequirement,
   V1PodFailurePolicyOnPodConditionsPattern,
   V1PodFailurePolicyRule,
+  V1PodIP,
   V1PodOS,
   V1PodReadinessGate,
   V1PodResourceClaim,
+  V1PodResourceClaimStatus,
   V1PodSchedulingGate,
   V1PodSecurityContext,
   V1PodSpec,
+  V1PodStatus,
   V1PodTemplateSpec,
   V1PortworxVolumeSource,
   V1PreferredSchedulingTerm,
@@ -256,7 +290,9 @@ export const MODELS = {
   V1QuobyteVolumeSource,
   V1RBDVolumeSource,
   V1ResourceFieldSelector,
+  V1ResourceHealth,
   V1ResourceRequirements,
+  V1ResourceStatus,
   V1RuleWithOperations,
   V1SELinuxOptions,
   V1ScaleIOVolumeSource,
@@ -281,6 +317,7 @@ export const MODELS = {
   V1Volume,
   V1VolumeDevice,
   V1VolumeMount,
+  V1VolumeMountStatus,
   V1VolumeProjection,
   V1VolumeResourceRequirements,
   V1VsphereVirtualDiskVolumeSource,

@@ -27,7 +27,7 @@ export interface ReflectorOptions<T> {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Raw JSON object → typed object, e.g. (raw) => ObjectSerializer.deserialize(raw, 'V1Job') as V1Job. */
+  /** Raw JSON object → typed object, e.g. (raw) => fromWire<V1Job>(raw, 'V1Job') (lib/kube/objects.ts). */
   deserialize: (raw: unknown) => T;
   /** Periodic full relist (default 10 min). */
   resyncIntervalMs?: number;

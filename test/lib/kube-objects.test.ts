@@ -21,7 +21,7 @@ function innerType(type: string): string {
 
 t.test('the model table is client-node\'s models, closed under what they hold', async (t) => {
   const table = MODELS as Record<string, Model>;
-  for (const root of ['V1Job', 'CoreV1Event', 'V1MutatingWebhookConfiguration', 'V1Container', 'V1PodSecurityContext', 'V1SecurityContext', 'V1Affinity']) t.ok(root in table, `${root} is listed`);
+  for (const root of ['V1Job', 'V1Pod', 'CoreV1Event', 'V1MutatingWebhookConfiguration', 'V1Container', 'V1PodSecurityContext', 'V1SecurityContext', 'V1Affinity']) t.ok(root in table, `${root} is listed`);
   const missing: string[] = [];
   const unlike: string[] = [];
   for (const [name, model] of Object.entries(table)) {
@@ -113,8 +113,57 @@ const rawEvent = {
   count: 1,
 };
 
+/** A job pod as the controller watches it: deleted, one container restarted, one waiting (every status date set). */
+const rawPod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'job-1-abcde',
+    namespace: 'default',
+    uid: 'p-1',
+    creationTimestamp: stamp,
+    deletionTimestamp: stamp,
+    deletionGracePeriodSeconds: 30,
+    finalizers: ['pygeoapi.io/finalizer-log-retrieval'],
+    labels: { 'job-name': 'job-1' },
+    ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'job-1', uid: 'u-1', controller: true }],
+  },
+  spec: { restartPolicy: 'OnFailure', containers: [{ name: 'main', image: 'x' }], nodeName: 'node-1' },
+  status: {
+    phase: 'Running',
+    podIP: '10.0.0.2',
+    podIPs: [{ ip: '10.0.0.2' }],
+    hostIP: '192.168.0.1',
+    hostIPs: [{ ip: '192.168.0.1' }],
+    startTime: stamp,
+    conditions: [{ type: 'Ready', status: 'False', lastProbeTime: null, lastTransitionTime: stamp, reason: 'r' }],
+    initContainerStatuses: [
+      { name: 'prepare', image: 'busybox', imageID: 'sha', ready: false, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: stamp, finishedAt: stamp, containerID: 'local://1' } } },
+    ],
+    containerStatuses: [
+      {
+        name: 'main',
+        image: 'x',
+        imageID: 'sha',
+        ready: true,
+        started: true,
+        restartCount: 1,
+        containerID: 'local://3',
+        state: { running: { startedAt: stamp } },
+        lastState: { terminated: { exitCode: 1, signal: 9, reason: 'Error', message: 'm', startedAt: stamp, finishedAt: stamp, containerID: 'local://2' } },
+        volumeMounts: [{ name: 'v', mountPath: '/v', readOnly: true }],
+        user: { linux: { uid: 1000, gid: 1000, supplementalGroups: [1] } },
+        allocatedResourcesStatus: [{ name: 'claim:gpu', resources: [{ resourceID: 'r', health: 'Healthy' }] }],
+      },
+      { name: 'side', image: 'y', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } },
+    ],
+    qosClass: 'BestEffort',
+  },
+};
+
 const cases: Array<[ModelName, unknown]> = [
   ['V1Job', rawJob],
+  ['V1Pod', rawPod],
   ['CoreV1Event', rawEvent],
   ['V1MutatingWebhookConfiguration', JSON.parse(JSON.stringify({ ...shippedWebhookConfiguration(), metadata: { name: 'w', creationTimestamp: stamp } }))],
 ];
