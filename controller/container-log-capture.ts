@@ -283,7 +283,7 @@ export class ContainerLogCapture {
       const view = containerView(pod, container);
       if (!view?.everStarted) {
         if (gone || podWillRunNothingMore(pod)) return; // it never ran: no log to capture
-        await this.deps.podChange(60_000);
+        await this.waitForPod('the container has not started', current);
         continue;
       }
       // Between instances (crash-loop back-off) "the current log" and "the previous log" are ambiguous;
@@ -293,7 +293,7 @@ export class ContainerLogCapture {
         if (current.state === 'capturing') {
           if (!definite) {
             if (!gone && !podWillRunNothingMore(pod)) {
-              await this.deps.podChange(60_000);
+              await this.waitForPod('the next instance has not started', current);
               continue;
             }
             current.finish('incomplete', 'restarts: the container restarted before its log was read to the end, and the next instance did not start');
@@ -304,7 +304,7 @@ export class ContainerLogCapture {
       if (!current) {
         if (!definite) {
           if (gone || podWillRunNothingMore(pod)) return;
-          await this.deps.podChange(60_000);
+          await this.waitForPod('no instance runs', current);
           continue;
         }
         // Started after the container had restarted: its previous instance's log is still on the node.
@@ -315,7 +315,7 @@ export class ContainerLogCapture {
       }
       if (current.state !== 'capturing') {
         if (gone || !mayRestart(pod, view, exitCodeOf(pod, container))) return;
-        await this.deps.podChange(60_000);
+        await this.waitForPod('the instance ended; it may restart', current);
         continue;
       }
       try {
@@ -362,6 +362,12 @@ export class ContainerLogCapture {
         await this.deps.podChange(backoffDelay(this.deps.backoff, attempt));
       }
     }
+  }
+
+  /** Waits for the next change of the pod (or a minute), saying why at debug level. */
+  private async waitForPod(why: string, current: InstanceSpool | undefined): Promise<void> {
+    this.deps.logger.debug({ container: this.deps.container, restartCount: current?.restartCount, why }, 'waiting for the pod to change');
+    await this.deps.podChange(60_000);
   }
 
   /**
@@ -567,6 +573,13 @@ export class ContainerLogCapture {
    * then nothing of it was appended.
    */
   private async read(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous'): Promise<ReadAttribution> {
+    const attribution = await this.readOnce(spool, mode);
+    this.deps.logger.debug({ container: this.deps.container, restartCount: spool.restartCount, mode, bytes: spool.committed, attribution }, 'log read ended');
+    return attribution;
+  }
+
+  private async readOnce(spool: InstanceSpool, mode: 'follow' | 'closing' | 'previous'): Promise<ReadAttribution> {
+    this.deps.logger.debug({ container: this.deps.container, restartCount: spool.restartCount, mode, from: spool.committed, sinceTime: spool.lastTimestamp }, 'reading the log');
     await spool.rewind();
     const response = await this.deps.http.stream({
       path: `/api/v1/namespaces/${this.deps.namespace}/pods/${this.deps.podName}/log`,

@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { parseTimeNs, type LogFile } from './log-file.js';
+import { formatNs, type LogFile } from './log-file.js';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -47,13 +47,25 @@ function nextAppend(file: LogFile, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Records of the file in order, a batch per read (valid until the next); with `follow`, waits for more until the file is closed. */
-async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0): AsyncGenerator<LogRecord[]> {
+/** Whether the record starting at `at` is stamped before `stamp` (both formatNs's fixed width, so bytes compare as times). */
+function stampedBefore(data: Buffer, at: number, stamp: Buffer): boolean {
+  return data.compare(stamp, 0, stamp.length, at, Math.min(at + stamp.length, data.length)) < 0;
+}
+
+/**
+ * Records of the file in order, a batch per read (valid until the next); with `follow`, waits for more until the file is closed.
+ * Records stamped before `since` (formatNs's form) are skipped, whole chunks of them at a time: a file's stamps only
+ * grow, so a chunk whose last record is earlier is all earlier. (Parsing every record's time made a `sinceTime` read
+ * scan a 32 MB log at 24 MB/s, far slower than the kubelet's; under load a resumed read waited tens of seconds.)
+ */
+async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0, since?: Buffer): AsyncGenerator<LogRecord[]> {
   const handle = await open(file.path, 'r');
   try {
     let position = from;
     let carry = Buffer.alloc(0);
     const chunk = Buffer.alloc(64 * 1024);
+    // Until a record at or after `since` is met; every one after it is then too.
+    let before = since;
     for (;;) {
       if (signal.aborted) return;
       const available = file.size - position;
@@ -69,7 +81,17 @@ async function* records(file: LogFile, follow: boolean, signal: AbortSignal, fro
       // The chunk's records as one batch (a generator step per line cost more than the line).
       const batch: LogRecord[] = [];
       let start = 0;
-      for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
+      if (before) {
+        const lastEnd = data.lastIndexOf(0x0a);
+        const lastStart = lastEnd > 0 ? data.lastIndexOf(0x0a, lastEnd - 1) + 1 : 0;
+        if (lastEnd !== -1 && stampedBefore(data, lastStart, before)) start = lastEnd + 1;
+      }
+      for (let newline = data.indexOf(0x0a, start); newline !== -1; newline = data.indexOf(0x0a, start)) {
+        if (before && stampedBefore(data, start, before)) {
+          start = newline + 1;
+          continue;
+        }
+        before = undefined;
         const record = parseRecord(data.subarray(start, newline));
         if (record) batch.push(record);
         start = newline + 1;
@@ -131,11 +153,11 @@ export function readLog(file: LogFile, options: LogReadOptions): Readable {
     let remaining = options.limitBytes ?? Number.POSITIVE_INFINITY;
     // Only the start of a line gets a timestamp; the pieces of a long line continue it, as the kubelet writes them.
     let atLineStart = true;
-    for await (const batch of records(file, options.follow, controller.signal, from)) {
+    const since = options.sinceNs !== undefined ? Buffer.from(formatNs(options.sinceNs)) : undefined;
+    for await (const batch of records(file, options.follow, controller.signal, from, since)) {
       const out: Buffer[] = [];
       let size = 0;
       for (const r of batch) {
-        if (options.sinceNs !== undefined && (parseTimeNs(r.timestamp) ?? 0n) < options.sinceNs) continue;
         if (options.timestamps && atLineStart) out.push(Buffer.from(`${r.timestamp} `));
         out.push(r.content);
         if (r.full) out.push(NEWLINE);

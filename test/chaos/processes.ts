@@ -33,7 +33,8 @@ export function startPart(name: string, cli: string, args: string[], env: NodeJS
   log.write(`--- ${new Date().toISOString()} start ${name}: serve ${args.join(' ')}\n`);
   const child = spawn(process.execPath, [cli, 'serve', ...args], {
     cwd: ROOT,
-    env: childEnv({ LOG_LEVEL: 'info', ...env }),
+    // CHAOS_LOG_LEVEL=debug: every part logs at debug (to read a finding's story in the kept run folder).
+    env: childEnv({ LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

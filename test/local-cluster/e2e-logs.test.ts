@@ -85,6 +85,28 @@ t.test('sinceTime returns the lines from that time on, none before and none twic
   t.equal(bad.status, 400, 'a sinceTime that is not RFC 3339 is 400');
 });
 
+t.test('sinceTime over a log of many read chunks: from each chosen line on, exactly', async (t) => {
+  // 40 000 lines (~1.6 MB with stamps, ~25 of the reader's 64 KiB chunks): whole chunks before the time are skipped unparsed.
+  await core.createNamespacedPod({ namespace: NS, body: shellPod('many', "seq -f '%08.0f' 1 40000") });
+  await finished('many');
+  const stamped = (await log('many', 'timestamps=true')).text.trimEnd().split('\n');
+  t.equal(stamped.length, 40_000);
+  for (const index of [0, 1, 1_637, 20_000, 39_998, 39_999]) {
+    const stamp = stamped[index]!.split(' ')[0]!;
+    const got = await log('many', `sinceTime=${encodeURIComponent(stamp)}&timestamps=true`);
+    t.equal(got.text, `${stamped.slice(index).join('\n')}\n`, `from line ${index + 1}'s own time: it and every later line, once`);
+  }
+  // One nanosecond after line 30 000's stamp: at or before line 30 001's (stamps strictly grow), so the read starts there.
+  const stamp = stamped[29_999]!.split(' ')[0]!;
+  const nanos = BigInt(stamp.slice(20, 29)) + 1n;
+  if (nanos < 1_000_000_000n) {
+    const next = `${stamp.slice(0, 20)}${nanos.toString().padStart(9, '0')}Z`;
+    t.equal((await log('many', `sinceTime=${encodeURIComponent(next)}`)).text.split('\n')[0], '00030001', 'a time after a line starts at the next line');
+  }
+  const shifted = new Date(Date.parse(stamp.slice(0, 19) + 'Z') + 3_600_000).toISOString().slice(0, 19) + stamp.slice(19, 29) + '+01:00';
+  t.equal((await log('many', `sinceTime=${encodeURIComponent(shifted)}`)).text.split('\n')[0], '00030000', 'an offset other than Z names the same instant');
+});
+
 t.test('tailLines returns the last lines', async (t) => {
   t.equal((await log('five', 'tailLines=2')).text, 'line-4\nline-5\n');
   t.equal((await log('five', 'tailLines=0')).text, '', 'tailLines=0: nothing');
