@@ -340,3 +340,35 @@ t.test('issue 15: a capture whose watched pod never shows the end finishes from 
   t.equal(await readFile(path.join(w.spool, dirs[0]!, 'main.0.log'), 'utf8'), 'first line\nlast line\n', 'the log is whole');
   t.ok(w.api.calls.filter((c) => c.endsWith('/log')).length <= 3, 'one follow, then the closing read (no loop of follows)');
 });
+
+t.test('standby (another replica leads): captures what the leader would, touches nothing, drops it when no longer needed', async (t) => {
+  const cases: Array<[string, V1Pod, 'ADDED' | 'MODIFIED' | 'DELETED', boolean]> = [
+    ['a running pod of ours: captured', podOf({}), 'ADDED', true],
+    ['not ours: not captured', podOf({ managed: false }), 'ADDED', false],
+    ['archived by the leader: not captured', podOf({ finalizer: true, archived: true }), 'MODIFIED', false],
+    ['past the give-up deadline: not captured', podOf({ finalizer: true, deletingFor: GIVE_UP_SECONDS + 5 }), 'MODIFIED', false],
+  ];
+  for (const [what, pod, type, captured] of cases) {
+    const w = await world(t, pod, { archive: true });
+    w.reconciler.keepStandby(type, KEY, pod);
+    t.equal(w.reconciler.captureCount, captured ? 1 : 0, what);
+    if (captured) await waitFor(() => w.api.calls.includes('STREAM /api/v1/namespaces/ns/pods/p/log'), { what: 'the log to be followed' });
+    t.same(w.did, [], `${what}: no finalizer call, Event or re-queue`);
+  }
+
+  // Kept while needed; dropped, spool and all, once the leader marked the pod archived, or when it is gone.
+  for (const [what, next, type] of [
+    ['archived', podOf({ finalizer: true, archived: true }), 'MODIFIED'],
+    ['gone', podOf({ finalizer: true }), 'DELETED'],
+  ] as const) {
+    const w = await world(t, podOf({}), { archive: true });
+    w.reconciler.keepStandby('ADDED', KEY, podOf({}));
+    await waitFor(async () => ((await readdir(w.spool)).length === 1 ? true : undefined), { what: 'the standby spool' });
+    w.reconciler.keepStandby('MODIFIED', KEY, podOf({ finalizer: true }));
+    t.equal(w.reconciler.captureCount, 1, `${what}: one capture while it is needed`);
+    w.reconciler.keepStandby(type, KEY, next);
+    t.equal(w.reconciler.captureCount, 0, `${what}: dropped`);
+    await waitFor(async () => ((await readdir(w.spool)).length === 0 ? true : undefined), { what: `the spool removed (${what})` });
+    t.ok(w.api.logStreams.every((s) => s.destroyed), `${what}: its log stream ended`);
+  }
+});
