@@ -13,8 +13,10 @@
  * it (every replica watches, leader or not). A controller that first saw the
  * pod already deleted judges from its timestamps: a pod deleted once
  * finished is marked at the deletion time, after its containers' end; a pod
- * deleted while running is marked again by the kubelet when its containers
- * stopped, in the same second (seconds are the API's precision). In the same
+ * deleted while running is marked at the request plus its grace period
+ * (`deletionGracePeriodSeconds`, subtracted to get the request's time), and
+ * again by the kubelet when its containers stopped, in the same second
+ * (seconds are the API's precision). In the same
  * second (a Job deleted the moment it completed, say), how the containers
  * exited decides: stopped by SIGTERM or SIGKILL (exit 143, 137) is "deleted
  * while running"; a container that exits 0 on SIGTERM is taken as ended.
@@ -46,7 +48,10 @@ export function endedBeforeDeletion(pod: V1Pod, observed: boolean | undefined): 
     .filter((t) => t?.finishedAt !== undefined);
   if (ended.length === 0) return false;
   const lastEnd = Math.max(...ended.map((t) => new Date(t!.finishedAt!).getTime()));
-  if (Math.floor(lastEnd / 1000) < Math.floor(new Date(deletion).getTime() / 1000)) return true;
+  // A pod deleted while it ran is marked at the request plus its grace period until the kubelet's final delete marks it
+  // again (grace 0): the request's own time is the mark less the grace period still on it.
+  const deletedAt = new Date(deletion).getTime() - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
+  if (Math.floor(lastEnd / 1000) < Math.floor(deletedAt / 1000)) return true;
   // The same second: ended by itself, or stopped by the kubelet for the deletion (SIGTERM, then SIGKILL)?
   return !ended.some((t) => STOPPED_BY_SIGNAL.has(t!.exitCode));
 }

@@ -46,6 +46,20 @@ t.test('endedBeforeDeletion', async (t) => {
     ['not observed: succeeded and deleted in the same second (a Job deleted the moment it completed)', pod('Succeeded', '05', '05'), undefined, true],
     ['not observed: failed by itself and deleted in the same second', pod('Failed', '05', '05', 2), undefined, true],
     ['not observed, no container end known', { ...pod('Failed', undefined, '05'), status: { phase: 'Failed' } }, undefined, false],
+    // Deleted while running with a 30 s grace period: the deletion time is the request's plus the grace, until the
+    // kubelet's final delete marks it again; the container stopped on SIGTERM long before that mark (chaos seed 20261202).
+    [
+      'not observed: deleted while running, the grace period not yet over',
+      { ...pod('Failed', '05', '34', 143), metadata: { name: 'p', namespace: 'ns', uid: 'u', deletionTimestamp: at('34'), deletionGracePeriodSeconds: 30 } },
+      undefined,
+      false,
+    ],
+    [
+      'not observed: ended, then deleted with a grace period',
+      { ...pod('Failed', '01', '39', 2), metadata: { name: 'p', namespace: 'ns', uid: 'u', deletionTimestamp: at('39'), deletionGracePeriodSeconds: 30 } },
+      undefined,
+      true,
+    ],
   ];
   for (const [what, p, observed, want] of cases) t.equal(endedBeforeDeletion(p, observed), want, what);
 });
