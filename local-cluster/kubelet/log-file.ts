@@ -9,7 +9,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 /** Long lines are split into records of at most this many bytes, as containerd does. */
-const MAX_RECORD_BYTES = 16 * 1024;
+export const MAX_RECORD_BYTES = 16 * 1024;
 
 const epochNs = BigInt(Date.now()) * 1_000_000n;
 const hrStart = process.hrtime.bigint();

@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { formatNs, type LogFile } from './log-file.js';
+import { formatNs, MAX_RECORD_BYTES, type LogFile } from './log-file.js';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -54,9 +54,8 @@ function stampedBefore(data: Buffer, at: number, stamp: Buffer): boolean {
 
 /**
  * Records of the file in order, a batch per read (valid until the next); with `follow`, waits for more until the file is closed.
- * Records stamped before `since` (formatNs's form) are skipped, whole chunks of them at a time: a file's stamps only
- * grow, so a chunk whose last record is earlier is all earlier. (Parsing every record's time made a `sinceTime` read
- * scan a 32 MB log at 24 MB/s, far slower than the kubelet's; under load a resumed read waited tens of seconds.)
+ * Records stamped before `since` (formatNs's form) are skipped, their stamps compared as bytes (parsing every record's
+ * time made a `sinceTime` read crawl); sinceStart leaves at most a chunk of them.
  */
 async function* records(file: LogFile, follow: boolean, signal: AbortSignal, from = 0, since?: Buffer): AsyncGenerator<LogRecord[]> {
   const handle = await open(file.path, 'r');
@@ -81,12 +80,7 @@ async function* records(file: LogFile, follow: boolean, signal: AbortSignal, fro
       // The chunk's records as one batch (a generator step per line cost more than the line).
       const batch: LogRecord[] = [];
       let start = 0;
-      if (before) {
-        const lastEnd = data.lastIndexOf(0x0a);
-        const lastStart = lastEnd > 0 ? data.lastIndexOf(0x0a, lastEnd - 1) + 1 : 0;
-        if (lastEnd !== -1 && stampedBefore(data, lastStart, before)) start = lastEnd + 1;
-      }
-      for (let newline = data.indexOf(0x0a, start); newline !== -1; newline = data.indexOf(0x0a, start)) {
+      for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
         if (before && stampedBefore(data, start, before)) {
           start = newline + 1;
           continue;
@@ -146,8 +140,8 @@ async function tailStart(file: LogFile, lines: number): Promise<number> {
   }
 }
 
-/** The longest record: its content (MAX_RECORD_BYTES in log-file.ts) and its prefix. */
-const MAX_RECORD_LENGTH = 16 * 1024 + 64;
+/** The longest record: its content and its prefix (stamp, stream, tag). */
+const MAX_RECORD_LENGTH = MAX_RECORD_BYTES + 64;
 
 /**
  * A record start at or before the first record stamped at or after `since`
